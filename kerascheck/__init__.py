@@ -1,0 +1,3 @@
+"""kerascheck: a static linter for Keras model definitions."""
+
+__version__ = "0.1.0"

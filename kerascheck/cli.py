@@ -1,0 +1,142 @@
+"""Command line: ``kerascheck check``, ``kerascheck rules``, ``kerascheck explain``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from kerascheck import __version__
+from kerascheck.discover import DEFAULT_EXCLUDES
+from kerascheck.flavour import FLAVOURS
+
+FORMATS = ("text", "concise", "json")
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _codes(value: str) -> list[str]:
+    return [part.strip().upper() for part in value.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kerascheck",
+        description="A static linter for Keras model definitions.",
+    )
+    parser.add_argument("--version", action="version", version=f"kerascheck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="check files and directories (default: .)")
+    check.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    check.add_argument("--select", type=_codes, action="extend", metavar="CODES",
+                       help="only these codes or prefixes, comma-separated (KC1, KC201)")
+    check.add_argument("--ignore", type=_codes, action="extend", default=[], metavar="CODES",
+                       help="skip these codes or prefixes")
+    check.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                       help="also exclude files or directories matching this glob")
+    check.add_argument("--format", choices=FORMATS, default=None,
+                       help="output format (default: text)")
+    check.add_argument("--target-keras", choices=FLAVOURS, default=None,
+                       help="the Keras the code is written for (default: inferred per file)")
+    check.add_argument("--jobs", "-j", type=int, default=None,
+                       help="worker processes (default: number of CPUs)")
+
+    rules = sub.add_parser("rules", help="list the rules")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+
+    explain = sub.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("code", metavar="CODE")
+    return parser
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from kerascheck.engine import Options, lint_paths
+    from kerascheck.registry import all_rules
+
+    known = {r.code for r in all_rules()}
+    for code in [*(args.select or []), *args.ignore]:
+        if code != "ALL" and not any(k.startswith(code) for k in known):
+            raise UsageError(f"unknown rule code or prefix: {code}")
+    options = Options(
+        select=tuple(args.select) if args.select else None,
+        ignore=tuple(args.ignore),
+        target_keras=args.target_keras,
+        exclude=DEFAULT_EXCLUDES + tuple(args.exclude),
+    )
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    report = lint_paths(args.paths, options, jobs=max(1, jobs))
+    fmt = args.format or "text"
+    if fmt == "json":
+        from kerascheck.report.json_report import render
+
+        _write(render(report))
+    elif fmt == "concise":
+        from kerascheck.report.concise import render
+
+        _write(render(report))
+    else:
+        from kerascheck.report import text
+
+        if _use_color():
+            text.render_rich(report, sys.stdout)
+        else:
+            _write(text.render_plain(report))
+    return report.exit_code
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from kerascheck.registry import all_rules
+
+    rules = all_rules()
+    if args.format == "json":
+        rows = [
+            {"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary}
+            for r in rules
+        ]
+        _write(json.dumps(rows, indent=2) + "\n")
+        return EXIT_CLEAN
+    width = max(len(r.name) for r in rules)
+    for rule in rules:
+        _write(f"{rule.code}  {rule.name:<{width}}  {rule.severity:<7}  {rule.summary}\n")
+    return EXIT_CLEAN
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from kerascheck.registry import rule_by_code
+
+    rule = rule_by_code(args.code)
+    if rule is None:
+        raise UsageError(f"unknown rule: {args.code} (see `kerascheck rules`)")
+    _write(rule.doc())
+    return EXIT_CLEAN
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"check": cmd_check, "rules": cmd_rules, "explain": cmd_explain}
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return handlers[args.command](args)
+    except UsageError as exc:
+        sys.stderr.write(f"kerascheck: error: {exc}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_CLEAN

@@ -1,0 +1,168 @@
+"""The engine: source -> parse -> extract -> rules -> positioned, de-duplicated findings.
+
+The hot path computes no source positions: the extractor leaves anchors in its spans, and
+positions are resolved with libcst's PositionProvider only for files that have findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from kerascheck.discover import DEFAULT_EXCLUDES, discover
+from kerascheck.extract.python import extract
+from kerascheck.ir import Finding, Flavour, ModuleSpec, Span
+from kerascheck.registry import all_rules
+from kerascheck.rule import Rule, RuleContext, select_rules
+from kerascheck.source import SourceError, read_source
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything that changes what a check reports (part of the cache key)."""
+
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    target_keras: Flavour | None = None
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+
+    def rules(self) -> list[Rule]:
+        return [rule() for rule in select_rules(all_rules(), self.select, self.ignore)]
+
+
+@dataclass(frozen=True)
+class FileError:
+    """An input that could not be checked; ``line``/``column`` for syntax errors."""
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[FileError, ...] = ()
+    checked: bool = True
+
+
+@dataclass
+class Report:
+    results: list[FileResult] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[tuple[str, Finding]]:
+        return [(r.path, f) for r in self.results for f in r.findings]
+
+    @property
+    def errors(self) -> list[FileError]:
+        return [e for r in self.results for e in r.errors]
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 1 if any(r.findings for r in self.results) else 0
+
+
+def might_use_keras(source: str) -> bool:
+    """Cheap prefilter: every spelling of Keras (tf.keras, tf_keras, keras) says 'keras'."""
+    return "keras" in source
+
+
+def run_rules(spec: ModuleSpec, rules: Sequence[Rule], target: Flavour | None) -> list[Finding]:
+    ctx = RuleContext(spec, target or spec.flavour)
+    findings: list[Finding] = []
+    for rule in rules:
+        findings.extend(rule.check_module(spec, ctx))
+    return findings
+
+
+def _position(span: Span, positions: object) -> Span:
+    if span.resolved or span.anchor is None:
+        return span
+    try:
+        pos = positions[span.anchor]  # type: ignore[index]
+    except KeyError:
+        return span
+    return Span(
+        pos.start.line,
+        pos.start.column + 1,
+        pos.end.line,
+        pos.end.column + 1,
+        pointer=span.pointer,
+    )
+
+
+def positioned(module: cst.Module, findings: Iterable[Finding]) -> list[Finding]:
+    """Resolve anchors to 1-based positions, drop duplicates, sort by position."""
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    unique: dict[tuple[str, int, int, str], Finding] = {}
+    for finding in findings:
+        span = _position(finding.span, positions)
+        placed = replace(finding, span=span)
+        unique.setdefault((placed.code, span.line, span.col, placed.message), placed)
+    return sorted(unique.values(), key=lambda f: (f.span.line, f.span.col, f.code))
+
+
+def lint_source(source: str, path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
+    if not might_use_keras(source):
+        return FileResult(path)
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return FileResult(
+            path,
+            errors=(FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1),),
+            checked=False,
+        )
+    except RecursionError:
+        return FileResult(path, errors=(FileError(path, "too deeply nested to parse"),), checked=False)
+    try:
+        spec = extract(module, path, lines=source.count("\n"))
+        findings = run_rules(spec, rules if rules is not None else options.rules(), options.target_keras)
+    except RecursionError:
+        return FileResult(path, errors=(FileError(path, "too deeply nested to analyse"),), checked=False)
+    except Exception as exc:  # a bug of ours must not hide the other files' results
+        message = f"internal error while checking ({type(exc).__name__}: {exc}); please report it"
+        return FileResult(path, errors=(FileError(path, message),), checked=False)
+    if not findings:
+        return FileResult(path)
+    return FileResult(path, tuple(positioned(module, findings)))
+
+
+def lint_file(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
+    try:
+        source = read_source(path)
+    except SourceError as exc:
+        return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
+    return lint_source(source, path, options, rules)
+
+
+def _lint_chunk(paths: list[str], options: Options) -> list[FileResult]:
+    rules = options.rules()
+    return [lint_file(p, options, rules) for p in paths]
+
+
+def lint_paths(paths: Iterable[str], options: Options, jobs: int = 1) -> Report:
+    files = list(discover(paths, options.exclude))
+    return Report(list(lint_files(files, options, jobs)))
+
+
+def lint_files(files: list[str], options: Options, jobs: int = 1) -> Iterator[FileResult]:
+    if jobs <= 1 or len(files) < 2 * jobs:
+        rules = options.rules()
+        for path in files:
+            yield lint_file(path, options, rules)
+        return
+    chunk = max(1, min(64, len(files) // (jobs * 8)))
+    chunks = [files[i : i + chunk] for i in range(0, len(files), chunk)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for results in pool.map(_lint_chunk, chunks, [options] * len(chunks)):
+            yield from results

@@ -1,0 +1,314 @@
+"""Turn the extractor's abstract values into IR: models, outputs, losses, metrics, fits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from kerascheck.extract.values import (
+    Data,
+    KerasObject,
+    LayerObject,
+    Mapping,
+    ModelObject,
+    Ref,
+    Seq,
+    Tensor,
+    Value,
+)
+from kerascheck.ir import (
+    UNKNOWN,
+    Call,
+    CompileSpec,
+    DataInfo,
+    FitSpec,
+    Known,
+    LayerSpec,
+    LossSpec,
+    MetricSpec,
+    ModelSpec,
+    OptimizerSpec,
+    OutputSpec,
+    Span,
+)
+from kerascheck.knowledge import Knowledge
+
+
+def resolve_activation(value: Value | None, k: Knowledge) -> Any:
+    """Canonical activation (``Known('softmax')``, ``Known(None)`` = linear) or UNKNOWN."""
+    if isinstance(value, Known):
+        if value.value is None:
+            return Known(None)
+        if isinstance(value.value, str):
+            name = k.canonical_activation(value.value)
+            return UNKNOWN if name is False else Known(name)
+        return UNKNOWN
+    if isinstance(value, Ref):
+        q = value.qualname
+        if q in k.activation_functions:
+            return Known(k.activation_functions[q])
+        if q.startswith("keras.activations."):
+            name = k.canonical_activation(q.rsplit(".", 1)[1])
+            return UNKNOWN if name is False else Known(name)
+        return UNKNOWN
+    if isinstance(value, LayerObject) and value.spec.class_name in k.activation_layers:
+        return Known(k.activation_layers[value.spec.class_name])
+    return UNKNOWN
+
+
+# ----------------------------------------------------------------------------- models
+def build_model_spec(model: ModelObject, k: Knowledge) -> ModelSpec:
+    if model.kind == "sequential":
+        layers = [replace(layer, position=i) for i, layer in enumerate(model.layers)]
+        outputs = _sequential_outputs(layers, model, k)
+    else:
+        layers = _graph_layers(model.output_tensors or [])
+        outputs = tuple(
+            _tensor_output(t, k, model.span, (model.output_names or [None] * 99)[i])
+            for i, t in enumerate(model.output_tensors or [])
+        )
+    return ModelSpec(
+        kind=model.kind,  # type: ignore[arg-type]
+        name=model.name,
+        span=model.span,
+        layers=tuple(layers),
+        outputs=outputs,
+        compile=model.compile_call,
+        fits=tuple(model.fits),
+        complete=model.complete,
+    )
+
+
+def _sequential_outputs(layers: list[LayerSpec], model: ModelObject, k: Knowledge) -> tuple[OutputSpec, ...]:
+    if not layers:
+        return ()
+    if any(layer.conditional for layer in layers[-1:]):
+        return (OutputSpec(None, UNKNOWN, UNKNOWN, model.span),)
+    chain: Tensor = Tensor(is_input=True)
+    for layer in layers:
+        chain = Tensor(inputs=(chain,), layer=layer if layer.known_layer else None)
+    return (_tensor_output(chain, k, model.span, None),)
+
+
+def _graph_layers(outputs: list[Tensor]) -> list[LayerSpec]:
+    """Layers reachable from the outputs, inputs first, each once."""
+    ordered: list[LayerSpec] = []
+    seen_tensors: set[int] = set()
+    seen_layers: set[int] = set()
+
+    def visit(tensor: Tensor) -> None:
+        if id(tensor) in seen_tensors:
+            return
+        seen_tensors.add(id(tensor))
+        for parent in tensor.inputs:
+            visit(parent)
+        if tensor.layer is not None and id(tensor.layer) not in seen_layers:
+            seen_layers.add(id(tensor.layer))
+            ordered.append(tensor.layer)
+
+    stack_limit = 2000
+    for output in outputs:
+        if _depth(output, stack_limit) < stack_limit:
+            visit(output)
+    return [replace(layer, position=i) for i, layer in enumerate(ordered)]
+
+
+def _depth(tensor: Tensor, limit: int) -> int:
+    depth, frontier = 0, [tensor]
+    while frontier and depth < limit:
+        frontier = [p for t in frontier for p in t.inputs]
+        depth += 1
+    return depth
+
+
+def _layer_name(layer: LayerSpec) -> str | None:
+    if layer.call is None:
+        return None
+    arg = layer.call.kwarg("name")
+    if arg is not None and isinstance(arg.value, Known) and isinstance(arg.value.value, str):
+        return arg.value.value
+    return None
+
+
+def _units(layer: LayerSpec, k: Knowledge) -> Any:
+    if layer.class_name in k.channel_layers and layer.call is not None:
+        data_format = layer.call.kwarg("data_format")
+        if data_format is not None and data_format.value != Known("channels_last"):
+            return UNKNOWN
+    return layer.units
+
+
+def _tensor_output(tensor: Tensor, k: Knowledge, fallback: Span, name: str | None) -> OutputSpec:
+    """Walk back from an output tensor through activations and transparent layers."""
+    activation: Any = None
+    activation_span: Span | None = None
+    current: Tensor | None = tensor
+    while current is not None:
+        layer = current.layer
+        if name is None and layer is not None:
+            name = _layer_name(layer)
+        if layer is None:
+            if current.activation is UNKNOWN or len(current.inputs) != 1:
+                break
+            if activation is None:
+                activation, activation_span = current.activation, current.activation_span
+            current = current.inputs[0]
+            continue
+        if layer.class_name in k.transparent_layers:
+            current = current.inputs[0] if len(current.inputs) == 1 else None
+            continue
+        if layer.class_name == "Activation" or layer.class_name in k.activation_layers:
+            if activation is None:
+                activation, activation_span = layer.activation, layer.activation_span or layer.span
+            current = current.inputs[0] if len(current.inputs) == 1 else None
+            continue
+        if activation is None:
+            activation, activation_span = layer.activation, layer.activation_span or layer.span
+        units = _units(layer, k) if layer.class_name in k.unit_layers else UNKNOWN
+        return OutputSpec(layer, units, activation, activation_span or layer.span, name)
+    return OutputSpec(
+        None,
+        UNKNOWN,
+        activation if activation is not None else UNKNOWN,
+        activation_span or fallback,
+        name,
+    )
+
+
+# ----------------------------------------------------------------------------- compile
+def _loss_spec(value: Value, span: Span, k: Knowledge) -> LossSpec:
+    if isinstance(value, Known) and isinstance(value.value, str):
+        name = k.loss_aliases.get(value.value)
+        return LossSpec(Known(name) if name else UNKNOWN, Known(False), span, value.value)
+    if isinstance(value, Ref) and value.qualname.startswith("keras.losses."):
+        written = value.qualname.rsplit(".", 1)[1]
+        name = k.loss_aliases.get(written)
+        return LossSpec(Known(name) if name else UNKNOWN, Known(False), span, written)
+    if isinstance(value, KerasObject) and value.call.qualname.startswith("keras.losses."):
+        written = value.call.qualname.rsplit(".", 1)[1]
+        cls = k.loss_classes.get(written)
+        if cls is None:
+            return LossSpec(UNKNOWN, UNKNOWN, span, written, value.call)
+        from_logits: Any = Known(False)
+        if value.call.has_star_args:
+            from_logits = UNKNOWN
+        arg = value.call.argument("from_logits", cls.from_logits_index)
+        if arg is not None:
+            v = arg.value
+            from_logits = v if isinstance(v, Known) and isinstance(v.value, bool) else UNKNOWN
+        return LossSpec(Known(cls.name), from_logits, span, written, value.call)
+    return LossSpec(UNKNOWN, UNKNOWN, span, "")
+
+
+def _metric_spec(value: Value, span: Span, k: Knowledge) -> MetricSpec | None:
+    if isinstance(value, Known) and isinstance(value.value, str):
+        written = value.value
+        return MetricSpec(written, Known(k.metric_aliases.get(written, written)), span)
+    if isinstance(value, Ref):
+        written = value.qualname.rsplit(".", 1)[1]
+        return MetricSpec(written, Known(k.metric_aliases.get(written, written)), span)
+    if isinstance(value, KerasObject):
+        written = value.call.qualname.rsplit(".", 1)[1]
+        return MetricSpec(written, UNKNOWN, span)
+    return None
+
+
+def _metrics(value: Value, span: Span, k: Knowledge) -> list[tuple[str | None, MetricSpec]]:
+    found: list[tuple[str | None, MetricSpec]] = []
+    if isinstance(value, Known) and isinstance(value.value, (list, tuple)):
+        value = Seq(tuple(Known(v) for v in value.value), True)
+    if isinstance(value, Known) and isinstance(value.value, dict):
+        value = Mapping(tuple((key, Known(v)) for key, v in value.value.items()))
+    if isinstance(value, Seq):
+        for index, item in enumerate(value.items):
+            if isinstance(item, Seq) or (isinstance(item, Known) and isinstance(item.value, (list, tuple))):
+                found.extend((f"#{index}", m) for _, m in _metrics(item, span, k))
+            else:
+                metric = _metric_spec(item, span, k)
+                if metric is not None:
+                    found.append((None, metric))
+    elif isinstance(value, Mapping):
+        for key, item in value.items:
+            found.extend((key, m) for _, m in _metrics(item, span, k))
+    else:
+        metric = _metric_spec(value, span, k)
+        if metric is not None:
+            found.append((None, metric))
+    return found
+
+
+def build_compile(call: Call, positional: list[Value], keywords: dict[str, Value], k: Knowledge) -> CompileSpec:
+    loss_value = keywords.get("loss", positional[1] if len(positional) > 1 else None)
+    loss_arg = call.argument("loss", 1)
+    loss_span = loss_arg.span if loss_arg is not None else call.span
+    losses: list[tuple[str | None, LossSpec]] = []
+    broadcast = True
+    if loss_value is not None:
+        if isinstance(loss_value, Known) and isinstance(loss_value.value, (list, tuple)):
+            loss_value = Seq(tuple(Known(v) for v in loss_value.value), True)
+        if isinstance(loss_value, Known) and isinstance(loss_value.value, dict):
+            loss_value = Mapping(tuple((key, Known(v)) for key, v in loss_value.value.items()))
+        if isinstance(loss_value, Seq):
+            broadcast = False
+            losses = [(None, _loss_spec(v, loss_span, k)) for v in loss_value.items]
+        elif isinstance(loss_value, Mapping):
+            broadcast = False
+            losses = [(key, _loss_spec(v, loss_span, k)) for key, v in loss_value.items]
+        else:
+            losses = [(None, _loss_spec(loss_value, loss_span, k))]
+    metrics_value = keywords.get("metrics")
+    metrics_arg = call.kwarg("metrics")
+    metrics = (
+        _metrics(metrics_value, metrics_arg.span, k)
+        if metrics_value is not None and metrics_arg is not None
+        else []
+    )
+    optimizer_value = keywords.get("optimizer", positional[0] if positional else None)
+    optimizer_arg = call.argument("optimizer", 0)
+    optimizer = None
+    if optimizer_value is not None and optimizer_arg is not None:
+        if isinstance(optimizer_value, Known) and isinstance(optimizer_value.value, str):
+            optimizer = OptimizerSpec(Known(optimizer_value.value), optimizer_arg.span)
+        elif isinstance(optimizer_value, KerasObject):
+            name = optimizer_value.call.qualname.rsplit(".", 1)[1]
+            optimizer = OptimizerSpec(Known(name), optimizer_arg.span, optimizer_value.call)
+        else:
+            optimizer = OptimizerSpec(UNKNOWN, optimizer_arg.span)
+    return CompileSpec(
+        span=call.span,
+        losses=tuple(losses),
+        broadcast=broadcast,
+        metrics=tuple(metrics),
+        optimizer=optimizer,
+        call=call,
+    )
+
+
+# ----------------------------------------------------------------------------- data
+def build_data_info(source: str, positional: list[Value], keywords: dict[str, Value], call: Call) -> DataInfo:
+    """What a call tells about the array it returns (``to_categorical(y, 10)``: one-hot, 10)."""
+    if source == "to_categorical":
+        n = keywords.get("num_classes", positional[1] if len(positional) > 1 else None)
+        classes = n if isinstance(n, Known) and isinstance(n.value, int) else UNKNOWN
+        return DataInfo(encoding=Known("onehot"), num_classes=classes, span=call.span)
+    return DataInfo(span=call.span)
+
+
+def _data_info(value: Value | None, span: Span | None) -> DataInfo:
+    if isinstance(value, Data):
+        return value.info
+    return DataInfo(span=span)
+
+
+def build_fit(method: str, call: Call, positional: list[Value], keywords: dict[str, Value]) -> FitSpec:
+    x = keywords.get("x", positional[0] if positional else None)
+    y = keywords.get("y", positional[1] if len(positional) > 1 else None)
+    x_arg = call.argument("x", 0)
+    y_arg = call.argument("y", 1)
+    return FitSpec(
+        span=call.span,
+        method=method,
+        x=_data_info(x, x_arg.span if x_arg else None),
+        y=_data_info(y, y_arg.span if y_arg else None),
+        call=call,
+    )

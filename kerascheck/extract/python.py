@@ -1,0 +1,890 @@
+"""Python source -> IR: one walk over the libcst tree that interprets what matters.
+
+The walk is a small abstract interpreter: it executes module and function bodies in
+order, binding names to abstract values (literals, Keras references, layers, tensors,
+models), so that ``N = 1; model.add(Dense(N, activation=ACT))`` resolves, builder functions
+called with literal arguments are evaluated per call site, and ``model.compile`` /
+``model.fit`` attach to the model they belong to. Anything it cannot resolve becomes
+``UNKNOWN`` and the rules stay silent about it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import libcst as cst
+
+from kerascheck.extract.model_builder import (
+    build_compile,
+    build_data_info,
+    build_fit,
+    build_model_spec,
+    resolve_activation,
+)
+from kerascheck.extract.values import (
+    BoundMethod,
+    ClassObject,
+    Data,
+    Function,
+    KerasObject,
+    LayerObject,
+    Mapping,
+    ModelObject,
+    Ref,
+    Scope,
+    SelfObject,
+    Seq,
+    Tensor,
+    Value,
+    merge_into,
+    plain,
+)
+from kerascheck.flavour import FlavourMarkers
+from kerascheck.ir import (
+    UNKNOWN,
+    ApiUse,
+    Arg,
+    Call,
+    Known,
+    LayerSpec,
+    ModuleSpec,
+    Span,
+)
+from kerascheck.knowledge import Knowledge
+from kerascheck.knowledge import load as load_knowledge
+from kerascheck.resolve.imports import bindings_of, canonical, is_keras
+
+# Bounds that keep the interpreter linear on real code.
+MAX_CALL_DEPTH = 3
+MAX_UNROLL = 16
+# A function body is interpreted at most this many times (call sites + standalone).
+MAX_EVALS_PER_FUNCTION = 3
+# Statements interpreted per module: a multiple of its size, so cost stays linear.
+STEP_BUDGET_FACTOR = 4
+STEP_BUDGET_MIN = 2000
+
+_BINARY: dict[type[cst.BaseBinaryOp], Callable[[Any, Any], Any]] = {
+    cst.Add: operator.add,
+    cst.Subtract: operator.sub,
+    cst.Multiply: operator.mul,
+    cst.Divide: operator.truediv,
+    cst.FloorDivide: operator.floordiv,
+    cst.Modulo: operator.mod,
+    cst.Power: operator.pow,
+}
+_COMPARE: dict[type[cst.BaseCompOp], Callable[[Any, Any], Any]] = {
+    cst.Equal: operator.eq,
+    cst.NotEqual: operator.ne,
+    cst.LessThan: operator.lt,
+    cst.LessThanEqual: operator.le,
+    cst.GreaterThan: operator.gt,
+    cst.GreaterThanEqual: operator.ge,
+}
+_NUMBER = (int, float)
+
+
+def span_of(node: cst.CSTNode) -> Span:
+    """A span whose position the engine resolves later, only if a finding uses it."""
+    return Span(anchor=node)
+
+
+class _Return(Exception):
+    """Unwinds a function body at ``return`` (only used for returns at body level)."""
+
+
+class PythonExtractor:
+    """Builds the ModuleSpec of one parsed module."""
+
+    def __init__(
+        self, module: cst.Module, path: str, knowledge: Knowledge | None = None, lines: int = 0
+    ):
+        self.module = module
+        self.path = path
+        self.k = knowledge or load_knowledge()
+        self.models: list[ModelObject] = []
+        self.api_uses: list[ApiUse] = []
+        self.markers = FlavourMarkers()
+        self.star_modules: list[str] = []
+        self.pending: dict[int, Function | ClassObject] = {}
+        self.depth = 0
+        self.evaluations: dict[int, int] = {}
+        self.steps = 0
+        self.budget = max(STEP_BUDGET_MIN, STEP_BUDGET_FACTOR * lines)
+        self.conditional = 0
+        self.returns: list[list[Value]] = []
+
+    # ----------------------------------------------------------------- entry point
+    def extract(self) -> ModuleSpec:
+        # ``if __name__ == "__main__":`` is the script itself, not a condition.
+        scope = Scope(names={"__name__": Known("__main__")})
+        self.exec_block(self.module.body, scope)
+        # Functions and methods nobody called in this file are still checked, with
+        # unknown arguments: a model built inside them is a model all the same.
+        while self.pending:
+            _, pending = self.pending.popitem()
+            if isinstance(pending, ClassObject):
+                self.instantiate_model_class(pending, None, [], {})
+            else:
+                self.call_function(pending, [], {}, standalone=True)
+        flavour, reason = self.markers.infer()
+        return ModuleSpec(
+            path=self.path,
+            models=tuple(build_model_spec(m, self.k) for m in self.models),
+            api_uses=tuple(self.api_uses),
+            flavour=flavour,
+            flavour_reason=reason,
+        )
+
+    # ----------------------------------------------------------------- statements
+    def exec_block(self, body: Sequence[cst.CSTNode], scope: Scope) -> None:
+        for statement in body:
+            self.exec_statement(statement, scope)
+
+    def exec_statement(self, node: cst.CSTNode, scope: Scope) -> None:
+        self.steps += 1
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self.exec_small(small, scope)
+        elif isinstance(node, cst.FunctionDef):
+            function = Function(node, scope)
+            scope.names[node.name.value] = function
+            self.pending[id(node)] = function
+        elif isinstance(node, cst.ClassDef):
+            self.exec_class(node, scope)
+        elif isinstance(node, cst.If):
+            self.exec_if(node, scope)
+        elif isinstance(node, (cst.For, cst.While)):
+            self.exec_loop(node, scope)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                value = self.eval(item.item, scope)
+                if item.asname is not None:
+                    self.bind(item.asname.name, UNKNOWN if isinstance(value, Known) else value, scope)
+            self.exec_suite(node.body, scope)
+        elif isinstance(node, (cst.Try, cst.TryStar)):
+            self.exec_suite(node.body, scope)
+            branches = [scope.fork()]
+            for handler in node.handlers:
+                branch = scope.fork()
+                self.exec_conditional(handler.body, branch)
+                branches.append(branch)
+            if node.orelse is not None:
+                branch = scope.fork()
+                self.exec_conditional(node.orelse.body, branch)
+                branches.append(branch)
+            if len(branches) > 1:
+                merge_into(scope, branches)
+            if node.finalbody is not None:
+                self.exec_suite(node.finalbody.body, scope)
+        elif isinstance(node, cst.Match):
+            branches = []
+            for case in node.cases:
+                branch = scope.fork()
+                self.exec_conditional(case.body, branch)
+                branches.append(branch)
+            merge_into(scope, [scope.fork(), *branches])
+
+    def exec_suite(self, suite: cst.BaseSuite, scope: Scope) -> None:
+        if isinstance(suite, cst.IndentedBlock):
+            self.exec_block(suite.body, scope)
+        else:
+            for small in suite.body:  # type: ignore[union-attr]
+                self.exec_small(small, scope)
+
+    def exec_conditional(self, suite: cst.BaseSuite, scope: Scope) -> None:
+        self.conditional += 1
+        try:
+            self.exec_suite(suite, scope)
+        finally:
+            self.conditional -= 1
+
+    def exec_if(self, node: cst.If, scope: Scope) -> None:
+        test = self.eval(node.test, scope)
+        orelse = node.orelse
+        if isinstance(test, Known):
+            # A condition we can evaluate (a builder called with literals): take that branch.
+            if test.value:
+                self.exec_suite(node.body, scope)
+            elif isinstance(orelse, cst.If):
+                self.exec_if(orelse, scope)
+            elif isinstance(orelse, cst.Else):
+                self.exec_suite(orelse.body, scope)
+            return
+        then_branch = scope.fork()
+        self.exec_conditional(node.body, then_branch)
+        else_branch = scope.fork()
+        if isinstance(orelse, cst.If):
+            self.conditional += 1
+            try:
+                self.exec_if(orelse, else_branch)
+            finally:
+                self.conditional -= 1
+        elif isinstance(orelse, cst.Else):
+            self.exec_conditional(orelse.body, else_branch)
+        merge_into(scope, [then_branch, else_branch])
+
+    def exec_loop(self, node: cst.For | cst.While, scope: Scope) -> None:
+        if isinstance(node, cst.For):
+            iterable = self.eval(node.iter, scope)
+            items = self.unrollable(iterable)
+            if items is not None and not _has_break(node.body):
+                for item in items:
+                    self.bind(node.target, item, scope)
+                    self.exec_suite(node.body, scope)
+                return
+            self.bind(node.target, UNKNOWN, scope)
+        else:
+            self.eval(node.test, scope)
+        body = scope.fork()
+        self.exec_conditional(node.body, body)
+        merge_into(scope, [scope.fork(), body])
+        if node.orelse is not None:
+            self.exec_conditional(node.orelse.body, scope)
+
+    def unrollable(self, value: Value) -> list[Value] | None:
+        if isinstance(value, Known) and isinstance(value.value, (list, tuple, range)):
+            if len(value.value) <= MAX_UNROLL:
+                return [Known(v) for v in value.value]
+        if isinstance(value, Seq) and len(value.items) <= MAX_UNROLL:
+            return list(value.items)
+        return None
+
+    def exec_small(self, node: cst.BaseSmallStatement, scope: Scope) -> None:
+        if isinstance(node, cst.Expr):
+            self.eval(node.value, scope)
+        elif isinstance(node, cst.Assign):
+            value = self.eval(node.value, scope)
+            for target in node.targets:
+                self.bind(target.target, value, scope)
+        elif isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                self.bind(node.target, self.eval(node.value, scope), scope)
+        elif isinstance(node, cst.AugAssign):
+            self.exec_augassign(node, scope)
+        elif isinstance(node, cst.Return):
+            value = self.eval(node.value, scope) if node.value is not None else Known(None)
+            if self.returns:
+                self.returns[-1].append(value)
+        elif isinstance(node, (cst.Import, cst.ImportFrom)):
+            self.exec_import(node, scope)
+
+    def exec_augassign(self, node: cst.AugAssign, scope: Scope) -> None:
+        op = _AUG_TO_BINARY.get(type(node.operator))
+        right = self.eval(node.value, scope)
+        if not isinstance(node.target, cst.Name):
+            return
+        left = self.eval(node.target, scope)
+        result = self.binary(op, left, right, node) if op is not None else UNKNOWN
+        scope.names[node.target.value] = result
+
+    def exec_import(self, node: cst.Import | cst.ImportFrom, scope: Scope) -> None:
+        bindings, star = bindings_of(node, self.k)
+        if star is not None:
+            if is_keras(star):
+                self.star_modules.append(star)
+            return
+        for binding in bindings:
+            scope.names[binding.local] = Ref(binding.qualname, binding.raw)
+            if is_keras(binding.qualname) or binding.raw.split(".")[0] in ("keras", "tf_keras"):
+                self.markers.saw_import(binding.raw)
+                self.api_uses.append(
+                    ApiUse("import", binding.qualname, span_of(binding.node), written=binding.raw)
+                )
+
+    def exec_class(self, node: cst.ClassDef, scope: Scope) -> None:
+        bases = [self.eval(arg.value, scope) for arg in node.bases]
+        is_model = any(
+            isinstance(b, Ref) and b.qualname in self.k.model_bases
+            or isinstance(b, ClassObject)
+            and b.is_model
+            for b in bases
+        )
+        class_scope = Scope(scope)
+        cls = ClassObject(node, scope, is_model)
+        if isinstance(node.body, cst.IndentedBlock):
+            for statement in node.body.body:
+                if isinstance(statement, cst.FunctionDef):
+                    method = Function(statement, scope, owner=cls)
+                    cls.methods[statement.name.value] = method
+                    if not (is_model and statement.name.value in ("__init__", "call")):
+                        self.pending[id(statement)] = method
+                else:
+                    self.exec_statement(statement, class_scope)
+        for base in bases:
+            if isinstance(base, ClassObject):
+                for name, method in base.methods.items():
+                    cls.methods.setdefault(name, method)
+        scope.names[node.name.value] = cls
+        if is_model and "call" in cls.methods:
+            self.pending[id(node)] = cls
+
+    def bind(self, target: cst.BaseExpression, value: Value, scope: Scope) -> None:
+        if isinstance(target, cst.Name):
+            scope.names[target.value] = value
+            if isinstance(value, ModelObject) and value.name is None:
+                value.name = target.value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            items = _items_of(value, len(target.elements))
+            for index, element in enumerate(target.elements):
+                if isinstance(element, cst.StarredElement):
+                    self.bind(element.value, UNKNOWN, scope)
+                else:
+                    self.bind(element.value, items[index] if items else UNKNOWN, scope)
+        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+            owner = scope.lookup(target.value.value)
+            if isinstance(owner, SelfObject):
+                owner.attrs[target.attr.value] = value
+
+    # ----------------------------------------------------------------- expressions
+    def eval(self, node: cst.BaseExpression, scope: Scope) -> Value:
+        method = _EVAL.get(type(node))
+        if method is None:
+            for child in node.children:
+                if isinstance(child, cst.BaseExpression):
+                    self.eval(child, scope)
+                elif isinstance(child, (cst.Arg, cst.Element, cst.DictElement)):
+                    self.eval(child.value, scope)
+            return UNKNOWN
+        return method(self, node, scope)
+
+    def eval_integer(self, node: cst.Integer, scope: Scope) -> Value:
+        return Known(node.evaluated_value)
+
+    def eval_float(self, node: cst.Float, scope: Scope) -> Value:
+        return Known(node.evaluated_value)
+
+    def eval_string(self, node: cst.SimpleString | cst.ConcatenatedString, scope: Scope) -> Value:
+        value = node.evaluated_value
+        return Known(value) if isinstance(value, str) else UNKNOWN
+
+    def eval_name(self, node: cst.Name, scope: Scope) -> Value:
+        name = node.value
+        found = scope.lookup(name)
+        if found is not None:
+            return found
+        if name in ("True", "False", "None"):
+            return Known({"True": True, "False": False, "None": None}[name])
+        if self.star_modules:
+            module = self.star_modules[-1]
+            return Ref(canonical(f"{module}.{name}", self.k), f"{module}.{name}")
+        return UNKNOWN
+
+    def eval_attribute(self, node: cst.Attribute, scope: Scope) -> Value:
+        base = self.eval(node.value, scope)
+        attr = node.attr.value
+        if isinstance(base, Ref):
+            raw = f"{base.raw}.{attr}"
+            return Ref(canonical(f"{base.qualname}.{attr}", self.k), raw)
+        if isinstance(base, (ModelObject, SelfObject)):
+            if isinstance(base, SelfObject) and attr in base.attrs:
+                return base.attrs[attr]
+            return BoundMethod(base, attr)
+        return UNKNOWN
+
+    def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
+        items: list[Value] = []
+        for element in node.elements:
+            value = self.eval(element.value, scope)
+            if isinstance(element, cst.StarredElement):
+                return UNKNOWN
+            items.append(value)
+        return plain(Seq(tuple(items), isinstance(node, cst.Tuple)))
+
+    def eval_dict(self, node: cst.Dict, scope: Scope) -> Value:
+        items: list[tuple[str, Value]] = []
+        resolvable = True
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement):
+                self.eval(element.value, scope)
+                resolvable = False
+                continue
+            key = self.eval(element.key, scope)
+            value = self.eval(element.value, scope)
+            if isinstance(key, Known) and isinstance(key.value, str):
+                items.append((key.value, value))
+            else:
+                resolvable = False
+        return plain(Mapping(tuple(items))) if resolvable else UNKNOWN
+
+    def eval_unary(self, node: cst.UnaryOperation, scope: Scope) -> Value:
+        value = self.eval(node.expression, scope)
+        if isinstance(value, Known):
+            if isinstance(node.operator, cst.Minus) and isinstance(value.value, _NUMBER):
+                return Known(-value.value)
+            if isinstance(node.operator, cst.Plus) and isinstance(value.value, _NUMBER):
+                return value
+            if isinstance(node.operator, cst.Not):
+                return Known(not value.value)
+        return UNKNOWN
+
+    def eval_binary(self, node: cst.BinaryOperation, scope: Scope) -> Value:
+        left = self.eval(node.left, scope)
+        right = self.eval(node.right, scope)
+        return self.binary(_BINARY.get(type(node.operator)), left, right, node)
+
+    def binary(self, op: Callable[[Any, Any], Any] | None, left: Value, right: Value, node: cst.CSTNode) -> Value:
+        if op is None:
+            return UNKNOWN
+        if isinstance(left, Known) and isinstance(right, Known):
+            try:
+                return Known(_safe_arith(op, left.value, right.value))
+            except (ArithmeticError, TypeError, ValueError):
+                return UNKNOWN
+        if isinstance(left, Tensor) or isinstance(right, Tensor):
+            inputs = tuple(v for v in (left, right) if isinstance(v, Tensor))
+            return Tensor(inputs=inputs)
+        return UNKNOWN
+
+    def eval_compare(self, node: cst.Comparison, scope: Scope) -> Value:
+        left = self.eval(node.left, scope)
+        result: bool = True
+        for target in node.comparisons:
+            right = self.eval(target.comparator, scope)
+            op = _COMPARE.get(type(target.operator))
+            if isinstance(target.operator, (cst.Is, cst.IsNot)) and _is_none_check(left, right):
+                value = left.value is None  # type: ignore[union-attr]
+                result = result and (value if isinstance(target.operator, cst.Is) else not value)
+            elif op is not None and isinstance(left, Known) and isinstance(right, Known):
+                try:
+                    result = result and bool(op(left.value, right.value))
+                except TypeError:
+                    return UNKNOWN
+            elif isinstance(target.operator, (cst.In, cst.NotIn)) and isinstance(left, Known) and isinstance(right, Known):
+                try:
+                    inside = left.value in right.value
+                except TypeError:
+                    return UNKNOWN
+                result = result and (inside if isinstance(target.operator, cst.In) else not inside)
+            else:
+                return UNKNOWN
+            left = right
+        return Known(result)
+
+    def eval_boolean(self, node: cst.BooleanOperation, scope: Scope) -> Value:
+        left = self.eval(node.left, scope)
+        right = self.eval(node.right, scope)
+        if isinstance(left, Known) and isinstance(right, Known):
+            if isinstance(node.operator, cst.And):
+                return left if not left.value else right
+            return left if left.value else right
+        return UNKNOWN
+
+    def eval_ifexp(self, node: cst.IfExp, scope: Scope) -> Value:
+        test = self.eval(node.test, scope)
+        body = self.eval(node.body, scope)
+        orelse = self.eval(node.orelse, scope)
+        if isinstance(test, Known):
+            return body if test.value else orelse
+        if isinstance(body, Known) and body == orelse:
+            return body
+        return UNKNOWN
+
+    def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
+        base = self.eval(node.value, scope)
+        indices = [self.eval(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
+                   for el in node.slice]
+        if len(indices) == 1 and isinstance(indices[0], Known):
+            key = indices[0].value
+            try:
+                if isinstance(base, Known) and isinstance(base.value, (tuple, list, dict, str)):
+                    return Known(base.value[key])
+                if isinstance(base, Seq) and isinstance(key, int):
+                    return base.items[key]
+                if isinstance(base, Mapping):
+                    return dict(base.items).get(key, UNKNOWN)
+            except (IndexError, KeyError, TypeError):
+                return UNKNOWN
+        if isinstance(base, Tensor):
+            return Tensor(inputs=(base,))
+        return UNKNOWN
+
+    def eval_lambda(self, node: cst.Lambda, scope: Scope) -> Value:
+        return UNKNOWN
+
+    # ----------------------------------------------------------------- calls
+    def eval_call(self, node: cst.Call, scope: Scope) -> Value:
+        func = self.eval(node.func, scope)
+        positional: list[Value] = []
+        keywords: dict[str, Value] = {}
+        args: list[Arg] = []
+        index = 0
+        for arg in node.args:
+            value = self.eval(arg.value, scope)
+            if arg.star:
+                args.append(Arg(arg.star, -1, UNKNOWN, span_of(arg)))
+                continue
+            if arg.keyword is not None:
+                keywords[arg.keyword.value] = value
+                args.append(Arg(arg.keyword.value, -1, _ir_value(value), span_of(arg.value), span_of(arg.keyword)))
+            else:
+                positional.append(value)
+                args.append(Arg(None, index, _ir_value(value), span_of(arg.value)))
+                index += 1
+        starred = any(arg.star for arg in node.args)
+        if isinstance(func, Ref):
+            call = Call(func.qualname, tuple(args), span_of(node), span_of(node.func))
+            return self.call_ref(func, call, positional, keywords, starred, node)
+        if isinstance(func, LayerObject):
+            return self.apply_layer(func.spec, positional)
+        if isinstance(func, BoundMethod):
+            call = Call(f"Model.{func.name}", tuple(args), span_of(node), span_of(node.func))
+            return self.call_method(func, call, positional, keywords)
+        if isinstance(func, Function):
+            if starred:
+                return UNKNOWN
+            return self.call_function(func, positional, keywords)
+        if isinstance(func, ClassObject):
+            if func.is_model:
+                return self.instantiate_model_class(func, node, positional, keywords)
+            return UNKNOWN
+        if isinstance(func, ModelObject):
+            # A model used as a layer: its output is opaque to this analysis.
+            inputs = tuple(v for v in positional if isinstance(v, Tensor))
+            return Tensor(inputs=inputs) if inputs else UNKNOWN
+        return UNKNOWN
+
+    def call_ref(
+        self,
+        ref: Ref,
+        call: Call,
+        positional: list[Value],
+        keywords: dict[str, Value],
+        starred: bool,
+        node: cst.Call,
+    ) -> Value:
+        q = ref.qualname
+        if not (is_keras(q) or q.startswith("tensorflow.")):
+            return UNKNOWN
+        self.markers.saw_call(ref.raw)
+        self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
+        k = self.k
+        if q in k.model_constructors:
+            return self.construct_model(k.model_constructors[q], call, positional, keywords)
+        if q in k.input_constructors:
+            return Tensor(is_input=True)
+        if q in k.model_loaders:
+            model = ModelObject("loaded", call.span, complete=False)
+            return model
+        if q in k.activation_functions or q.startswith("keras.activations."):
+            tensors = [v for v in positional if isinstance(v, Tensor)]
+            if tensors:
+                activation = resolve_activation(Ref(q, ref.raw), k)
+                return Tensor(inputs=(tensors[0],), activation=activation, activation_span=call.span)
+            return UNKNOWN
+        if q.startswith("keras.layers."):
+            name = q.rsplit(".", 1)[1]
+            if name[:1].isupper():
+                return LayerObject(self.make_layer(name, call, positional, keywords, starred))
+            tensors = tuple(t for v in positional for t in _tensors_in(v))
+            return Tensor(inputs=tensors) if tensors else UNKNOWN
+        if q.startswith("keras.utils.") and q.endswith("to_categorical"):
+            return Data(build_data_info("to_categorical", positional, keywords, call))
+        if q.startswith("tensorflow."):
+            tensors = tuple(t for v in positional for t in _tensors_in(v))
+            return Tensor(inputs=tensors) if tensors else UNKNOWN
+        return KerasObject(call)
+
+    def make_layer(
+        self,
+        name: str,
+        call: Call,
+        positional: list[Value],
+        keywords: dict[str, Value],
+        starred: bool,
+    ) -> LayerSpec:
+        k = self.k
+        units: Value = UNKNOWN
+        unit_arg = k.unit_layers.get(name)
+        if unit_arg is not None:
+            written = keywords.get(unit_arg.arg)
+            if written is None and unit_arg.legacy is not None:
+                written = keywords.get(unit_arg.legacy)
+            if written is None and len(positional) > unit_arg.index:
+                written = positional[unit_arg.index]
+            if isinstance(written, Known) and isinstance(written.value, int) and not isinstance(written.value, bool):
+                units = written
+        activation: Any
+        activation_span: Span | None = None
+        if name == "Activation":
+            written = keywords.get("activation", positional[0] if positional else None)
+            activation = resolve_activation(written, k) if written is not None else UNKNOWN
+            arg = call.argument("activation", 0)
+            activation_span = arg.span if arg is not None else call.span
+        elif name in k.activation_layers:
+            activation = Known(k.activation_layers[name])
+            activation_span = call.span
+        else:
+            written = keywords.get("activation")
+            if written is None and name in ("Dense", "LSTM", "GRU", "SimpleRNN") and len(positional) > 1:
+                written = positional[1]
+            if written is not None:
+                activation = resolve_activation(written, k)
+                arg = call.argument("activation", 1)
+                activation_span = arg.span if arg is not None else call.span
+            elif starred:
+                activation = UNKNOWN
+            else:
+                activation = Known(k.default_activation.get(name))
+        return LayerSpec(
+            class_name=name,
+            call=call,
+            span=call.span,
+            activation=activation,
+            activation_span=activation_span,
+            units=units,
+            position=-1,
+        )
+
+    def apply_layer(self, layer: LayerSpec, positional: list[Value]) -> Value:
+        tensors = tuple(t for v in positional[:1] for t in _tensors_in(v))
+        return Tensor(inputs=tensors, layer=layer)
+
+    def construct_model(
+        self, kind: str, call: Call, positional: list[Value], keywords: dict[str, Value]
+    ) -> Value:
+        model = ModelObject(kind, call.span, cond_level=self.conditional)
+        if kind == "sequential":
+            layers = keywords.get("layers", positional[0] if positional else None)
+            if layers is not None:
+                items = _items_of(layers, None)
+                if items is None:
+                    model.complete = False
+                else:
+                    for item in items:
+                        self.add_layer(model, item)
+        else:
+            outputs = keywords.get("outputs", keywords.get("output"))
+            if outputs is None and len(positional) > 1:
+                outputs = positional[1]
+            if outputs is None:
+                return UNKNOWN
+            model.output_tensors, model.output_names = _output_tensors(outputs)
+            if model.output_tensors is None:
+                model.complete = False
+        self.models.append(model)
+        return model
+
+    def add_layer(self, model: ModelObject, value: Value) -> None:
+        if isinstance(value, LayerObject):
+            model.layers.append(value.spec)
+        else:
+            model.complete = False
+            model.layers.append(_opaque_layer())
+
+    def call_method(
+        self,
+        method: BoundMethod,
+        call: Call,
+        positional: list[Value],
+        keywords: dict[str, Value],
+    ) -> Value:
+        receiver = method.receiver
+        if isinstance(receiver, SelfObject):
+            return UNKNOWN
+        self.api_uses.append(ApiUse("method", call.qualname, call.span, call, written=method.name))
+        name = method.name
+        if name == "add" and positional:
+            self.add_layer(receiver, positional[0])
+            if self.conditional > receiver.cond_level:
+                receiver.layers[-1] = replace(receiver.layers[-1], conditional=True)
+        elif name == "compile":
+            receiver.compile_call = build_compile(call, positional, keywords, self.k)
+        elif name in ("fit", "fit_generator", "train_on_batch"):
+            receiver.fits.append(build_fit(name, call, positional, keywords))
+        return UNKNOWN
+
+    def call_function(
+        self,
+        function: Function,
+        positional: list[Value],
+        keywords: dict[str, Value],
+        standalone: bool = False,
+        self_value: Value | None = None,
+    ) -> Value:
+        node = function.node
+        self.pending.pop(id(node), None)
+        count = self.evaluations.get(id(node), 0)
+        if self.depth >= MAX_CALL_DEPTH or count >= MAX_EVALS_PER_FUNCTION or self.steps > self.budget:
+            return UNKNOWN
+        self.evaluations[id(node)] = count + 1
+        scope = Scope(function.scope)
+        params = list(node.params.posonly_params) + list(node.params.params)
+        if function.owner is not None and params:
+            first = params.pop(0)
+            scope.names[first.name.value] = self_value if self_value is not None else UNKNOWN
+        for index, param in enumerate(params):
+            value: Value | None = keywords.get(param.name.value)
+            if value is None and index < len(positional):
+                value = positional[index]
+            if value is None and param.default is not None and not standalone:
+                value = self.eval(param.default, function.scope)
+            scope.names[param.name.value] = value if value is not None else UNKNOWN
+        for param in node.params.kwonly_params:
+            value = keywords.get(param.name.value)
+            if value is None and param.default is not None and not standalone:
+                value = self.eval(param.default, function.scope)
+            scope.names[param.name.value] = value if value is not None else UNKNOWN
+        for star in (node.params.star_arg, node.params.star_kwarg):
+            if isinstance(star, cst.Param):
+                scope.names[star.name.value] = UNKNOWN
+        self.depth += 1
+        self.returns.append([])
+        try:
+            self.exec_suite(node.body, scope)
+        finally:
+            self.depth -= 1
+            returned = self.returns.pop()
+        if len(returned) == 1:
+            return returned[0]
+        if returned and all(r is returned[0] for r in returned):
+            return returned[0]
+        return UNKNOWN
+
+    def instantiate_model_class(
+        self,
+        cls: ClassObject,
+        node: cst.Call | None,
+        positional: list[Value],
+        keywords: dict[str, Value],
+    ) -> Value:
+        self.pending.pop(id(cls.node), None)
+        for method in cls.methods.values():
+            if method.node.name.value in ("__init__", "call"):
+                self.pending.pop(id(method.node), None)
+        span = span_of(node if node is not None else cls.node.name)
+        model = ModelObject("subclass", span, name=cls.node.name.value)
+        self_obj = SelfObject()
+        init = cls.methods.get("__init__")
+        if init is not None:
+            self.call_function(init, positional, keywords, standalone=node is None, self_value=self_obj)
+        call = cls.methods.get("call")
+        if call is not None:
+            result = self.call_function(call, [Tensor(is_input=True)], {}, standalone=True, self_value=self_obj)
+            model.output_tensors, model.output_names = _output_tensors(result)
+        if model.output_tensors is None:
+            model.complete = False
+        self.models.append(model)
+        return model
+
+
+def _ir_value(value: Value) -> Any:
+    """The IR form of an argument value: a literal, a Keras call, or UNKNOWN."""
+    if isinstance(value, Known):
+        return value
+    if isinstance(value, KerasObject):
+        return Known(value.call)
+    if isinstance(value, LayerObject) and value.spec.call is not None:
+        return Known(value.spec.call)
+    return UNKNOWN
+
+
+def _items_of(value: Value, length: int | None) -> list[Value] | None:
+    if isinstance(value, Seq):
+        items = list(value.items)
+    elif isinstance(value, Known) and isinstance(value.value, (list, tuple)):
+        items = [Known(v) for v in value.value]
+    else:
+        return None
+    if length is not None and len(items) != length:
+        return None
+    return items
+
+
+def _tensors_in(value: Value) -> Iterable[Tensor]:
+    if isinstance(value, Tensor):
+        yield value
+    elif isinstance(value, Seq):
+        for item in value.items:
+            if isinstance(item, Tensor):
+                yield item
+
+
+def _output_tensors(value: Value) -> tuple[list[Tensor] | None, list[str | None] | None]:
+    if isinstance(value, Tensor):
+        return [value], None
+    if isinstance(value, Seq) and all(isinstance(i, Tensor) for i in value.items):
+        return list(value.items), None  # type: ignore[arg-type]
+    if isinstance(value, Mapping) and all(isinstance(v, Tensor) for _, v in value.items):
+        return [v for _, v in value.items], [k for k, _ in value.items]  # type: ignore[misc]
+    return None, None
+
+
+def _opaque_layer() -> LayerSpec:
+    return LayerSpec(
+        class_name="",
+        call=None,
+        span=Span(),
+        activation=UNKNOWN,
+        activation_span=None,
+        units=UNKNOWN,
+        position=-1,
+    )
+
+
+def _is_none_check(left: Value, right: Value) -> bool:
+    return isinstance(left, Known) and isinstance(right, Known) and right.value is None
+
+
+def _has_break(suite: cst.BaseSuite) -> bool:
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Break(self, node: cst.Break) -> None:
+            nonlocal found
+            found = True
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+    suite.visit(_Finder())
+    return found
+
+
+def _safe_arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    # Keep constant folding cheap: no giant powers or string repetition.
+    if op is operator.pow and isinstance(b, _NUMBER) and abs(b) > 64:
+        raise ValueError("exponent too large")
+    if op is operator.mul and (isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple))):
+        raise ValueError("sequence repetition")
+    return op(a, b)
+
+
+_AUG_TO_BINARY: dict[type[cst.BaseAugOp], Callable[[Any, Any], Any]] = {
+    cst.AddAssign: operator.add,
+    cst.SubtractAssign: operator.sub,
+    cst.MultiplyAssign: operator.mul,
+    cst.DivideAssign: operator.truediv,
+    cst.FloorDivideAssign: operator.floordiv,
+    cst.ModuloAssign: operator.mod,
+    cst.PowerAssign: operator.pow,
+}
+
+_EVAL: dict[type[cst.CSTNode], Callable[[PythonExtractor, Any, Scope], Value]] = {
+    cst.Integer: PythonExtractor.eval_integer,
+    cst.Float: PythonExtractor.eval_float,
+    cst.SimpleString: PythonExtractor.eval_string,
+    cst.ConcatenatedString: PythonExtractor.eval_string,
+    cst.Name: PythonExtractor.eval_name,
+    cst.Attribute: PythonExtractor.eval_attribute,
+    cst.List: PythonExtractor.eval_sequence,
+    cst.Tuple: PythonExtractor.eval_sequence,
+    cst.Dict: PythonExtractor.eval_dict,
+    cst.UnaryOperation: PythonExtractor.eval_unary,
+    cst.BinaryOperation: PythonExtractor.eval_binary,
+    cst.Comparison: PythonExtractor.eval_compare,
+    cst.BooleanOperation: PythonExtractor.eval_boolean,
+    cst.IfExp: PythonExtractor.eval_ifexp,
+    cst.Subscript: PythonExtractor.eval_subscript,
+    cst.Lambda: PythonExtractor.eval_lambda,
+    cst.Call: PythonExtractor.eval_call,
+}
+
+
+def extract(
+    module: cst.Module, path: str, knowledge: Knowledge | None = None, lines: int = 0
+) -> ModuleSpec:
+    """The IR of one parsed module; ``lines`` (the source's size) scales the step budget."""
+    return PythonExtractor(module, path, knowledge, lines).extract()

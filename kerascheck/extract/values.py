@@ -1,0 +1,184 @@
+"""Abstract values the Python extractor tracks while it walks a module.
+
+These never leave the extractor: rules see only the IR built from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import libcst as cst
+
+from kerascheck.ir import UNKNOWN, Call, DataInfo, Known, LayerSpec, Span, _Unknown
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name that refers to something importable (``keras.layers.Dense``, ``numpy``)."""
+
+    qualname: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class KerasObject:
+    """The result of calling a Keras name that is not a layer or model (a loss, optimizer...)."""
+
+    call: Call
+
+
+@dataclass
+class LayerObject:
+    """A Keras layer instance (not yet applied to a tensor)."""
+
+    spec: LayerSpec
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A symbolic tensor in a functional graph.
+
+    ``layer`` produced it from ``inputs``; ``activation`` / ``activation_span`` are set when
+    the tensor is the result of an activation function (``tf.nn.softmax(x)``). A tensor with
+    neither is opaque (an unknown operation).
+    """
+
+    inputs: tuple[Tensor, ...] = ()
+    layer: LayerSpec | None = None
+    activation: Any = UNKNOWN
+    activation_span: Span | None = None
+    is_input: bool = False
+
+
+@dataclass
+class ModelObject:
+    """A model under construction; becomes a ModelSpec when the module is done."""
+
+    kind: str
+    span: Span
+    name: str | None = None
+    layers: list[LayerSpec] = field(default_factory=list)
+    output_tensors: list[Tensor] | None = None
+    output_names: list[str | None] | None = None
+    compile_call: Any = None
+    fits: list[Any] = field(default_factory=list)
+    complete: bool = True
+    cond_level: int = 0
+
+
+@dataclass
+class SelfObject:
+    """``self`` inside a class body: attributes assigned in ``__init__``."""
+
+    attrs: dict[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BoundMethod:
+    receiver: ModelObject | SelfObject
+    name: str
+
+
+@dataclass(frozen=True)
+class Function:
+    node: cst.FunctionDef
+    scope: Scope
+    owner: ClassObject | None = None
+
+
+@dataclass
+class ClassObject:
+    node: cst.ClassDef
+    scope: Scope
+    is_model: bool
+    methods: dict[str, Function] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Seq:
+    """A list or tuple whose items are not all plain literals."""
+
+    items: tuple[Value, ...]
+    is_tuple: bool
+
+
+@dataclass(frozen=True)
+class Mapping:
+    items: tuple[tuple[str, Value], ...]
+
+
+@dataclass(frozen=True)
+class Data:
+    """An array whose provenance matters to the rules (labels, inputs)."""
+
+    info: DataInfo
+
+
+Value = Union[
+    Known[Any],
+    _Unknown,
+    Ref,
+    KerasObject,
+    LayerObject,
+    Tensor,
+    ModelObject,
+    SelfObject,
+    BoundMethod,
+    Function,
+    ClassObject,
+    Seq,
+    Mapping,
+    Data,
+]
+
+
+class Scope:
+    """Names bound in one function, class or module body; reads fall through to parents."""
+
+    __slots__ = ("names", "parent")
+
+    def __init__(self, parent: Scope | None = None, names: dict[str, Value] | None = None):
+        self.parent = parent
+        self.names: dict[str, Value] = names if names is not None else {}
+
+    def lookup(self, name: str) -> Value | None:
+        scope: Scope | None = self
+        while scope is not None:
+            found = scope.names.get(name)
+            if found is not None:
+                return found
+            scope = scope.parent
+        return None
+
+    def fork(self) -> Scope:
+        """A copy of this scope's own names for one branch of an ``if`` / loop body."""
+        return Scope(self.parent, dict(self.names))
+
+
+def same(a: Value, b: Value) -> bool:
+    return a is b or (type(a) is type(b) and isinstance(a, (Known, Ref)) and a == b)
+
+
+def merge_into(target: Scope, branches: list[Scope]) -> None:
+    """After an ``if`` / loop: a name keeps its value only if every branch agrees."""
+    names: set[str] = set()
+    for branch in branches:
+        names.update(branch.names)
+    for name in names:
+        values = [branch.names.get(name) for branch in branches]
+        first = values[0]
+        if first is not None and all(v is not None and same(first, v) for v in values):
+            target.names[name] = first
+        else:
+            target.names[name] = UNKNOWN
+
+
+def plain(value: Value) -> Value:
+    """Collapse a Seq/Mapping of literals into Known(tuple/list/dict)."""
+    if isinstance(value, Seq) and all(isinstance(i, Known) for i in value.items):
+        items = [i.value for i in value.items]  # type: ignore[union-attr]
+        return Known(tuple(items) if value.is_tuple else items)
+    if isinstance(value, Mapping) and all(isinstance(v, Known) for _, v in value.items):
+        return Known({k: v.value for k, v in value.items})  # type: ignore[union-attr]
+    return value

@@ -1,0 +1,300 @@
+"""The intermediate representation every extractor produces and every rule reads.
+
+Plain frozen dataclasses and the standard library only: rules never see libcst, so one rule
+serves Python files, notebooks and saved model configs alike, and the dynamic checker can
+rebuild a model from these objects.
+
+Values the extractor could not resolve are ``UNKNOWN``; rules treat ``UNKNOWN`` as "no
+finding" (precision first).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar, Union
+
+T = TypeVar("T")
+
+
+class _Unknown(enum.Enum):
+    """A value the extractor could not resolve statically."""
+
+    UNKNOWN = "UNKNOWN"
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class Known(Generic[T]):
+    """A statically resolved value."""
+
+    value: T
+
+
+Value = Union[Known[T], _Unknown]
+
+
+def known(value: Value[T], default: Any = None) -> T | Any:
+    """The resolved value, or ``default`` when it is ``UNKNOWN``."""
+    return value.value if isinstance(value, Known) else default
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A source range: 1-based lines and columns, end exclusive.
+
+    ``anchor`` is an opaque handle the extractor may leave instead of computing positions
+    on the hot path; the engine fills ``line``/``col`` in only for spans that end up in a
+    finding. ``pointer`` names a location inside a saved model config (``layers[3] dense_2``)
+    where there is no source line.
+    """
+
+    line: int = 0
+    col: int = 0
+    end_line: int = 0
+    end_col: int = 0
+    anchor: object = field(default=None, compare=False, hash=False, repr=False)
+    pointer: str | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.line > 0 or self.pointer is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument of a call: ``name`` is None for a positional argument."""
+
+    name: str | None
+    index: int
+    value: Value[Any]
+    span: Span
+    keyword_span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call resolved to a Keras name (``keras.layers.Dense``) with its arguments."""
+
+    qualname: str
+    args: tuple[Arg, ...]
+    span: Span
+    func_span: Span
+
+    def kwarg(self, name: str) -> Arg | None:
+        for arg in self.args:
+            if arg.name == name:
+                return arg
+        return None
+
+    def positional(self, index: int) -> Arg | None:
+        for arg in self.args:
+            if arg.name is None and arg.index == index:
+                return arg
+        return None
+
+    def argument(self, name: str, index: int | None = None) -> Arg | None:
+        """The argument given by keyword ``name`` or at positional ``index``."""
+        found = self.kwarg(name)
+        if found is None and index is not None:
+            found = self.positional(index)
+        return found
+
+    @property
+    def has_star_args(self) -> bool:
+        return any(arg.name in ("*", "**") for arg in self.args)
+
+
+# Canonical activation name, None for linear, or UNKNOWN.
+Activation = Value[str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSpec:
+    """One layer: its canonical Keras class name and resolved arguments."""
+
+    class_name: str
+    call: Call | None
+    span: Span
+    activation: Activation
+    activation_span: Span | None
+    units: Value[int]
+    position: int
+    conditional: bool = False
+
+    @property
+    def known_layer(self) -> bool:
+        """False for a placeholder standing for something that is not a Keras layer."""
+        return self.call is not None
+
+    @property
+    def is_first(self) -> bool:
+        return self.position == 0
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """What a model's output really is: the unit-defining layer and the final activation.
+
+    ``activation`` already accounts for trailing ``Activation('softmax')`` / ``Softmax()``
+    layers and ``tf.nn.softmax`` applied to the output tensor; ``activation_span`` points
+    where that activation is written.
+    """
+
+    layer: LayerSpec | None
+    units: Value[int]
+    activation: Activation
+    activation_span: Span
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LossSpec:
+    """One loss: canonical name (``binary_crossentropy``) and the arguments that matter."""
+
+    name: Value[str]
+    from_logits: Value[bool]
+    span: Span
+    written: str
+    call: Call | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """One metric as written (``'acc'``) and canonical (``accuracy``)."""
+
+    written: str
+    name: Value[str]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizerSpec:
+    name: Value[str]
+    span: Span
+    call: Call | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompileSpec:
+    """``model.compile(...)``.
+
+    ``losses`` holds one entry per output when the loss was given as a list or dict, or a
+    single entry (``broadcast``) that applies to every output.
+    """
+
+    span: Span
+    losses: tuple[tuple[str | None, LossSpec], ...]
+    broadcast: bool
+    metrics: tuple[tuple[str | None, MetricSpec], ...]
+    optimizer: OptimizerSpec | None
+    call: Call
+
+    def loss_for(self, index: int, output: OutputSpec) -> LossSpec | None:
+        """The loss applied to the ``index``-th output, if it can be told."""
+        if self.broadcast:
+            return self.losses[0][1] if self.losses else None
+        for key, loss in self.losses:
+            if key is not None and key == output.name:
+                return loss
+        keyed = any(key is not None for key, _ in self.losses)
+        if not keyed and index < len(self.losses):
+            return self.losses[index][1]
+        return None
+
+    def metrics_for(self, index: int, output: OutputSpec) -> Iterator[MetricSpec]:
+        """Metrics that apply to the ``index``-th output (``#i`` keys come from lists)."""
+        for key, metric in self.metrics:
+            if key is None or key == output.name or key == f"#{index}":
+                yield metric
+
+
+@dataclass(frozen=True, slots=True)
+class DataInfo:
+    """What is known about an array fed to ``fit()``.
+
+    ``encoding`` is one of ``onehot``, ``integer``, ``plus_minus_one``, ``continuous``.
+    """
+
+    encoding: Value[str] = UNKNOWN
+    num_classes: Value[int] = UNKNOWN
+    dataset: Value[str] = UNKNOWN
+    scaled: Value[str] = UNKNOWN
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FitSpec:
+    span: Span
+    method: str
+    x: DataInfo
+    y: DataInfo
+    call: Call
+
+
+ModelKind = Literal["sequential", "functional", "subclass", "config"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One model build with everything the rules need about it."""
+
+    kind: ModelKind
+    name: str | None
+    span: Span
+    layers: tuple[LayerSpec, ...]
+    outputs: tuple[OutputSpec, ...]
+    compile: CompileSpec | None
+    fits: tuple[FitSpec, ...]
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUse:
+    """A resolved use of a Keras name anywhere in a module.
+
+    ``kind`` is ``call`` (with ``call`` set), ``import`` (``from keras.layers.core import
+    Dense``), ``attribute`` (``keras.utils.np_utils``) or ``method`` (``model.fit_generator``
+    on a value known to be a Keras model; ``qualname`` is then ``Model.fit_generator``).
+    """
+
+    kind: Literal["call", "import", "attribute", "method"]
+    qualname: str
+    span: Span
+    call: Call | None = None
+    written: str = ""
+
+
+Flavour = Literal["legacy", "tf2", "keras3"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSpec:
+    """One source (file, notebook or saved model) as the rules see it."""
+
+    path: str
+    models: tuple[ModelSpec, ...]
+    api_uses: tuple[ApiUse, ...]
+    flavour: Flavour
+    flavour_reason: str
+    cell_map: tuple[tuple[int, int], ...] | None = None
+
+
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One diagnostic produced by a rule."""
+
+    code: str
+    rule: str
+    severity: Severity
+    message: str
+    span: Span

@@ -1,0 +1,119 @@
+"""Knowledge tables about Keras: names, aliases, defaults and removed API.
+
+The tables are data (``tables.json``), checked against installed Keras by
+``tools/check_knowledge.py``, so static mode needs no TensorFlow. ``load()`` parses them
+once per process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class UnitArg:
+    """Where a layer takes the size of its last axis (``Dense(units)``, ``Conv2D(filters)``)."""
+
+    arg: str
+    index: int
+    legacy: str | None
+
+
+@dataclass(frozen=True)
+class LossClass:
+    name: str
+    from_logits_index: int | None
+
+
+@dataclass(frozen=True)
+class RemovedArg:
+    replacement: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    namespace_prefixes: tuple[tuple[str, str], ...]
+    families: frozenset[str]
+    model_constructors: dict[str, str]
+    model_bases: frozenset[str]
+    input_constructors: frozenset[str]
+    model_loaders: frozenset[str]
+    activations: frozenset[str]
+    activation_aliases: dict[str, str | None]
+    activation_functions: dict[str, str]
+    activation_layers: dict[str, str]
+    default_activation: dict[str, str | None]
+    unit_layers: dict[str, UnitArg]
+    channel_layers: frozenset[str]
+    transparent_layers: frozenset[str]
+    loss_aliases: dict[str, str]
+    loss_classes: dict[str, LossClass]
+    probabilistic_losses: frozenset[str]
+    categorical_losses: frozenset[str]
+    regression_losses: frozenset[str]
+    metric_aliases: dict[str, str]
+    bounded_activations: dict[str, tuple[float, float]]
+    probability_activations: frozenset[str]
+    removed_layer_args: dict[str, RemovedArg]
+    removed_layer_specific_args: dict[str, dict[str, RemovedArg]]
+    removed_optimizer_args: dict[str, RemovedArg]
+    removed_fit_args: dict[str, RemovedArg]
+    model_methods: frozenset[str]
+    optimizers: frozenset[str]
+
+    def canonical_activation(self, written: str) -> str | None | bool:
+        """Canonical name of an activation string, or False when Keras has no such name."""
+        if written in self.activation_aliases:
+            return self.activation_aliases[written]
+        if written in self.activations:
+            return written
+        return False
+
+
+def _removed(table: dict[str, list[Any]]) -> dict[str, RemovedArg]:
+    return {name: RemovedArg(repl, reason) for name, (repl, reason) in table.items()}
+
+
+@cache
+def load() -> Knowledge:
+    raw = json.loads(resources.files(__package__).joinpath("tables.json").read_text("utf-8"))
+    removed = raw["removed_arguments"]
+    # Longest prefix first so "tensorflow.keras.src" wins over "tensorflow.keras".
+    prefixes = sorted(raw["namespace_prefixes"].items(), key=lambda kv: -len(kv[0]))
+    return Knowledge(
+        namespace_prefixes=tuple(prefixes),
+        families=frozenset(raw["families"]),
+        model_constructors=raw["model_constructors"],
+        model_bases=frozenset(raw["model_bases"]),
+        input_constructors=frozenset(raw["input_constructors"]),
+        model_loaders=frozenset(raw["model_loaders"]),
+        activations=frozenset(raw["activations"]),
+        activation_aliases=raw["activation_aliases"],
+        activation_functions=raw["activation_functions"],
+        activation_layers=raw["activation_layers"],
+        default_activation=raw["default_activation"],
+        unit_layers={k: UnitArg(**v) for k, v in raw["unit_layers"].items()},
+        channel_layers=frozenset(raw["channel_layers"]),
+        transparent_layers=frozenset(raw["transparent_layers"]),
+        loss_aliases=raw["loss_aliases"],
+        loss_classes={k: LossClass(**v) for k, v in raw["loss_classes"].items()},
+        probabilistic_losses=frozenset(raw["probabilistic_losses"]),
+        categorical_losses=frozenset(raw["categorical_losses"]),
+        regression_losses=frozenset(raw["regression_losses"]),
+        metric_aliases=raw["metric_aliases"],
+        bounded_activations={k: (v[0], v[1]) for k, v in raw["bounded_activations"].items()},
+        probability_activations=frozenset(raw["probability_activations"]),
+        removed_layer_args=_removed(removed["layer"]),
+        removed_layer_specific_args={
+            layer: _removed(table) for layer, table in removed["layer_specific"].items()
+        },
+        removed_optimizer_args=_removed(removed["optimizer"]),
+        removed_fit_args=_removed(removed["fit"]),
+        model_methods=frozenset(raw["model_methods"]),
+        optimizers=frozenset(raw["optimizers"]),
+    )

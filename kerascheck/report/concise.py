@@ -1,0 +1,20 @@
+"""``path:line:col: CODE message``: one line per finding, for editors and grep."""
+
+from __future__ import annotations
+
+from kerascheck.engine import FileError, Report
+
+
+def error_line(error: FileError) -> str:
+    where = error.path
+    if error.line is not None:
+        where += f":{error.line}:{error.column or 1}"
+    return f"{where}: error: {error.message}"
+
+
+def render(report: Report) -> str:
+    lines = [
+        f"{path}:{f.span.line}:{f.span.col}: {f.code} {f.message}" for path, f in report.findings
+    ]
+    lines += [error_line(e) for e in report.errors]
+    return "\n".join(lines) + ("\n" if lines else "")

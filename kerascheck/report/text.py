@@ -1,0 +1,92 @@
+"""Human output: a code frame per finding and a summary.
+
+Styled with rich on a terminal; plain text when stdout is not a terminal or NO_COLOR is set
+(rich is then not even imported, which keeps the on-save path fast).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TextIO
+
+from kerascheck.engine import Report
+from kerascheck.ir import Finding
+from kerascheck.report.concise import error_line
+from kerascheck.source import SourceError, read_source
+
+_STYLES = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
+
+
+def _frame(lines: list[str], finding: Finding) -> list[tuple[str, str]]:
+    """(text, style) pieces of a code frame: the reported lines with a caret underline."""
+    span = finding.span
+    if span.line < 1 or span.line > len(lines):
+        return []
+    width = len(str(span.end_line or span.line))
+    pieces: list[tuple[str, str]] = [(f"{'':>{width}} |\n", "blue")]
+    last = min(span.end_line or span.line, span.line + 2, len(lines))
+    for number in range(span.line, last + 1):
+        text = lines[number - 1].rstrip("\r\n").expandtabs(1)
+        pieces.append((f"{number:>{width}} | ", "blue"))
+        pieces.append((text + "\n", ""))
+        start = span.col if number == span.line else 1
+        end = span.end_col if number == span.end_line else len(text) + 1
+        if end <= start:
+            end = start + 1
+        pieces.append((f"{'':>{width}} | ", "blue"))
+        pieces.append((" " * (start - 1) + "^" * (end - start) + "\n", _STYLES[finding.severity]))
+    return pieces
+
+
+def _summary(report: Report) -> str:
+    findings = report.findings
+    checked = sum(1 for r in report.results if r.checked)
+    if not findings and not report.errors:
+        return f"All checks passed ({checked} files checked)."
+    severities = Counter(f.severity for _, f in findings)
+    parts = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in sorted(severities.items()))
+    files = len({p for p, _ in findings})
+    text = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''}"
+    if findings:
+        text += f" ({parts}) in {files} file{'s' if files != 1 else ''}"
+    text += f"; {checked} files checked."
+    if report.errors:
+        text += f" {len(report.errors)} file{'s' if len(report.errors) != 1 else ''} could not be checked."
+    return text
+
+
+def pieces(report: Report) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    cache: dict[str, list[str]] = {}
+    for path, finding in report.findings:
+        if path not in cache:
+            try:
+                cache[path] = read_source(path).splitlines()
+            except SourceError:
+                cache[path] = []
+        span = finding.span
+        out.append((f"{path}:{span.line}:{span.col}: ", "bold"))
+        out.append((finding.code, _STYLES[finding.severity]))
+        out.append((f" {finding.message}", ""))
+        out.append((f" [{finding.rule}]\n", "dim"))
+        out.extend(_frame(cache[path], finding))
+        out.append(("\n", ""))
+    for error in report.errors:
+        out.append((error_line(error) + "\n", "bold red"))
+    out.append((_summary(report) + "\n", "bold"))
+    return out
+
+
+def render_plain(report: Report) -> str:
+    return "".join(text for text, _ in pieces(report))
+
+
+def render_rich(report: Report, stream: TextIO) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(file=stream, highlight=False, soft_wrap=True)
+    text = Text()
+    for piece, style in pieces(report):
+        text.append(piece, style=style or None)
+    console.print(text, end="")

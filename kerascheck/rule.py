@@ -1,0 +1,120 @@
+"""The rule API: a rule is a small class that reads the IR and yields findings.
+
+Like Fixit, every rule carries its own ``valid`` and ``invalid`` examples, which the test
+suite runs; like ruff, every rule has a code, a kebab-case name and a structured doc.
+Rules never import libcst or the extractors: they see only ``kerascheck.ir``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from kerascheck.ir import Finding, Flavour, ModelSpec, ModuleSpec, Severity, Span
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An example the rule must flag: exactly one finding of this rule, at ``line``."""
+
+    code: str
+    line: int
+    col: int | None = None
+    flavour: Flavour | None = None
+
+
+@dataclass(frozen=True)
+class Valid:
+    """An example the rule must stay silent on."""
+
+    code: str
+    flavour: Flavour | None = None
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    module: ModuleSpec
+    flavour: Flavour
+
+
+class Rule:
+    """Base class of every rule, built in or from a plugin."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity] = "error"
+    summary: ClassVar[str]
+    why: ClassVar[str]
+    example: ClassVar[str]
+    use_instead: ClassVar[str]
+    fix_safety: ClassVar[str] = "No automatic fix."
+    limitations: ClassVar[str] = ""
+    valid: ClassVar[tuple[Valid, ...]] = ()
+    invalid: ClassVar[tuple[Invalid, ...]] = ()
+
+    def check_module(self, module: ModuleSpec, ctx: RuleContext) -> Iterable[Finding]:
+        """Module-wide checks (API uses); the default checks each model."""
+        for model in module.models:
+            yield from self.check_model(model, ctx)
+
+    def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterable[Finding]:
+        return ()
+
+    def finding(self, span: Span, message: str, severity: Severity | None = None) -> Finding:
+        return Finding(self.code, self.name, severity or self.severity, message, span)
+
+    @classmethod
+    def doc(cls) -> str:
+        """The rule's documentation as Markdown (``kerascheck explain``, docs/rules.md)."""
+        parts = [
+            f"## {cls.code} {cls.name}",
+            "",
+            f"{cls.summary}",
+            "",
+            "### What it does",
+            "",
+            textwrap.dedent(cls.__doc__ or cls.summary).strip(),
+            "",
+            "### Why is this bad?",
+            "",
+            textwrap.dedent(cls.why).strip(),
+            "",
+            "### Example",
+            "",
+            "```python",
+            textwrap.dedent(cls.example).strip(),
+            "```",
+            "",
+            "### Use instead",
+            "",
+            "```python",
+            textwrap.dedent(cls.use_instead).strip(),
+            "```",
+            "",
+            "### Fix safety",
+            "",
+            cls.fix_safety,
+        ]
+        if cls.limitations:
+            parts += ["", "### What it cannot see", "", textwrap.dedent(cls.limitations).strip()]
+        return "\n".join(parts) + "\n"
+
+
+def select_rules(
+    rules: Iterable[type[Rule]], select: Iterable[str] | None, ignore: Iterable[str]
+) -> Iterator[type[Rule]]:
+    """Rules whose code matches a ``select`` prefix (all when None) and no ``ignore`` prefix."""
+    selected = tuple(select) if select is not None else None
+    ignored = tuple(ignore)
+    for rule in rules:
+        if selected is not None and not any(_matches(rule, s) for s in selected):
+            continue
+        if any(_matches(rule, i) for i in ignored):
+            continue
+        yield rule
+
+
+def _matches(rule: type[Rule], pattern: str) -> bool:
+    return pattern == "ALL" or rule.code.startswith(pattern) or rule.name == pattern

@@ -1,0 +1,1 @@
+"""kerascheck's built-in rules: one module per rule, discovered by the registry."""

@@ -1,0 +1,95 @@
+from collections.abc import Iterator
+
+from kerascheck.ir import Finding, Known, ModelSpec
+from kerascheck.rule import Invalid, Rule, RuleContext, Valid
+
+
+class SoftmaxSingleUnit(Rule):
+    """Flags a softmax applied over an output with a single unit.
+
+    The activation may be written on the layer (`Dense(1, activation='softmax')`), as a
+    following `Activation('softmax')` / `Softmax()` layer, or as `tf.nn.softmax` /
+    `keras.activations.softmax` applied to the output tensor.
+    """
+
+    code = "KC101"
+    name = "softmax-single-unit"
+    summary = "Softmax over a 1-unit output always outputs 1.0."
+    why = """
+        Softmax normalises over the last axis. With one unit, exp(x) / exp(x) = 1.0 for
+        every input: the model predicts the same class for everything, the loss and the
+        accuracy never move, and no error is raised (modern Keras only warns, and not for
+        `activation=tf.nn.softmax`).
+    """
+    example = """
+        model.add(Dense(1, activation="softmax"))
+        model.compile(loss="binary_crossentropy", optimizer="adam")
+    """
+    use_instead = """
+        model.add(Dense(1, activation="sigmoid"))  # binary: one unit, sigmoid
+        # or, for K classes with one-hot labels:
+        model.add(Dense(K, activation="softmax"))
+    """
+    fix_safety = "Unsafe fix (changes what the model computes): softmax -> sigmoid."
+    invalid = (
+        Invalid(
+            """
+            from keras import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(8, activation="relu"), Dense(1, activation="softmax")])
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+            model = tf.keras.Sequential()
+            model.add(tf.keras.layers.Dense(1))
+            model.add(tf.keras.layers.Activation("softmax"))
+            """,
+            line=4,
+        ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+            N_OUT = 1
+            inputs = keras.Input(shape=(4,))
+            outputs = keras.layers.Dense(N_OUT, activation=tf.nn.softmax)(inputs)
+            model = keras.Model(inputs, outputs)
+            """,
+            line=5,
+        ),
+    )
+    valid = (
+        Valid(
+            """
+            from keras import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(8, activation="relu"), Dense(1, activation="sigmoid")])
+            """
+        ),
+        Valid(
+            """
+            from keras import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(8, activation="relu"), Dense(2, activation="softmax")])
+            """
+        ),
+        Valid(
+            """
+            from keras import layers, Sequential
+            def build(n):
+                return Sequential([layers.Dense(n, activation="softmax")])
+            """
+        ),
+    )
+
+    def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
+        for output in model.outputs:
+            if output.activation == Known("softmax") and output.units == Known(1):
+                yield self.finding(
+                    output.activation_span,
+                    "softmax over a 1-unit output always outputs 1.0; use "
+                    "activation='sigmoid' for a binary output, or one unit per class",
+                )

@@ -1,0 +1,29 @@
+"""Shared helpers: lint a snippet in memory and compare exact (code, line, col)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from kerascheck.engine import FileResult, Options, lint_source
+from kerascheck.ir import Finding
+
+
+def lint(code: str, path: str = "snippet.py", **options: object) -> FileResult:
+    return lint_source(textwrap.dedent(code).lstrip("\n"), path, Options(**options))  # type: ignore[arg-type]
+
+
+def findings(code: str, **options: object) -> list[Finding]:
+    result = lint(code, **options)
+    assert not result.errors, result.errors
+    return list(result.findings)
+
+
+def codes_at(code: str, **options: object) -> list[tuple[str, int, int]]:
+    return [(f.code, f.span.line, f.span.col) for f in findings(code, **options)]
+
+
+@pytest.fixture
+def lint_snippet():
+    return lint
