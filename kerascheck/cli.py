@@ -34,18 +34,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="check files and directories (default: .)")
     check.add_argument("paths", nargs="*", default=["."], metavar="PATH")
-    check.add_argument("--select", type=_codes, action="extend", metavar="CODES",
-                       help="only these codes or prefixes, comma-separated (KC1, KC201)")
-    check.add_argument("--ignore", type=_codes, action="extend", default=[], metavar="CODES",
-                       help="skip these codes or prefixes")
-    check.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
-                       help="also exclude files or directories matching this glob")
-    check.add_argument("--format", choices=FORMATS, default=None,
-                       help="output format (default: text)")
-    check.add_argument("--target-keras", choices=FLAVOURS, default=None,
-                       help="the Keras the code is written for (default: inferred per file)")
-    check.add_argument("--jobs", "-j", type=int, default=None,
-                       help="worker processes (default: number of CPUs)")
+    check.add_argument(
+        "--select",
+        type=_codes,
+        action="extend",
+        metavar="CODES",
+        help="only these codes or prefixes, comma-separated (KC1, KC201)",
+    )
+    check.add_argument(
+        "--ignore",
+        type=_codes,
+        action="extend",
+        default=[],
+        metavar="CODES",
+        help="skip these codes or prefixes",
+    )
+    check.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="also exclude files or directories matching this glob",
+    )
+    check.add_argument(
+        "--format", choices=FORMATS, default=None, help="output format (default: text)"
+    )
+    check.add_argument(
+        "--target-keras",
+        choices=FLAVOURS,
+        default=None,
+        help="the Keras the code is written for (default: inferred per file)",
+    )
+    check.add_argument(
+        "--jobs", "-j", type=int, default=None, help="worker processes (default: number of CPUs)"
+    )
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("text", "json"), default="text")

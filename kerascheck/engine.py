@@ -111,7 +111,9 @@ def positioned(module: cst.Module, findings: Iterable[Finding]) -> list[Finding]
     return sorted(unique.values(), key=lambda f: (f.span.line, f.span.col, f.code))
 
 
-def lint_source(source: str, path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
+def lint_source(
+    source: str, path: str, options: Options, rules: Sequence[Rule] | None = None
+) -> FileResult:
     if not might_use_keras(source):
         return FileResult(path)
     try:
@@ -119,16 +121,24 @@ def lint_source(source: str, path: str, options: Options, rules: Sequence[Rule] 
     except cst.ParserSyntaxError as exc:
         return FileResult(
             path,
-            errors=(FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1),),
+            errors=(
+                FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1),
+            ),
             checked=False,
         )
     except RecursionError:
-        return FileResult(path, errors=(FileError(path, "too deeply nested to parse"),), checked=False)
+        return FileResult(
+            path, errors=(FileError(path, "too deeply nested to parse"),), checked=False
+        )
     try:
         spec = extract(module, path, lines=source.count("\n"))
-        findings = run_rules(spec, rules if rules is not None else options.rules(), options.target_keras)
+        findings = run_rules(
+            spec, rules if rules is not None else options.rules(), options.target_keras
+        )
     except RecursionError:
-        return FileResult(path, errors=(FileError(path, "too deeply nested to analyse"),), checked=False)
+        return FileResult(
+            path, errors=(FileError(path, "too deeply nested to analyse"),), checked=False
+        )
     except Exception as exc:  # a bug of ours must not hide the other files' results
         message = f"internal error while checking ({type(exc).__name__}: {exc}); please report it"
         return FileResult(path, errors=(FileError(path, message),), checked=False)

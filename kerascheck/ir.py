@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar, Union
+from typing import Any, Generic, Literal, TypeVar
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ class Known(Generic[T]):
     value: T
 
 
-Value = Union[Known[T], _Unknown]
+Value = Known[T] | _Unknown
 
 
 def known(value: Value[T], default: Any = None) -> T | Any:
@@ -76,6 +76,8 @@ class Arg:
     value: Value[Any]
     span: Span
     keyword_span: Span | None = None
+    # Spans of the items when the argument is a literal list, tuple or dict (its values).
+    element_spans: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,8 @@ def all_rules() -> tuple[type[Rule], ...]:
             other = rules.get(rule.code)
             if other is not None and other is not rule:
                 raise RuleLoadError(
-                    f"rule code {rule.code} is defined twice: {other.__module__} and {rule.__module__}"
+                    f"rule code {rule.code} is defined twice: "
+                    f"{other.__module__} and {rule.__module__}"
                 )
             rules[rule.code] = rule
     if not rules:

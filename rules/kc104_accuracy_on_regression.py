@@ -1,9 +1,10 @@
 from collections.abc import Iterator
 
+from kerascheck.rules._heads import heads
+
 from kerascheck.ir import Finding, Known, ModelSpec
 from kerascheck.knowledge import load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
-from kerascheck.rules._heads import heads
 
 
 class AccuracyOnRegression(Rule):
@@ -82,7 +83,11 @@ class AccuracyOnRegression(Rule):
         regression = load().regression_losses
         for head in heads(model):
             loss = head.loss
-            if loss is None or not isinstance(loss.name, Known) or loss.name.value not in regression:
+            if (
+                loss is None
+                or not isinstance(loss.name, Known)
+                or loss.name.value not in regression
+            ):
                 continue
             for metric in head.metrics:
                 if metric.name == Known("accuracy"):

@@ -1,9 +1,10 @@
 from collections.abc import Iterator
 
+from kerascheck.rules._heads import heads
+
 from kerascheck.ir import Finding, Known, ModelSpec
 from kerascheck.knowledge import load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
-from kerascheck.rules._heads import heads
 
 
 class LogitsWithoutFromLogits(Rule):
@@ -88,11 +89,13 @@ class LogitsWithoutFromLogits(Rule):
             loss = head.loss
             if loss is None or head.output.activation != Known(None):
                 continue
-            if isinstance(loss.name, Known) and loss.name.value in probabilistic:
-                if loss.from_logits == Known(False):
-                    yield self.finding(
-                        loss.span,
-                        f"'{loss.written}' expects probabilities but the output is linear "
-                        "(logits); pass from_logits=True to the loss, or add a sigmoid/softmax "
-                        "activation to the output layer",
-                    )
+            probabilities_expected = (
+                isinstance(loss.name, Known) and loss.name.value in probabilistic
+            )
+            if probabilities_expected and loss.from_logits == Known(False):
+                yield self.finding(
+                    loss.span,
+                    f"'{loss.written}' expects probabilities but the output is linear "
+                    "(logits); pass from_logits=True to the loss, or add a sigmoid/softmax "
+                    "activation to the output layer",
+                )

@@ -5,8 +5,13 @@ from kerascheck.knowledge import RemovedArg, load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 
 _FIT_METHODS = frozenset(
-    {"Model.fit", "Model.fit_generator", "Model.evaluate", "Model.evaluate_generator",
-     "Model.predict_generator"}
+    {
+        "Model.fit",
+        "Model.fit_generator",
+        "Model.evaluate",
+        "Model.evaluate_generator",
+        "Model.predict_generator",
+    }
 )
 
 
@@ -131,10 +136,7 @@ class RemovedArgument(Rule):
                     continue
                 info = removed[arg.name]
                 target = use.qualname.rsplit(".", 1)[1]
-                if info.replacement:
-                    advice = f"use `{info.replacement}=`"
-                else:
-                    advice = "remove it"
+                advice = f"use `{info.replacement}=`" if info.replacement else "remove it"
                 yield self.finding(
                     arg.keyword_span or arg.span,
                     f"`{arg.name}=` is not an argument of modern Keras `{target}`: {advice} "

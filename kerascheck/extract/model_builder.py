@@ -79,7 +79,9 @@ def build_model_spec(model: ModelObject, k: Knowledge) -> ModelSpec:
     )
 
 
-def _sequential_outputs(layers: list[LayerSpec], model: ModelObject, k: Knowledge) -> tuple[OutputSpec, ...]:
+def _sequential_outputs(
+    layers: list[LayerSpec], model: ModelObject, k: Knowledge
+) -> tuple[OutputSpec, ...]:
     if not layers:
         return ()
     if any(layer.conditional for layer in layers[-1:]):
@@ -164,7 +166,7 @@ def _tensor_output(tensor: Tensor, k: Knowledge, fallback: Span, name: str | Non
             continue
         if activation is None:
             activation, activation_span = layer.activation, layer.activation_span or layer.span
-        units = _units(layer, k) if layer.class_name in k.unit_layers else UNKNOWN
+        units = _units(layer, k)
         return OutputSpec(layer, units, activation, activation_span or layer.span, name)
     return OutputSpec(
         None,
@@ -213,7 +215,10 @@ def _metric_spec(value: Value, span: Span, k: Knowledge) -> MetricSpec | None:
     return None
 
 
-def _metrics(value: Value, span: Span, k: Knowledge) -> list[tuple[str | None, MetricSpec]]:
+def _metrics(
+    value: Value, span: Span, k: Knowledge, spans: tuple[Span, ...] = ()
+) -> list[tuple[str | None, MetricSpec]]:
+    """Metrics as written; ``spans`` are the list elements' spans when the list is literal."""
     found: list[tuple[str | None, MetricSpec]] = []
     if isinstance(value, Known) and isinstance(value.value, (list, tuple)):
         value = Seq(tuple(Known(v) for v in value.value), True)
@@ -221,15 +226,19 @@ def _metrics(value: Value, span: Span, k: Knowledge) -> list[tuple[str | None, M
         value = Mapping(tuple((key, Known(v)) for key, v in value.value.items()))
     if isinstance(value, Seq):
         for index, item in enumerate(value.items):
-            if isinstance(item, Seq) or (isinstance(item, Known) and isinstance(item.value, (list, tuple))):
+            if isinstance(item, Seq) or (
+                isinstance(item, Known) and isinstance(item.value, (list, tuple))
+            ):
                 found.extend((f"#{index}", m) for _, m in _metrics(item, span, k))
             else:
-                metric = _metric_spec(item, span, k)
+                item_span = spans[index] if index < len(spans) else span
+                metric = _metric_spec(item, item_span, k)
                 if metric is not None:
                     found.append((None, metric))
     elif isinstance(value, Mapping):
-        for key, item in value.items:
-            found.extend((key, m) for _, m in _metrics(item, span, k))
+        for index, (key, item) in enumerate(value.items):
+            item_span = spans[index] if index < len(spans) else span
+            found.extend((key, m) for _, m in _metrics(item, item_span, k))
     else:
         metric = _metric_spec(value, span, k)
         if metric is not None:
@@ -237,7 +246,9 @@ def _metrics(value: Value, span: Span, k: Knowledge) -> list[tuple[str | None, M
     return found
 
 
-def build_compile(call: Call, positional: list[Value], keywords: dict[str, Value], k: Knowledge) -> CompileSpec:
+def build_compile(
+    call: Call, positional: list[Value], keywords: dict[str, Value], k: Knowledge
+) -> CompileSpec:
     loss_value = keywords.get("loss", positional[1] if len(positional) > 1 else None)
     loss_arg = call.argument("loss", 1)
     loss_span = loss_arg.span if loss_arg is not None else call.span
@@ -248,18 +259,23 @@ def build_compile(call: Call, positional: list[Value], keywords: dict[str, Value
             loss_value = Seq(tuple(Known(v) for v in loss_value.value), True)
         if isinstance(loss_value, Known) and isinstance(loss_value.value, dict):
             loss_value = Mapping(tuple((key, Known(v)) for key, v in loss_value.value.items()))
+        spans = loss_arg.element_spans if loss_arg is not None else ()
+
+        def at(index: int) -> Span:
+            return spans[index] if index < len(spans) else loss_span
+
         if isinstance(loss_value, Seq):
             broadcast = False
-            losses = [(None, _loss_spec(v, loss_span, k)) for v in loss_value.items]
+            losses = [(None, _loss_spec(v, at(i), k)) for i, v in enumerate(loss_value.items)]
         elif isinstance(loss_value, Mapping):
             broadcast = False
-            losses = [(key, _loss_spec(v, loss_span, k)) for key, v in loss_value.items]
+            losses = [(key, _loss_spec(v, at(i), k)) for i, (key, v) in enumerate(loss_value.items)]
         else:
             losses = [(None, _loss_spec(loss_value, loss_span, k))]
     metrics_value = keywords.get("metrics")
     metrics_arg = call.kwarg("metrics")
     metrics = (
-        _metrics(metrics_value, metrics_arg.span, k)
+        _metrics(metrics_value, metrics_arg.span, k, metrics_arg.element_spans)
         if metrics_value is not None and metrics_arg is not None
         else []
     )
@@ -285,22 +301,15 @@ def build_compile(call: Call, positional: list[Value], keywords: dict[str, Value
 
 
 # ----------------------------------------------------------------------------- data
-def build_data_info(source: str, positional: list[Value], keywords: dict[str, Value], call: Call) -> DataInfo:
-    """What a call tells about the array it returns (``to_categorical(y, 10)``: one-hot, 10)."""
-    if source == "to_categorical":
-        n = keywords.get("num_classes", positional[1] if len(positional) > 1 else None)
-        classes = n if isinstance(n, Known) and isinstance(n.value, int) else UNKNOWN
-        return DataInfo(encoding=Known("onehot"), num_classes=classes, span=call.span)
-    return DataInfo(span=call.span)
-
-
 def _data_info(value: Value | None, span: Span | None) -> DataInfo:
     if isinstance(value, Data):
         return value.info
     return DataInfo(span=span)
 
 
-def build_fit(method: str, call: Call, positional: list[Value], keywords: dict[str, Value]) -> FitSpec:
+def build_fit(
+    method: str, call: Call, positional: list[Value], keywords: dict[str, Value]
+) -> FitSpec:
     x = keywords.get("x", positional[0] if positional else None)
     y = keywords.get("y", positional[1] if len(positional) > 1 else None)
     x_arg = call.argument("x", 0)

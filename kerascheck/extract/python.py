@@ -17,9 +17,9 @@ from typing import Any
 
 import libcst as cst
 
+from kerascheck.extract import dataflow
 from kerascheck.extract.model_builder import (
     build_compile,
-    build_data_info,
     build_fit,
     build_model_spec,
     resolve_activation,
@@ -29,9 +29,11 @@ from kerascheck.extract.values import (
     ClassObject,
     Data,
     Function,
+    Instance,
     KerasObject,
     LayerObject,
     Mapping,
+    Method,
     ModelObject,
     Ref,
     Scope,
@@ -162,7 +164,9 @@ class PythonExtractor:
             for item in node.items:
                 value = self.eval(item.item, scope)
                 if item.asname is not None:
-                    self.bind(item.asname.name, UNKNOWN if isinstance(value, Known) else value, scope)
+                    self.bind(
+                        item.asname.name, UNKNOWN if isinstance(value, Known) else value, scope
+                    )
             self.exec_suite(node.body, scope)
         elif isinstance(node, (cst.Try, cst.TryStar)):
             self.exec_suite(node.body, scope)
@@ -245,9 +249,9 @@ class PythonExtractor:
             self.exec_conditional(node.orelse.body, scope)
 
     def unrollable(self, value: Value) -> list[Value] | None:
-        if isinstance(value, Known) and isinstance(value.value, (list, tuple, range)):
-            if len(value.value) <= MAX_UNROLL:
-                return [Known(v) for v in value.value]
+        sequence = isinstance(value, Known) and isinstance(value.value, (list, tuple, range))
+        if sequence and len(value.value) <= MAX_UNROLL:  # type: ignore[union-attr]
+            return [Known(v) for v in value.value]  # type: ignore[union-attr]
         if isinstance(value, Seq) and len(value.items) <= MAX_UNROLL:
             return list(value.items)
         return None
@@ -277,7 +281,7 @@ class PythonExtractor:
         if not isinstance(node.target, cst.Name):
             return
         left = self.eval(node.target, scope)
-        result = self.binary(op, left, right, node) if op is not None else UNKNOWN
+        result = self.binary(op, left, right, node.value) if op is not None else UNKNOWN
         scope.names[node.target.value] = result
 
     def exec_import(self, node: cst.Import | cst.ImportFrom, scope: Scope) -> None:
@@ -297,9 +301,8 @@ class PythonExtractor:
     def exec_class(self, node: cst.ClassDef, scope: Scope) -> None:
         bases = [self.eval(arg.value, scope) for arg in node.bases]
         is_model = any(
-            isinstance(b, Ref) and b.qualname in self.k.model_bases
-            or isinstance(b, ClassObject)
-            and b.is_model
+            (isinstance(b, Ref) and b.qualname in self.k.model_bases)
+            or (isinstance(b, ClassObject) and b.is_model)
             for b in bases
         )
         class_scope = Scope(scope)
@@ -382,6 +385,8 @@ class PythonExtractor:
             if isinstance(base, SelfObject) and attr in base.attrs:
                 return base.attrs[attr]
             return BoundMethod(base, attr)
+        if isinstance(base, (Data, Instance)):
+            return Method(base, attr)
         return UNKNOWN
 
     def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
@@ -423,11 +428,20 @@ class PythonExtractor:
     def eval_binary(self, node: cst.BinaryOperation, scope: Scope) -> Value:
         left = self.eval(node.left, scope)
         right = self.eval(node.right, scope)
-        return self.binary(_BINARY.get(type(node.operator)), left, right, node)
+        return self.binary(_BINARY.get(type(node.operator)), left, right, node.right)
 
-    def binary(self, op: Callable[[Any, Any], Any] | None, left: Value, right: Value, node: cst.CSTNode) -> Value:
+    def binary(
+        self,
+        op: Callable[[Any, Any], Any] | None,
+        left: Value,
+        right: Value,
+        right_node: cst.BaseExpression | None,
+    ) -> Value:
         if op is None:
             return UNKNOWN
+        flowed = dataflow.binary(op, left, right, right_node)
+        if flowed is not None:
+            return flowed
         if isinstance(left, Known) and isinstance(right, Known):
             try:
                 return Known(_safe_arith(op, left.value, right.value))
@@ -452,7 +466,11 @@ class PythonExtractor:
                     result = result and bool(op(left.value, right.value))
                 except TypeError:
                     return UNKNOWN
-            elif isinstance(target.operator, (cst.In, cst.NotIn)) and isinstance(left, Known) and isinstance(right, Known):
+            elif (
+                isinstance(target.operator, (cst.In, cst.NotIn))
+                and isinstance(left, Known)
+                and isinstance(right, Known)
+            ):
                 try:
                     inside = left.value in right.value
                 except TypeError:
@@ -484,8 +502,10 @@ class PythonExtractor:
 
     def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
         base = self.eval(node.value, scope)
-        indices = [self.eval(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
-                   for el in node.slice]
+        indices = [
+            self.eval(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
+            for el in node.slice
+        ]
         if len(indices) == 1 and isinstance(indices[0], Known):
             key = indices[0].value
             try:
@@ -516,12 +536,22 @@ class PythonExtractor:
             if arg.star:
                 args.append(Arg(arg.star, -1, UNKNOWN, span_of(arg)))
                 continue
+            elements = _element_spans(arg.value)
             if arg.keyword is not None:
                 keywords[arg.keyword.value] = value
-                args.append(Arg(arg.keyword.value, -1, _ir_value(value), span_of(arg.value), span_of(arg.keyword)))
+                args.append(
+                    Arg(
+                        arg.keyword.value,
+                        -1,
+                        _ir_value(value),
+                        span_of(arg.value),
+                        span_of(arg.keyword),
+                        elements,
+                    )
+                )
             else:
                 positional.append(value)
-                args.append(Arg(None, index, _ir_value(value), span_of(arg.value)))
+                args.append(Arg(None, index, _ir_value(value), span_of(arg.value), None, elements))
                 index += 1
         starred = any(arg.star for arg in node.args)
         if isinstance(func, Ref):
@@ -532,6 +562,8 @@ class PythonExtractor:
         if isinstance(func, BoundMethod):
             call = Call(f"Model.{func.name}", tuple(args), span_of(node), span_of(node.func))
             return self.call_method(func, call, positional, keywords)
+        if isinstance(func, Method):
+            return dataflow.call_method(func, positional)
         if isinstance(func, Function):
             if starred:
                 return UNKNOWN
@@ -556,11 +588,16 @@ class PythonExtractor:
         node: cst.Call,
     ) -> Value:
         q = ref.qualname
-        if not (is_keras(q) or q.startswith("tensorflow.")):
-            return UNKNOWN
-        self.markers.saw_call(ref.raw)
-        self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
         k = self.k
+        keras_name = is_keras(q) or q.startswith("tensorflow.")
+        if keras_name:
+            self.markers.saw_call(ref.raw)
+            self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
+        flowed = dataflow.data_from_call(q, positional, keywords, call, k)
+        if flowed is not None:
+            return flowed
+        if not keras_name:
+            return UNKNOWN
         if q in k.model_constructors:
             return self.construct_model(k.model_constructors[q], call, positional, keywords)
         if q in k.input_constructors:
@@ -572,7 +609,9 @@ class PythonExtractor:
             tensors = [v for v in positional if isinstance(v, Tensor)]
             if tensors:
                 activation = resolve_activation(Ref(q, ref.raw), k)
-                return Tensor(inputs=(tensors[0],), activation=activation, activation_span=call.span)
+                return Tensor(
+                    inputs=(tensors[0],), activation=activation, activation_span=call.span
+                )
             return UNKNOWN
         if q.startswith("keras.layers."):
             name = q.rsplit(".", 1)[1]
@@ -580,8 +619,6 @@ class PythonExtractor:
                 return LayerObject(self.make_layer(name, call, positional, keywords, starred))
             tensors = tuple(t for v in positional for t in _tensors_in(v))
             return Tensor(inputs=tensors) if tensors else UNKNOWN
-        if q.startswith("keras.utils.") and q.endswith("to_categorical"):
-            return Data(build_data_info("to_categorical", positional, keywords, call))
         if q.startswith("tensorflow."):
             tensors = tuple(t for v in positional for t in _tensors_in(v))
             return Tensor(inputs=tensors) if tensors else UNKNOWN
@@ -604,7 +641,11 @@ class PythonExtractor:
                 written = keywords.get(unit_arg.legacy)
             if written is None and len(positional) > unit_arg.index:
                 written = positional[unit_arg.index]
-            if isinstance(written, Known) and isinstance(written.value, int) and not isinstance(written.value, bool):
+            if (
+                isinstance(written, Known)
+                and isinstance(written.value, int)
+                and not isinstance(written.value, bool)
+            ):
                 units = written
         activation: Any
         activation_span: Span | None = None
@@ -618,16 +659,27 @@ class PythonExtractor:
             activation_span = call.span
         else:
             written = keywords.get("activation")
-            if written is None and name in ("Dense", "LSTM", "GRU", "SimpleRNN") and len(positional) > 1:
+            if (
+                written is None
+                and name in ("Dense", "LSTM", "GRU", "SimpleRNN")
+                and len(positional) > 1
+            ):
                 written = positional[1]
             if written is not None:
                 activation = resolve_activation(written, k)
                 arg = call.argument("activation", 1)
                 activation_span = arg.span if arg is not None else call.span
-            elif starred:
+            elif starred or (name not in k.unit_layers and name not in k.default_activation):
+                # Only layers with an activation argument have a known default (linear);
+                # for any other layer the output range is not known.
                 activation = UNKNOWN
             else:
                 activation = Known(k.default_activation.get(name))
+        if name in k.wrapper_layers and positional and isinstance(positional[0], LayerObject):
+            inner = positional[0].spec
+            activation, activation_span = inner.activation, inner.activation_span
+            if name == "TimeDistributed":
+                units = inner.units
         return LayerSpec(
             class_name=name,
             call=call,
@@ -707,7 +759,11 @@ class PythonExtractor:
         node = function.node
         self.pending.pop(id(node), None)
         count = self.evaluations.get(id(node), 0)
-        if self.depth >= MAX_CALL_DEPTH or count >= MAX_EVALS_PER_FUNCTION or self.steps > self.budget:
+        if (
+            self.depth >= MAX_CALL_DEPTH
+            or count >= MAX_EVALS_PER_FUNCTION
+            or self.steps > self.budget
+        ):
             return UNKNOWN
         self.evaluations[id(node)] = count + 1
         scope = Scope(function.scope)
@@ -759,10 +815,14 @@ class PythonExtractor:
         self_obj = SelfObject()
         init = cls.methods.get("__init__")
         if init is not None:
-            self.call_function(init, positional, keywords, standalone=node is None, self_value=self_obj)
+            self.call_function(
+                init, positional, keywords, standalone=node is None, self_value=self_obj
+            )
         call = cls.methods.get("call")
         if call is not None:
-            result = self.call_function(call, [Tensor(is_input=True)], {}, standalone=True, self_value=self_obj)
+            result = self.call_function(
+                call, [Tensor(is_input=True)], {}, standalone=True, self_value=self_obj
+            )
             model.output_tensors, model.output_names = _output_tensors(result)
         if model.output_tensors is None:
             model.complete = False
@@ -779,6 +839,14 @@ def _ir_value(value: Value) -> Any:
     if isinstance(value, LayerObject) and value.spec.call is not None:
         return Known(value.spec.call)
     return UNKNOWN
+
+
+def _element_spans(node: cst.BaseExpression) -> tuple[Span, ...]:
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return tuple(span_of(element.value) for element in node.elements)
+    if isinstance(node, cst.Dict):
+        return tuple(span_of(element.value) for element in node.elements)
+    return ()
 
 
 def _items_of(value: Value, length: int | None) -> list[Value] | None:
@@ -847,7 +915,9 @@ def _safe_arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
     # Keep constant folding cheap: no giant powers or string repetition.
     if op is operator.pow and isinstance(b, _NUMBER) and abs(b) > 64:
         raise ValueError("exponent too large")
-    if op is operator.mul and (isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple))):
+    if op is operator.mul and (
+        isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple))
+    ):
         raise ValueError("sequence repetition")
     return op(a, b)
 

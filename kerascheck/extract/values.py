@@ -6,7 +6,7 @@ These never leave the extractor: rules see only the IR built from them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import libcst as cst
 
@@ -115,22 +115,39 @@ class Data:
     info: DataInfo
 
 
-Value = Union[
-    Known[Any],
-    _Unknown,
-    Ref,
-    KerasObject,
-    LayerObject,
-    Tensor,
-    ModelObject,
-    SelfObject,
-    BoundMethod,
-    Function,
-    ClassObject,
-    Seq,
-    Mapping,
-    Data,
-]
+@dataclass(frozen=True)
+class Instance:
+    """An object of a non-Keras class the data flow models (``StandardScaler()``)."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method looked up on an array or a modelled object (``y.astype``, ``sc.transform``)."""
+
+    receiver: Data | Instance
+    name: str
+
+
+Value = (
+    Known[Any]
+    | _Unknown
+    | Ref
+    | KerasObject
+    | LayerObject
+    | Tensor
+    | ModelObject
+    | SelfObject
+    | BoundMethod
+    | Function
+    | ClassObject
+    | Seq
+    | Mapping
+    | Data
+    | Instance
+    | Method
+)
 
 
 class Scope:

@@ -30,6 +30,14 @@ class LossClass:
 
 
 @dataclass(frozen=True)
+class Dataset:
+    """A ``keras.datasets`` loader: ``classes`` is None for a regression target."""
+
+    classes: int | None
+    image: bool
+
+
+@dataclass(frozen=True)
 class RemovedArg:
     replacement: str | None
     reason: str
@@ -51,6 +59,8 @@ class Knowledge:
     unit_layers: dict[str, UnitArg]
     channel_layers: frozenset[str]
     transparent_layers: frozenset[str]
+    wrapper_layers: frozenset[str]
+    datasets: dict[str, Dataset]
     loss_aliases: dict[str, str]
     loss_classes: dict[str, LossClass]
     probabilistic_losses: frozenset[str]
@@ -66,7 +76,7 @@ class Knowledge:
     model_methods: frozenset[str]
     optimizers: frozenset[str]
 
-    def canonical_activation(self, written: str) -> str | None | bool:
+    def canonical_activation(self, written: str) -> str | bool | None:
         """Canonical name of an activation string, or False when Keras has no such name."""
         if written in self.activation_aliases:
             return self.activation_aliases[written]
@@ -100,6 +110,8 @@ def load() -> Knowledge:
         unit_layers={k: UnitArg(**v) for k, v in raw["unit_layers"].items()},
         channel_layers=frozenset(raw["channel_layers"]),
         transparent_layers=frozenset(raw["transparent_layers"]),
+        wrapper_layers=frozenset(raw["wrapper_layers"]),
+        datasets={name: Dataset(**v) for name, v in raw["datasets"].items()},
         loss_aliases=raw["loss_aliases"],
         loss_classes={k: LossClass(**v) for k, v in raw["loss_classes"].items()},
         probabilistic_losses=frozenset(raw["probabilistic_losses"]),

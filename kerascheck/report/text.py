@@ -51,7 +51,8 @@ def _summary(report: Report) -> str:
         text += f" ({parts}) in {files} file{'s' if files != 1 else ''}"
     text += f"; {checked} files checked."
     if report.errors:
-        text += f" {len(report.errors)} file{'s' if len(report.errors) != 1 else ''} could not be checked."
+        count = len(report.errors)
+        text += f" {count} file{'s' if count != 1 else ''} could not be checked."
     return text
 
 

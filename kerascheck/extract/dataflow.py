@@ -1,0 +1,134 @@
+"""What the extractor learns about the arrays that reach ``fit()``.
+
+Labels and inputs are followed through the handful of operations real training scripts use:
+``keras.datasets.*.load_data()``, ``to_categorical``, ``np.where(c, -1, 1)``, scikit-learn
+scalers and ``train_test_split``, ``/ 255`` and ``(y - y.mean()) / y.std()``. Anything else
+drops the knowledge (the value becomes UNKNOWN), so the rules stay silent.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import libcst as cst
+
+from kerascheck.extract.values import Data, Instance, Method, Seq, Value
+from kerascheck.ir import UNKNOWN, Call, DataInfo, Known
+from kerascheck.knowledge import Knowledge
+
+_SCALERS = {
+    "sklearn.preprocessing.StandardScaler": "standardized",
+    "sklearn.preprocessing.RobustScaler": "standardized",
+    "sklearn.preprocessing.MinMaxScaler": "unit",
+}
+_PASSTHROUGH_METHODS = frozenset({"astype", "reshape", "copy", "squeeze", "ravel", "flatten"})
+
+
+def _known_int(value: Value | None) -> Any:
+    if (
+        isinstance(value, Known)
+        and isinstance(value.value, int)
+        and not isinstance(value.value, bool)
+    ):
+        return value
+    return UNKNOWN
+
+
+def data_from_call(
+    qualname: str, positional: list[Value], keywords: dict[str, Value], call: Call, k: Knowledge
+) -> Value | None:
+    """The value a data-related call returns, or None when the call is not one of them."""
+    parts = qualname.split(".")
+    if qualname.startswith("keras.datasets.") and parts[-1] == "load_data" and len(parts) == 4:
+        dataset = k.datasets.get(parts[2])
+        if dataset is None:
+            return UNKNOWN
+        x = Data(
+            DataInfo(
+                dataset=Known(parts[2]),
+                scaled=Known("raw_0_255") if dataset.image else UNKNOWN,
+                span=call.span,
+            )
+        )
+        if dataset.classes is None:
+            y = Data(
+                DataInfo(encoding=Known("continuous"), dataset=Known(parts[2]), span=call.span)
+            )
+        else:
+            y = Data(
+                DataInfo(
+                    encoding=Known("integer"),
+                    num_classes=Known(dataset.classes),
+                    dataset=Known(parts[2]),
+                    span=call.span,
+                )
+            )
+        pair = Seq((x, y), True)
+        return Seq((pair, pair), True)
+    if qualname.startswith("keras.utils.") and parts[-1] == "to_categorical":
+        given = _known_int(
+            keywords.get("num_classes", positional[1] if len(positional) > 1 else None)
+        )
+        source = positional[0] if positional else keywords.get("y")
+        if given is UNKNOWN and isinstance(source, Data):
+            given = source.info.num_classes
+        return Data(DataInfo(encoding=Known("onehot"), num_classes=given, span=call.span))
+    if qualname == "numpy.where" and len(positional) == 3:
+        choices = {v.value for v in positional[1:] if isinstance(v, Known)}
+        if choices in ({-1, 1}, {-1.0, 1.0}):
+            return Data(DataInfo(encoding=Known("plus_minus_one"), span=call.span))
+        return UNKNOWN
+    if qualname == "sklearn.model_selection.train_test_split":
+        split: list[Value] = []
+        for array in positional:
+            split += [array, array] if isinstance(array, Data) else [UNKNOWN, UNKNOWN]
+        return Seq(tuple(split), True) if split else UNKNOWN
+    if qualname in _SCALERS:
+        return Instance(qualname)
+    return None
+
+
+def call_method(method: Method, positional: list[Value]) -> Value:
+    receiver = method.receiver
+    if isinstance(receiver, Data):
+        return receiver if method.name in _PASSTHROUGH_METHODS else UNKNOWN
+    if method.name in ("fit_transform", "transform") and positional:
+        array = positional[0]
+        info = array.info if isinstance(array, Data) else DataInfo()
+        return Data(replace(info, scaled=Known(_SCALERS[receiver.qualname])))
+    return UNKNOWN
+
+
+def _is_call_to(node: cst.BaseExpression, names: tuple[str, ...]) -> bool:
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    return isinstance(func, cst.Attribute) and func.attr.value in names
+
+
+def binary(
+    op: Callable[[Any, Any], Any], left: Value, right: Value, right_node: cst.CSTNode | None
+) -> Value | None:
+    """``x / 255``, ``y - y.mean()``, ``(...) / y.std()`` on a tracked array; else None."""
+    if not isinstance(left, Data):
+        # ``y - y.mean()`` centres whatever ``y`` was.
+        centring = op is operator.sub and right_node is not None
+        if left is UNKNOWN and centring and _is_call_to(right_node, ("mean",)):
+            return Data(DataInfo(scaled=Known("centered")))
+        return None
+    info = left.info
+    if op is operator.truediv and isinstance(right, Known) and right.value in (255, 255.0):
+        return Data(replace(info, scaled=Known("unit")))
+    if op is operator.sub and right_node is not None and _is_call_to(right_node, ("mean",)):
+        return Data(replace(info, scaled=Known("centered")))
+    if (
+        op is operator.truediv
+        and info.scaled == Known("centered")
+        and right_node is not None
+        and _is_call_to(right_node, ("std",))
+    ):
+        return Data(replace(info, scaled=Known("standardized")))
+    return Data(replace(info, scaled=UNKNOWN, encoding=UNKNOWN, num_classes=UNKNOWN))

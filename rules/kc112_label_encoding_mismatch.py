@@ -1,0 +1,166 @@
+from collections.abc import Iterator
+
+from kerascheck.rules._heads import heads
+
+from kerascheck.ir import (
+    DataInfo,
+    Finding,
+    FitSpec,
+    Known,
+    LossSpec,
+    ModelSpec,
+    OutputSpec,
+    Span,
+)
+from kerascheck.rule import Invalid, Rule, RuleContext, Valid
+
+
+def _problem(loss: LossSpec, y: DataInfo, output: OutputSpec) -> str | None:
+    """Why these labels do not fit this loss and output, or None."""
+    name = loss.name.value if isinstance(loss.name, Known) else None
+    encoding = y.encoding.value if isinstance(y.encoding, Known) else None
+    classes = y.num_classes.value if isinstance(y.num_classes, Known) else None
+    units = output.units.value if isinstance(output.units, Known) else None
+    if name == "sparse_categorical_crossentropy" and encoding == "onehot":
+        return (
+            "labels are one-hot (to_categorical) but sparse_categorical_crossentropy expects "
+            "integer class ids; use loss='categorical_crossentropy' or drop to_categorical"
+        )
+    if name == "categorical_crossentropy" and encoding == "integer" and (classes or 0) > 2:
+        return (
+            "labels are integer class ids but categorical_crossentropy expects one-hot labels; "
+            "use loss='sparse_categorical_crossentropy' or keras.utils.to_categorical(y)"
+        )
+    if name == "binary_crossentropy" and encoding == "plus_minus_one":
+        return (
+            "labels are -1/+1 but binary_crossentropy expects 0/1 labels; map them with "
+            "(y + 1) / 2 (or np.where(..., 0, 1))"
+        )
+    if units is not None and classes is not None and units > 1:
+        if name == "categorical_crossentropy" and encoding == "onehot" and units != classes:
+            return (
+                f"labels are one-hot over {classes} classes but the output has {units} units; "
+                f"use Dense({classes}, ...) for the output layer"
+            )
+        if name == "sparse_categorical_crossentropy" and encoding == "integer" and units < classes:
+            return (
+                f"labels take {classes} class ids but the output has only {units} units; "
+                f"use Dense({classes}, ...) for the output layer"
+            )
+    return None
+
+
+def _labels_span(fit: FitSpec) -> Span:
+    arg = fit.call.argument("y", 1)
+    return arg.span if arg is not None else fit.span
+
+
+class LabelEncodingMismatch(Rule):
+    """Flags labels passed to `fit()` whose encoding does not match the loss or the output.
+
+    Labels are followed from where they are made: `to_categorical(y, n)` (one-hot, n
+    classes), `keras.datasets` loaders (integer ids; mnist / fashion_mnist / cifar10: 10,
+    cifar100: 100, reuters: 46), `np.where(c, -1, 1)` (-1/+1), through assignments, tuple
+    unpacking and `train_test_split`.
+    """
+
+    code = "KC112"
+    name = "label-encoding-mismatch"
+    summary = "Labels given to fit() do not match the loss or the number of output units."
+    why = """
+        Sparse categorical cross-entropy wants integer ids and categorical cross-entropy
+        one-hot rows; binary cross-entropy wants 0/1. -1/+1 labels train without a word but
+        optimise the wrong objective, and an output with fewer units than classes either
+        fails late or learns nonsense.
+    """
+    example = """
+        y_train = to_categorical(y_train, 10)
+        model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+        model.fit(x_train, y_train)
+    """
+    use_instead = """
+        y_train = to_categorical(y_train, 10)
+        model.compile(loss="categorical_crossentropy", optimizer="adam")
+        model.fit(x_train, y_train)
+    """
+    limitations = """
+        Labels read from files or built by user code carry no encoding information; the
+        rule is silent for them.
+    """
+    invalid = (
+        Invalid(
+            """
+            import keras
+            (x, y), _ = keras.datasets.mnist.load_data()
+            y = keras.utils.to_categorical(y, 10)
+            model = keras.Sequential([keras.layers.Dense(10, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x, y, epochs=1)
+            """,
+            line=6,
+        ),
+        Invalid(
+            """
+            import numpy as np
+            from keras.models import Sequential
+            from keras.layers import Dense
+            r = np.where(labels == 0, -1, 1)
+            model = Sequential([Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam")
+            model.fit(C, r)
+            """,
+            line=7,
+        ),
+        Invalid(
+            """
+            from tensorflow import keras
+            (x_train, y_train), (x_test, y_test) = keras.datasets.cifar100.load_data()
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x_train, y_train)
+            """,
+            line=5,
+        ),
+    )
+    valid = (
+        Valid(
+            """
+            import keras
+            (x, y), _ = keras.datasets.mnist.load_data()
+            model = keras.Sequential([keras.layers.Dense(10, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x, y)
+            """
+        ),
+        Valid(
+            """
+            import keras
+            (x, y), _ = keras.datasets.mnist.load_data()
+            y = keras.utils.to_categorical(y)
+            model = keras.Sequential([keras.layers.Dense(10, activation="softmax")])
+            model.compile(loss="categorical_crossentropy", optimizer="adam")
+            model.fit(x, y)
+            """
+        ),
+        Valid(
+            """
+            import numpy as np
+            import keras
+            r = np.where(labels == 0, 0, 1)
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam")
+            model.fit(C, r)
+            """
+        ),
+    )
+
+    def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
+        if len(model.outputs) != 1:
+            return
+        for head in heads(model):
+            if head.loss is None:
+                continue
+            for fit in model.fits:
+                problem = _problem(head.loss, fit.y, head.output)
+                if problem is not None:
+                    yield self.finding(_labels_span(fit), problem)
