@@ -78,6 +78,10 @@ class Arg:
     keyword_span: Span | None = None
     # Spans of the items when the argument is a literal list, tuple or dict (its values).
     element_spans: tuple[Span, ...] = ()
+    # The dotted name written as the argument (``x_train``), and for a literal tuple or list
+    # the names of its items: what data-flow rules compare (``validation_data=(x, y)``).
+    source: str | None = None
+    element_sources: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,9 @@ _SCALERS = {
     "sklearn.preprocessing.RobustScaler": "standardized",
     "sklearn.preprocessing.MinMaxScaler": "unit",
 }
+_ARRAY_PASSTHROUGH = frozenset(
+    {"numpy.array", "numpy.asarray", "numpy.expand_dims", "numpy.reshape", "numpy.squeeze"}
+)
 _PASSTHROUGH_METHODS = frozenset({"astype", "reshape", "copy", "squeeze", "ravel", "flatten"})
 
 
@@ -81,6 +84,8 @@ def data_from_call(
         if choices in ({-1, 1}, {-1.0, 1.0}):
             return Data(DataInfo(encoding=Known("plus_minus_one"), span=call.span))
         return UNKNOWN
+    if qualname in _ARRAY_PASSTHROUGH and positional and isinstance(positional[0], Data):
+        return positional[0]
     if qualname == "sklearn.model_selection.train_test_split":
         split: list[Value] = []
         for array in positional:

@@ -57,7 +57,7 @@ from kerascheck.ir import (
 )
 from kerascheck.knowledge import Knowledge
 from kerascheck.knowledge import load as load_knowledge
-from kerascheck.resolve.imports import bindings_of, canonical, is_keras
+from kerascheck.resolve.imports import bindings_of, canonical, dotted_name, is_keras
 
 # Bounds that keep the interpreter linear on real code.
 MAX_CALL_DEPTH = 3
@@ -502,6 +502,12 @@ class PythonExtractor:
 
     def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
         base = self.eval(node.value, scope)
+        if isinstance(base, Data):
+            # Slicing or indexing an array keeps what is known of its values.
+            for element in node.slice:
+                if isinstance(element.slice, cst.Index):
+                    self.eval(element.slice.value, scope)
+            return base
         indices = [
             self.eval(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
             for el in node.slice
@@ -537,6 +543,8 @@ class PythonExtractor:
                 args.append(Arg(arg.star, -1, UNKNOWN, span_of(arg)))
                 continue
             elements = _element_spans(arg.value)
+            sources = _element_sources(arg.value)
+            source = dotted_name(arg.value)
             if arg.keyword is not None:
                 keywords[arg.keyword.value] = value
                 args.append(
@@ -547,11 +555,24 @@ class PythonExtractor:
                         span_of(arg.value),
                         span_of(arg.keyword),
                         elements,
+                        source,
+                        sources,
                     )
                 )
             else:
                 positional.append(value)
-                args.append(Arg(None, index, _ir_value(value), span_of(arg.value), None, elements))
+                args.append(
+                    Arg(
+                        None,
+                        index,
+                        _ir_value(value),
+                        span_of(arg.value),
+                        None,
+                        elements,
+                        source,
+                        sources,
+                    )
+                )
                 index += 1
         starred = any(arg.star for arg in node.args)
         if isinstance(func, Ref):
@@ -846,6 +867,12 @@ def _element_spans(node: cst.BaseExpression) -> tuple[Span, ...]:
         return tuple(span_of(element.value) for element in node.elements)
     if isinstance(node, cst.Dict):
         return tuple(span_of(element.value) for element in node.elements)
+    return ()
+
+
+def _element_sources(node: cst.BaseExpression) -> tuple[str | None, ...]:
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return tuple(dotted_name(element.value) for element in node.elements)
     return ()
 
 

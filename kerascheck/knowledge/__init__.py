@@ -38,6 +38,17 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class LearningRateRange:
+    """Plausible constant learning rates: below ``adaptive_max`` for adaptive optimizers,
+    below ``sgd_max`` for SGD, and never below ``min``."""
+
+    adaptive_optimizers: frozenset[str]
+    adaptive_max: float
+    sgd_max: float
+    min: float
+
+
+@dataclass(frozen=True)
 class RemovedArg:
     replacement: str | None
     reason: str
@@ -61,6 +72,10 @@ class Knowledge:
     transparent_layers: frozenset[str]
     wrapper_layers: frozenset[str]
     datasets: dict[str, Dataset]
+    learning_rate: LearningRateRange
+    input_scaling_layers: frozenset[str]
+    dropout_layers: frozenset[str]
+    dropout_max: float
     loss_aliases: dict[str, str]
     loss_classes: dict[str, LossClass]
     probabilistic_losses: frozenset[str]
@@ -112,6 +127,15 @@ def load() -> Knowledge:
         transparent_layers=frozenset(raw["transparent_layers"]),
         wrapper_layers=frozenset(raw["wrapper_layers"]),
         datasets={name: Dataset(**v) for name, v in raw["datasets"].items()},
+        learning_rate=LearningRateRange(
+            adaptive_optimizers=frozenset(raw["learning_rate"]["adaptive_optimizers"]),
+            adaptive_max=raw["learning_rate"]["adaptive_max"],
+            sgd_max=raw["learning_rate"]["sgd_max"],
+            min=raw["learning_rate"]["min"],
+        ),
+        input_scaling_layers=frozenset(raw["input_scaling_layers"]),
+        dropout_layers=frozenset(raw["dropout_layers"]),
+        dropout_max=raw["dropout_max"],
         loss_aliases=raw["loss_aliases"],
         loss_classes={k: LossClass(**v) for k, v in raw["loss_classes"].items()},
         probabilistic_losses=frozenset(raw["probabilistic_losses"]),

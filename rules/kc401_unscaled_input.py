@@ -1,0 +1,119 @@
+from collections.abc import Iterator
+
+from kerascheck.ir import Finding, Known, ModelSpec
+from kerascheck.knowledge import load
+from kerascheck.rule import Invalid, Rule, RuleContext, Valid
+
+
+class UnscaledInput(Rule):
+    """Flags raw 0-255 image arrays from `keras.datasets` fed to `fit()` without scaling.
+
+    Scaling on the way (`/ 255`, `/ 255.0`, `x /= 255`, a scikit-learn scaler) or a
+    `Rescaling` / `Normalization` layer in the model silences it.
+    """
+
+    code = "KC401"
+    name = "unscaled-input"
+    severity = "warning"
+    summary = "Raw 0-255 pixel values fed to fit()."
+    why = """
+        With inputs in [0, 255] the first layer's pre-activations are hundreds of times larger
+        than the initialisers assume: activations saturate, gradients explode or vanish, and
+        the model trains slower and to a worse accuracy than with inputs in [0, 1].
+    """
+    example = """
+        (x_train, y_train), _ = mnist.load_data()
+        model.fit(x_train, y_train)
+    """
+    use_instead = """
+        (x_train, y_train), _ = mnist.load_data()
+        x_train = x_train.astype("float32") / 255.0
+        model.fit(x_train, y_train)
+    """
+    limitations = """
+        Only arrays from keras.datasets image loaders are tracked; images read with PIL, cv2
+        or a data generator, and scaling done inside user functions, are not seen.
+    """
+    invalid = (
+        Invalid(
+            """
+            import keras
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x_train, y_train, epochs=5)
+            """,
+            line=5,
+            col=11,
+        ),
+        Invalid(
+            """
+            from tensorflow.keras.datasets import cifar10
+            from tensorflow.keras import layers, models
+            (x, y), _ = cifar10.load_data()
+            x = x.astype("float32")
+            model = models.Sequential([layers.Conv2D(32, 3), layers.Flatten(), layers.Dense(10)])
+            model.fit(x=x, y=y)
+            """,
+            line=6,
+        ),
+        Invalid(
+            """
+            import numpy as np
+            from keras.datasets import fashion_mnist
+            from keras.models import Sequential
+            from keras.layers import Dense, Flatten
+            (X_train, y_train), _ = fashion_mnist.load_data()
+            X_train = X_train[:, np.newaxis, :, :]
+            model = Sequential([Flatten(), Dense(10, activation="softmax")])
+            model.fit(X_train, y_train)
+            """,
+            line=8,
+        ),
+    )
+    valid = (
+        Valid(
+            """
+            import keras
+            (x_train, y_train), _ = keras.datasets.mnist.load_data()
+            x_train = x_train.astype("float32") / 255
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10)])
+            model.fit(x_train, y_train)
+            """
+        ),
+        Valid(
+            """
+            import keras
+            (x_train, y_train), _ = keras.datasets.mnist.load_data()
+            x_train /= 255.0
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10)])
+            model.fit(x_train, y_train)
+            """
+        ),
+        Valid(
+            """
+            import keras
+            (x_train, y_train), _ = keras.datasets.cifar10.load_data()
+            model = keras.Sequential([keras.layers.Rescaling(1.0 / 255), keras.layers.Flatten(), keras.layers.Dense(10)])
+            model.fit(x_train, y_train)
+            """
+        ),
+    )
+
+    def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
+        k = load()
+        if not model.complete or any(
+            layer.class_name in k.input_scaling_layers for layer in model.layers
+        ):
+            return
+        for fit in model.fits:
+            if fit.x.scaled != Known("raw_0_255"):
+                continue
+            arg = fit.call.argument("x", 0)
+            dataset = fit.x.dataset.value if isinstance(fit.x.dataset, Known) else "image"
+            yield self.finding(
+                arg.span if arg is not None else fit.span,
+                f"`{dataset}` images are fed to fit() as raw 0-255 values; scale them first "
+                "(x = x.astype('float32') / 255.0) or add keras.layers.Rescaling(1/255) as the "
+                "first layer",
+            )

@@ -1,0 +1,100 @@
+from collections.abc import Iterator
+
+from kerascheck.ir import Finding, ModelSpec
+from kerascheck.rule import Invalid, Rule, RuleContext, Valid
+
+
+class ValidationDataLeak(Rule):
+    """Flags `fit()` whose `validation_data` is the training data itself.
+
+    The arrays are compared by the names written in the call: `fit(x, y,
+    validation_data=(x, y))` validates on the training set.
+    """
+
+    code = "KC403"
+    name = "validation-data-leak"
+    severity = "warning"
+    summary = "validation_data is the same array as the training data."
+    why = """
+        Validation metrics computed on the training set only measure memorisation: they
+        track the training loss, hide overfitting, and make early stopping and model
+        selection meaningless.
+    """
+    example = """
+        model.fit(x_train, y_train, validation_data=(x_train, y_train))
+    """
+    use_instead = """
+        model.fit(x_train, y_train, validation_data=(x_val, y_val))
+        # or: model.fit(x_train, y_train, validation_split=0.2)
+    """
+    limitations = """
+        Only names are compared: two different names bound to the same array, or a
+        validation set built by slicing the training set, are not seen.
+    """
+    invalid = (
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.fit(x_train, y_train, validation_data=(x_train, y_train))
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.fit(x=data.x, y=data.y, epochs=3,
+                      validation_data=[data.x, data.y])
+            """,
+            line=4,
+        ),
+        Invalid(
+            """
+            from tensorflow import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.fit(X, Y, validation_data=(X, Y), batch_size=32)
+            """,
+            line=3,
+        ),
+    )
+    valid = (
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.fit(x_train, y_train, validation_data=(x_val, y_val))
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.fit(x_train, y_train, validation_split=0.2)
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.fit(x_train, y_train, validation_data=(x_train[:100], y_train[:100]))
+            """
+        ),
+    )
+
+    def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
+        for fit in model.fits:
+            x = fit.call.argument("x", 0)
+            y = fit.call.argument("y", 1)
+            validation = fit.call.kwarg("validation_data")
+            if x is None or y is None or validation is None:
+                continue
+            if x.source is None or y.source is None or len(validation.element_sources) < 2:
+                continue
+            if validation.element_sources[:2] == (x.source, y.source):
+                yield self.finding(
+                    validation.span,
+                    f"validation_data is the training data ({x.source}, {y.source}): the "
+                    "validation metrics only measure memorisation; hold out a separate set "
+                    "or use validation_split",
+                )
