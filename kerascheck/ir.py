@@ -169,6 +169,7 @@ class LossSpec:
     span: Span
     written: str
     call: Call | None = None
+    literal: bool = False  # written as a string ('mse'), not a class or function
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,7 @@ class MetricSpec:
     written: str
     name: Value[str]
     span: Span
+    literal: bool = False  # written as a string ('acc'), not a class or function
 
 
 @dataclass(frozen=True, slots=True)

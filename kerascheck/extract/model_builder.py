@@ -181,7 +181,9 @@ def _tensor_output(tensor: Tensor, k: Knowledge, fallback: Span, name: str | Non
 def _loss_spec(value: Value, span: Span, k: Knowledge) -> LossSpec:
     if isinstance(value, Known) and isinstance(value.value, str):
         name = k.loss_aliases.get(value.value)
-        return LossSpec(Known(name) if name else UNKNOWN, Known(False), span, value.value)
+        return LossSpec(
+            Known(name) if name else UNKNOWN, Known(False), span, value.value, literal=True
+        )
     if isinstance(value, Ref) and value.qualname.startswith("keras.losses."):
         written = value.qualname.rsplit(".", 1)[1]
         name = k.loss_aliases.get(written)
@@ -205,8 +207,10 @@ def _loss_spec(value: Value, span: Span, k: Knowledge) -> LossSpec:
 def _metric_spec(value: Value, span: Span, k: Knowledge) -> MetricSpec | None:
     if isinstance(value, Known) and isinstance(value.value, str):
         written = value.value
-        return MetricSpec(written, Known(k.metric_aliases.get(written, written)), span)
+        return MetricSpec(written, Known(k.metric_aliases.get(written, written)), span, True)
     if isinstance(value, Ref):
+        if not value.qualname.startswith("keras.metrics."):
+            return None
         written = value.qualname.rsplit(".", 1)[1]
         return MetricSpec(written, Known(k.metric_aliases.get(written, written)), span)
     if isinstance(value, KerasObject):

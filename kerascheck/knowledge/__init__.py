@@ -104,6 +104,31 @@ def _removed(table: dict[str, list[Any]]) -> dict[str, RemovedArg]:
     return {name: RemovedArg(repl, reason) for name, (repl, reason) in table.items()}
 
 
+@dataclass(frozen=True)
+class Keras3Api:
+    """What Keras 3 accepts, generated from installed Keras by tools/gen_knowledge.py."""
+
+    version: str
+    layer_arguments: dict[str, frozenset[str]]
+    activations: frozenset[str]
+    losses: frozenset[str]
+    metrics: frozenset[str]
+    optimizers: frozenset[str]
+
+
+@cache
+def keras3_api() -> Keras3Api:
+    raw = json.loads(resources.files(__package__).joinpath("keras3_api.json").read_text("utf-8"))
+    return Keras3Api(
+        version=raw["keras_version"],
+        layer_arguments={k: frozenset(v) for k, v in raw["layer_arguments"].items()},
+        activations=frozenset(raw["activations"]),
+        losses=frozenset(raw["losses"]),
+        metrics=frozenset(raw["metrics"]),
+        optimizers=frozenset(raw["optimizers"]),
+    )
+
+
 @cache
 def load() -> Knowledge:
     raw = json.loads(resources.files(__package__).joinpath("tables.json").read_text("utf-8"))

@@ -1,0 +1,158 @@
+import difflib
+from collections.abc import Iterable, Iterator
+
+from kerascheck.ir import Finding, Known, ModelSpec, ModuleSpec, Span
+from kerascheck.knowledge import keras3_api, load
+from kerascheck.rule import Invalid, Rule, RuleContext, Valid
+
+
+def _closest(name: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+class UnknownName(Rule):
+    """Flags loss, metric, activation and optimizer strings that Keras does not know, and
+    keyword arguments that a known Keras layer does not accept.
+
+    Names are checked against what installed Keras 3 accepts (generated into the knowledge
+    tables by tools/gen_knowledge.py). Under the `tf2` / `legacy` flavours only strings that
+    no Keras version knows are flagged, and layer keywords are not checked.
+    """
+
+    code = "KC203"
+    name = "unknown-name"
+    summary = "Unknown or misspelt Keras identifier or keyword argument."
+    why = """
+        Keras resolves these strings at compile time or when the layer is built: a typo
+        such as loss='categorical_crossentropy_' or activation='relu6_' fails only when the
+        script reaches that line, often after data loading, and an unknown keyword such as
+        `kernal_initializer=` raises "Unrecognized keyword arguments".
+    """
+    example = """
+        model.add(Dense(10, activation="softmaxx", kernal_initializer="he_normal"))
+        model.compile(loss="categorical_crossentropy", optimizer="adamm")
+    """
+    use_instead = """
+        model.add(Dense(10, activation="softmax", kernel_initializer="he_normal"))
+        model.compile(loss="categorical_crossentropy", optimizer="adam")
+    """
+    fix_safety = "Safe fix when exactly one close match exists (a rename)."
+    limitations = """
+        Names computed at run time, custom objects registered with Keras, and keyword
+        arguments of optimizers and of custom layers are not checked.
+    """
+    invalid = (
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(10, activation="softmaxx")])
+            """,
+            line=2,
+            col=61,
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.compile(optimizer="adam", loss="mean_sqared_error")
+            """,
+            line=3,
+            col=38,
+        ),
+        Invalid(
+            """
+            from keras.layers import Dense
+            layer = Dense(10, kernal_initializer="he_normal")
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["acuracy"])
+            """,
+            line=3,
+        ),
+    )
+    valid = (
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(10, activation="swish")])
+            model.compile(optimizer="AdamW", loss="kld", metrics=["mae", "AUC"])
+            """
+        ),
+        Valid(
+            """
+            import keras
+            layer = keras.layers.Dense(10, name="out", dtype="float32", input_shape=(4,))
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.compile(optimizer="adam", loss=my_loss, metrics=[my_metric, "mse"])
+            """
+        ),
+    )
+
+    def check_module(self, module: ModuleSpec, ctx: RuleContext) -> Iterator[Finding]:
+        api = keras3_api()
+        k = load()
+        keras3 = ctx.flavour == "keras3"
+        known_activations = api.activations | k.activations | {"linear"}
+        for use in module.api_uses:
+            family, _, name = use.qualname.rpartition(".")
+            if use.kind != "call" or use.call is None or family != "keras.layers":
+                continue
+            index = 0 if name == "Activation" else None
+            arg = use.call.argument("activation", index)
+            if (
+                arg is not None
+                and isinstance(arg.value, Known)
+                and isinstance(arg.value.value, str)
+            ):
+                written = arg.value.value
+                if written not in known_activations:
+                    yield self._unknown("activation", written, arg.span, known_activations)
+            accepted = api.layer_arguments.get(name)
+            if not keras3 or accepted is None or use.call.has_star_args:
+                continue
+            removed = {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
+            for argument in use.call.args:
+                if argument.name is None or argument.name in accepted or argument.name in removed:
+                    continue
+                yield self.finding(
+                    argument.keyword_span or argument.span,
+                    f"`{name}` has no argument `{argument.name}`"
+                    f"{_closest(argument.name, accepted)} (Keras raises 'Unrecognized keyword "
+                    "arguments')",
+                )
+        yield from super().check_module(module, ctx)
+
+    def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
+        compile_spec = model.compile
+        if compile_spec is None:
+            return
+        api = keras3_api()
+        k = load()
+        strict = ctx.flavour == "keras3"
+        losses = api.losses if strict else api.losses | set(k.loss_aliases)
+        metrics = api.metrics if strict else api.metrics | set(k.metric_aliases) | losses
+        for _, loss in compile_spec.losses:
+            if loss.literal and loss.written not in losses:
+                yield self._unknown("loss", loss.written, loss.span, losses)
+        for _, metric in compile_spec.metrics:
+            if metric.literal and metric.written not in metrics:
+                yield self._unknown("metric", metric.written, metric.span, metrics)
+        optimizer = compile_spec.optimizer
+        if optimizer is not None and optimizer.call is None and isinstance(optimizer.name, Known):
+            written = optimizer.name.value
+            if written.lower() not in api.optimizers:
+                yield self._unknown("optimizer", written, optimizer.span, api.optimizers)
+
+    def _unknown(self, kind: str, written: str, span: Span, choices: Iterable[str]) -> Finding:
+        return self.finding(span, f"unknown {kind} '{written}'{_closest(written, choices)}")

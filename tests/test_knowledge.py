@@ -1,0 +1,62 @@
+"""The knowledge tables agree with what Keras really accepts."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kerascheck.knowledge import keras3_api, load
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = json.loads((ROOT / "kerascheck" / "knowledge" / "tables.json").read_text())
+# Names tables.json keeps for tf.keras / Keras 2 code that Keras 3 no longer accepts.
+KERAS2_ONLY_LOSSES = {"kullback_leibler_divergence", "huber_loss", "logcosh", "cosine_proximity"}
+# Layer names of Keras 1/2 the tables keep so that old code is still understood.
+KERAS2_ONLY_LAYERS = {"Convolution1D", "Convolution2D", "Convolution3D", "ThresholdedReLU"}
+
+
+def test_activation_table_matches_keras3() -> None:
+    assert set(TABLES["activations"]) <= keras3_api().activations
+    assert load().canonical_activation("swish") == "silu"
+    assert load().canonical_activation("softmaxx") is False
+
+
+def test_loss_aliases_are_keras3_names_or_documented_keras2_names() -> None:
+    unknown = set(TABLES["loss_aliases"]) - keras3_api().losses
+    assert unknown == KERAS2_ONLY_LOSSES
+
+
+def test_metric_aliases_are_keras3_names() -> None:
+    assert set(TABLES["metric_aliases"]) <= keras3_api().metrics
+
+
+def test_every_layer_in_the_tables_is_a_keras3_layer() -> None:
+    layers = set(keras3_api().layer_arguments)
+    for key in ("unit_layers", "transparent_layers", "activation_layers", "dropout_layers"):
+        names = set(TABLES[key])
+        assert names - layers <= KERAS2_ONLY_LAYERS, key
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs keras")
+def test_generated_api_matches_installed_keras() -> None:
+    version = subprocess.run(
+        [sys.executable, "-c", "import keras; print(keras.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    ).stdout.strip()
+    if version != keras3_api().version:
+        pytest.skip(f"tables were generated from Keras {keras3_api().version}, not {version}")
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_knowledge.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
