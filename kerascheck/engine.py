@@ -6,6 +6,7 @@ positions are resolved with libcst's PositionProvider only for files that have f
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from kerascheck.discover import DEFAULT_EXCLUDES, discover
 from kerascheck.extract.python import extract
 from kerascheck.ir import Finding, Flavour, ModuleSpec, Span
+from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
 from kerascheck.source import SourceError, read_source
@@ -76,8 +78,19 @@ def might_use_keras(source: str) -> bool:
     return "keras" in source
 
 
+def flavour_of(spec: ModuleSpec, target: Flavour | None) -> Flavour:
+    """Configured target, else the project's version pins, else the module's import style."""
+    if target is not None:
+        return target
+    if os.path.isfile(spec.path):
+        pinned = flavour_for_file(spec.path)
+        if pinned is not None:
+            return pinned[0]
+    return spec.flavour
+
+
 def run_rules(spec: ModuleSpec, rules: Sequence[Rule], target: Flavour | None) -> list[Finding]:
-    ctx = RuleContext(spec, target or spec.flavour)
+    ctx = RuleContext(spec, flavour_of(spec, target))
     findings: list[Finding] = []
     for rule in rules:
         findings.extend(rule.check_module(spec, ctx))
