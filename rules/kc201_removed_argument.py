@@ -139,7 +139,7 @@ class RemovedArgument(Rule):
                 advice = f"use `{info.replacement}=`" if info.replacement else "remove it"
                 yield self.finding(
                     arg.keyword_span or arg.span,
-                    f"`{arg.name}=` is not an argument of modern Keras `{target}`: {advice} "
-                    f"({info.reason})",
+                    f"`{arg.name}=` is not an argument of modern Keras `{target}`: {advice}. "
+                    f"{info.reason}",
                     _severity(arg.name, use, ctx.flavour),
                 )
