@@ -6,6 +6,7 @@ positions are resolved with libcst's PositionProvider only for files that have f
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -16,6 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from kerascheck.discover import DEFAULT_EXCLUDES, discover
 from kerascheck.extract.python import extract
+from kerascheck.flavour import DEFAULT_FLAVOUR
 from kerascheck.ir import Finding, Flavour, ModuleSpec, Span
 from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
@@ -79,14 +81,17 @@ def might_use_keras(source: str) -> bool:
 
 
 def flavour_of(spec: ModuleSpec, target: Flavour | None) -> Flavour:
-    """Configured target, else the project's version pins, else the module's import style."""
+    """Configured target, else what the module's imports prove, else the project's version
+    pins, else the default."""
     if target is not None:
         return target
+    if spec.flavour is not None:
+        return spec.flavour
     if os.path.isfile(spec.path):
         pinned = flavour_for_file(spec.path)
         if pinned is not None:
             return pinned[0]
-    return spec.flavour
+    return DEFAULT_FLAVOUR
 
 
 def run_rules(spec: ModuleSpec, rules: Sequence[Rule], target: Flavour | None) -> list[Finding]:
@@ -124,6 +129,18 @@ def positioned(module: cst.Module, findings: Iterable[Finding]) -> list[Finding]
     return sorted(unique.values(), key=lambda f: (f.span.line, f.span.col, f.code))
 
 
+def _syntax_error(path: str, source: str, exc: cst.ParserSyntaxError) -> FileError:
+    """Python's own message and position when it has one (clearer than the parser's)."""
+    try:
+        ast.parse(source)
+    except SyntaxError as error:
+        if error.lineno is not None:
+            return FileError(path, f"syntax error: {error.msg}", error.lineno, error.offset or 1)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
+
+
 def lint_source(
     source: str, path: str, options: Options, rules: Sequence[Rule] | None = None
 ) -> FileResult:
@@ -132,13 +149,7 @@ def lint_source(
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return FileResult(
-            path,
-            errors=(
-                FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1),
-            ),
-            checked=False,
-        )
+        return FileResult(path, errors=(_syntax_error(path, source, exc),), checked=False)
     except RecursionError:
         return FileResult(
             path, errors=(FileError(path, "too deeply nested to parse"),), checked=False

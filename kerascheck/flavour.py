@@ -1,7 +1,9 @@
 """Which Keras a module is written for: ``legacy`` (Keras <= 2.3), ``tf2`` or ``keras3``.
 
-The configured ``target-keras`` wins; otherwise the module's own import style decides,
-and ``keras3`` is the default (what ``pip install keras`` gives today).
+The configured ``target-keras`` wins; then what the module's own imports prove (a
+``keras.layers.core`` import is Keras 1/2 whatever the project pins); then the version pins
+of the project the file is in; and ``keras3`` is the default (what ``pip install keras``
+gives today).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from kerascheck.ir import Flavour
 
 FLAVOURS: tuple[Flavour, ...] = ("legacy", "tf2", "keras3")
+DEFAULT_FLAVOUR: Flavour = "keras3"
 
 # Spellings that only exist in standalone Keras 1 / 2.x.
 _LEGACY_MODULES = (
@@ -47,9 +50,10 @@ class FlavourMarkers:
         if raw.startswith(_LEGACY_MODULES):
             self.legacy.append(raw)
 
-    def infer(self) -> tuple[Flavour, str]:
+    def infer(self) -> tuple[Flavour | None, str]:
+        """The flavour the module's own imports prove, or None when they prove nothing."""
         if self.legacy:
             return "legacy", f"uses `{self.legacy[0]}`, which only standalone Keras <= 2.3 has"
         if self.tf_keras:
             return "tf2", f"imports `{self.tf_keras[0]}`"
-        return "keras3", "default"
+        return None, "no version-specific imports"

@@ -289,7 +289,7 @@ class ModuleSpec:
     path: str
     models: tuple[ModelSpec, ...]
     api_uses: tuple[ApiUse, ...]
-    flavour: Flavour
+    flavour: Flavour | None  # what the module's own imports prove, if anything
     flavour_reason: str
     cell_map: tuple[tuple[int, int], ...] | None = None
 

@@ -68,3 +68,13 @@ def test_legacy_imports_make_a_module_legacy() -> None:
     """
     assert [f.code for f in findings(code) if f.code == "KC105"] == ["KC105"]
     assert [f.code for f in findings(code, target_keras="keras3") if f.code == "KC105"] == []
+
+
+def test_imports_that_prove_a_flavour_beat_the_project_pins(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "requirements.txt").write_text("keras>=3.0\n")
+    source = tmp_path / "old.py"
+    source.write_text("import tf_keras\nopt = tf_keras.optimizers.Adam(lr=0.001)\n")
+    flavour_for_directory.cache_clear()
+    result = lint_file(str(source), Options())
+    assert [(f.code, f.severity) for f in result.findings] == [("KC201", "warning")]

@@ -162,7 +162,7 @@ class PythonExtractor:
             self.exec_loop(node, scope)
         elif isinstance(node, cst.With):
             for item in node.items:
-                value = self.eval(item.item, scope)
+                value = self.evaluate(item.item, scope)
                 if item.asname is not None:
                     self.bind(
                         item.asname.name, UNKNOWN if isinstance(value, Known) else value, scope
@@ -206,7 +206,7 @@ class PythonExtractor:
             self.conditional -= 1
 
     def exec_if(self, node: cst.If, scope: Scope) -> None:
-        test = self.eval(node.test, scope)
+        test = self.evaluate(node.test, scope)
         orelse = node.orelse
         if isinstance(test, Known):
             # A condition we can evaluate (a builder called with literals): take that branch.
@@ -232,7 +232,7 @@ class PythonExtractor:
 
     def exec_loop(self, node: cst.For | cst.While, scope: Scope) -> None:
         if isinstance(node, cst.For):
-            iterable = self.eval(node.iter, scope)
+            iterable = self.evaluate(node.iter, scope)
             items = self.unrollable(iterable)
             if items is not None and not _has_break(node.body):
                 for item in items:
@@ -241,7 +241,7 @@ class PythonExtractor:
                 return
             self.bind(node.target, UNKNOWN, scope)
         else:
-            self.eval(node.test, scope)
+            self.evaluate(node.test, scope)
         body = scope.fork()
         self.exec_conditional(node.body, body)
         merge_into(scope, [scope.fork(), body])
@@ -258,18 +258,18 @@ class PythonExtractor:
 
     def exec_small(self, node: cst.BaseSmallStatement, scope: Scope) -> None:
         if isinstance(node, cst.Expr):
-            self.eval(node.value, scope)
+            self.evaluate(node.value, scope)
         elif isinstance(node, cst.Assign):
-            value = self.eval(node.value, scope)
+            value = self.evaluate(node.value, scope)
             for target in node.targets:
                 self.bind(target.target, value, scope)
         elif isinstance(node, cst.AnnAssign):
             if node.value is not None:
-                self.bind(node.target, self.eval(node.value, scope), scope)
+                self.bind(node.target, self.evaluate(node.value, scope), scope)
         elif isinstance(node, cst.AugAssign):
             self.exec_augassign(node, scope)
         elif isinstance(node, cst.Return):
-            value = self.eval(node.value, scope) if node.value is not None else Known(None)
+            value = self.evaluate(node.value, scope) if node.value is not None else Known(None)
             if self.returns:
                 self.returns[-1].append(value)
         elif isinstance(node, (cst.Import, cst.ImportFrom)):
@@ -277,10 +277,10 @@ class PythonExtractor:
 
     def exec_augassign(self, node: cst.AugAssign, scope: Scope) -> None:
         op = _AUG_TO_BINARY.get(type(node.operator))
-        right = self.eval(node.value, scope)
+        right = self.evaluate(node.value, scope)
         if not isinstance(node.target, cst.Name):
             return
-        left = self.eval(node.target, scope)
+        left = self.evaluate(node.target, scope)
         result = self.binary(op, left, right, node.value) if op is not None else UNKNOWN
         scope.names[node.target.value] = result
 
@@ -299,7 +299,7 @@ class PythonExtractor:
                 )
 
     def exec_class(self, node: cst.ClassDef, scope: Scope) -> None:
-        bases = [self.eval(arg.value, scope) for arg in node.bases]
+        bases = [self.evaluate(arg.value, scope) for arg in node.bases]
         is_model = any(
             (isinstance(b, Ref) and b.qualname in self.k.model_bases)
             or (isinstance(b, ClassObject) and b.is_model)
@@ -342,14 +342,14 @@ class PythonExtractor:
                 owner.attrs[target.attr.value] = value
 
     # ----------------------------------------------------------------- expressions
-    def eval(self, node: cst.BaseExpression, scope: Scope) -> Value:
+    def evaluate(self, node: cst.BaseExpression, scope: Scope) -> Value:
         method = _EVAL.get(type(node))
         if method is None:
             for child in node.children:
                 if isinstance(child, cst.BaseExpression):
-                    self.eval(child, scope)
+                    self.evaluate(child, scope)
                 elif isinstance(child, (cst.Arg, cst.Element, cst.DictElement)):
-                    self.eval(child.value, scope)
+                    self.evaluate(child.value, scope)
             return UNKNOWN
         return method(self, node, scope)
 
@@ -376,7 +376,7 @@ class PythonExtractor:
         return UNKNOWN
 
     def eval_attribute(self, node: cst.Attribute, scope: Scope) -> Value:
-        base = self.eval(node.value, scope)
+        base = self.evaluate(node.value, scope)
         attr = node.attr.value
         if isinstance(base, Ref):
             raw = f"{base.raw}.{attr}"
@@ -392,7 +392,7 @@ class PythonExtractor:
     def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
         items: list[Value] = []
         for element in node.elements:
-            value = self.eval(element.value, scope)
+            value = self.evaluate(element.value, scope)
             if isinstance(element, cst.StarredElement):
                 return UNKNOWN
             items.append(value)
@@ -403,11 +403,11 @@ class PythonExtractor:
         resolvable = True
         for element in node.elements:
             if not isinstance(element, cst.DictElement):
-                self.eval(element.value, scope)
+                self.evaluate(element.value, scope)
                 resolvable = False
                 continue
-            key = self.eval(element.key, scope)
-            value = self.eval(element.value, scope)
+            key = self.evaluate(element.key, scope)
+            value = self.evaluate(element.value, scope)
             if isinstance(key, Known) and isinstance(key.value, str):
                 items.append((key.value, value))
             else:
@@ -415,7 +415,7 @@ class PythonExtractor:
         return plain(Mapping(tuple(items))) if resolvable else UNKNOWN
 
     def eval_unary(self, node: cst.UnaryOperation, scope: Scope) -> Value:
-        value = self.eval(node.expression, scope)
+        value = self.evaluate(node.expression, scope)
         if isinstance(value, Known):
             if isinstance(node.operator, cst.Minus) and isinstance(value.value, _NUMBER):
                 return Known(-value.value)
@@ -426,8 +426,8 @@ class PythonExtractor:
         return UNKNOWN
 
     def eval_binary(self, node: cst.BinaryOperation, scope: Scope) -> Value:
-        left = self.eval(node.left, scope)
-        right = self.eval(node.right, scope)
+        left = self.evaluate(node.left, scope)
+        right = self.evaluate(node.right, scope)
         return self.binary(_BINARY.get(type(node.operator)), left, right, node.right)
 
     def binary(
@@ -453,10 +453,10 @@ class PythonExtractor:
         return UNKNOWN
 
     def eval_compare(self, node: cst.Comparison, scope: Scope) -> Value:
-        left = self.eval(node.left, scope)
+        left = self.evaluate(node.left, scope)
         result: bool = True
         for target in node.comparisons:
-            right = self.eval(target.comparator, scope)
+            right = self.evaluate(target.comparator, scope)
             op = _COMPARE.get(type(target.operator))
             if isinstance(target.operator, (cst.Is, cst.IsNot)) and _is_none_check(left, right):
                 value = left.value is None  # type: ignore[union-attr]
@@ -482,8 +482,8 @@ class PythonExtractor:
         return Known(result)
 
     def eval_boolean(self, node: cst.BooleanOperation, scope: Scope) -> Value:
-        left = self.eval(node.left, scope)
-        right = self.eval(node.right, scope)
+        left = self.evaluate(node.left, scope)
+        right = self.evaluate(node.right, scope)
         if isinstance(left, Known) and isinstance(right, Known):
             if isinstance(node.operator, cst.And):
                 return left if not left.value else right
@@ -491,9 +491,9 @@ class PythonExtractor:
         return UNKNOWN
 
     def eval_ifexp(self, node: cst.IfExp, scope: Scope) -> Value:
-        test = self.eval(node.test, scope)
-        body = self.eval(node.body, scope)
-        orelse = self.eval(node.orelse, scope)
+        test = self.evaluate(node.test, scope)
+        body = self.evaluate(node.body, scope)
+        orelse = self.evaluate(node.orelse, scope)
         if isinstance(test, Known):
             return body if test.value else orelse
         if isinstance(body, Known) and body == orelse:
@@ -501,15 +501,15 @@ class PythonExtractor:
         return UNKNOWN
 
     def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
-        base = self.eval(node.value, scope)
+        base = self.evaluate(node.value, scope)
         if isinstance(base, Data):
             # Slicing or indexing an array keeps what is known of its values.
             for element in node.slice:
                 if isinstance(element.slice, cst.Index):
-                    self.eval(element.slice.value, scope)
+                    self.evaluate(element.slice.value, scope)
             return base
         indices = [
-            self.eval(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
+            self.evaluate(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
             for el in node.slice
         ]
         if len(indices) == 1 and isinstance(indices[0], Known):
@@ -532,13 +532,13 @@ class PythonExtractor:
 
     # ----------------------------------------------------------------- calls
     def eval_call(self, node: cst.Call, scope: Scope) -> Value:
-        func = self.eval(node.func, scope)
+        func = self.evaluate(node.func, scope)
         positional: list[Value] = []
         keywords: dict[str, Value] = {}
         args: list[Arg] = []
         index = 0
         for arg in node.args:
-            value = self.eval(arg.value, scope)
+            value = self.evaluate(arg.value, scope)
             if arg.star:
                 args.append(Arg(arg.star, -1, UNKNOWN, span_of(arg)))
                 continue
@@ -797,12 +797,12 @@ class PythonExtractor:
             if value is None and index < len(positional):
                 value = positional[index]
             if value is None and param.default is not None and not standalone:
-                value = self.eval(param.default, function.scope)
+                value = self.evaluate(param.default, function.scope)
             scope.names[param.name.value] = value if value is not None else UNKNOWN
         for param in node.params.kwonly_params:
             value = keywords.get(param.name.value)
             if value is None and param.default is not None and not standalone:
-                value = self.eval(param.default, function.scope)
+                value = self.evaluate(param.default, function.scope)
             scope.names[param.name.value] = value if value is not None else UNKNOWN
         for star in (node.params.star_arg, node.params.star_kwarg):
             if isinstance(star, cst.Param):
