@@ -55,7 +55,7 @@ from kerascheck.ir import (
     ModuleSpec,
     Span,
 )
-from kerascheck.knowledge import Knowledge
+from kerascheck.knowledge import Knowledge, keras3_api
 from kerascheck.knowledge import load as load_knowledge
 from kerascheck.resolve.imports import bindings_of, canonical, dotted_name, is_keras
 
@@ -370,9 +370,20 @@ class PythonExtractor:
             return found
         if name in ("True", "False", "None"):
             return Known({"True": True, "False": False, "None": None}[name])
-        if self.star_modules:
-            module = self.star_modules[-1]
-            return Ref(canonical(f"{module}.{name}", self.k), f"{module}.{name}")
+        return self.star_lookup(name)
+
+    def star_lookup(self, name: str) -> Value:
+        """A name brought in by ``from keras.X import *``: the last star-imported module
+        that really has it (layers are known by name), else the last Keras one."""
+        candidates = [(m, canonical(f"{m}.{name}", self.k)) for m in reversed(self.star_modules)]
+        layers = keras3_api().layer_arguments
+        for module, qualname in candidates:
+            known_layer = qualname.startswith("keras.layers.") and name in layers
+            if known_layer or qualname in self.k.model_constructors:
+                return Ref(qualname, f"{module}.{name}")
+        for module, qualname in candidates:
+            if not qualname.startswith(("keras.layers.", "keras.models.")):
+                return Ref(qualname, f"{module}.{name}")
         return UNKNOWN
 
     def eval_attribute(self, node: cst.Attribute, scope: Scope) -> Value:
