@@ -234,6 +234,7 @@ class DataInfo:
     num_classes: Value[int] = UNKNOWN
     dataset: Value[str] = UNKNOWN
     scaled: Value[str] = UNKNOWN
+    split: Value[str] = UNKNOWN  # "train" / "test" for keras.datasets loaders
     span: Span | None = None
 
 

@@ -6,10 +6,13 @@ from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 
 
 class UnscaledInput(Rule):
-    """Flags raw 0-255 image arrays from `keras.datasets` fed to `fit()` without scaling.
+    """Flags raw 0-255 images fed to `fit()` of a Sequential model without any scaling.
 
-    Scaling on the way (`/ 255`, `/ 255.0`, `x /= 255`, a scikit-learn scaler) or a
-    `Rescaling` / `Normalization` layer in the model silences it.
+    Raw images come from `keras.datasets` image loaders (mnist, fashion_mnist, cifar10,
+    cifar100), `image_dataset_from_directory`, `load_img`, `cv2.imread`, `imageio.imread`,
+    `PIL.Image.open`, and `ImageDataGenerator(...).flow*()` without `rescale=`. Scaling on the
+    way (`/ 255`, `x /= 255`, a scikit-learn scaler, `rescale=`), or a `Rescaling` /
+    `Normalization` layer in the model, silences it.
     """
 
     code = "KC401"
@@ -31,8 +34,9 @@ class UnscaledInput(Rule):
         model.fit(x_train, y_train)
     """
     limitations = """
-        Only arrays from keras.datasets image loaders are tracked; images read with PIL, cv2
-        or a data generator, and scaling done inside user functions, are not seen.
+        Images collected in a loop or built by user functions, scaling done inside user
+        functions or `dataset.map(...)`, and functional models (whose input may be scaled by
+        operations that are not layers) are not checked.
     """
     invalid = (
         Invalid(
@@ -48,14 +52,13 @@ class UnscaledInput(Rule):
         ),
         Invalid(
             """
-            from tensorflow.keras.datasets import cifar10
             from tensorflow.keras import layers, models
-            (x, y), _ = cifar10.load_data()
-            x = x.astype("float32")
+            from tensorflow.keras.preprocessing.image import ImageDataGenerator
+            train = ImageDataGenerator(horizontal_flip=True).flow_from_directory("data/train")
             model = models.Sequential([layers.Conv2D(32, 3), layers.Flatten(), layers.Dense(10)])
-            model.fit(x=x, y=y)
+            model.fit(x=train, epochs=3)
             """,
-            line=6,
+            line=5,
         ),
         Invalid(
             """
@@ -98,22 +101,33 @@ class UnscaledInput(Rule):
             model.fit(x_train, y_train)
             """
         ),
+        Valid(
+            """
+            from keras.preprocessing.image import ImageDataGenerator
+            import keras
+            train = ImageDataGenerator(rescale=1.0 / 255).flow_from_directory("data/train")
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10)])
+            model.fit(train)
+            """
+        ),
     )
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         k = load()
-        if not model.complete or any(
-            layer.class_name in k.input_scaling_layers for layer in model.layers
-        ):
+        # Only Sequential models: a functional graph can scale its input with an operation
+        # that is not a layer (``preprocess_input(inputs)``), which the IR does not see.
+        if model.kind != "sequential" or not model.complete:
+            return
+        if any(layer.class_name in k.input_scaling_layers for layer in model.layers):
             return
         for fit in model.fits:
             if fit.x.scaled != Known("raw_0_255"):
                 continue
             arg = fit.call.argument("x", 0)
-            dataset = fit.x.dataset.value if isinstance(fit.x.dataset, Known) else "image"
+            source = fit.x.dataset.value if isinstance(fit.x.dataset, Known) else "image"
             yield self.finding(
                 arg.span if arg is not None else fit.span,
-                f"`{dataset}` images are fed to fit() as raw 0-255 values; scale them first "
+                f"images from `{source}` are fed to fit() as raw 0-255 values; scale them first "
                 "(x = x.astype('float32') / 255.0) or add keras.layers.Rescaling(1/255) as the "
                 "first layer",
             )

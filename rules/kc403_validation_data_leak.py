@@ -1,11 +1,12 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import Finding, ModelSpec
+from kerascheck.ir import Finding, Known, ModelSpec
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 
 
 class ValidationDataLeak(Rule):
-    """Flags `fit()` whose `validation_data` is the training data itself.
+    """Flags `fit()` whose `validation_data` is the training data itself, and
+    `validation_split` on the test split of a `keras.datasets` loader.
 
     The arrays are compared by the names written in the call: `fit(x, y,
     validation_data=(x, y))` validates on the training set.
@@ -52,10 +53,11 @@ class ValidationDataLeak(Rule):
         Invalid(
             """
             from tensorflow import keras
-            model = keras.Sequential([keras.layers.Dense(1)])
-            model.fit(X, Y, validation_data=(X, Y), batch_size=32)
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10)])
+            model.fit(x_test / 255, y_test, validation_split=0.2, batch_size=32)
             """,
-            line=3,
+            line=4,
         ),
     )
     valid = (
@@ -84,6 +86,13 @@ class ValidationDataLeak(Rule):
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         for fit in model.fits:
+            split = fit.call.kwarg("validation_split")
+            if split is not None and fit.x.split == Known("test"):
+                yield self.finding(
+                    split.span,
+                    "validation_split on the test split of the data set: the model trains on "
+                    "the test set; fit on the training split and keep the test set unseen",
+                )
             x = fit.call.argument("x", 0)
             y = fit.call.argument("y", 1)
             validation = fit.call.kwarg("validation_data")

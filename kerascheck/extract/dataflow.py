@@ -25,8 +25,40 @@ _SCALERS = {
     "sklearn.preprocessing.MinMaxScaler": "unit",
 }
 _ARRAY_PASSTHROUGH = frozenset(
-    {"numpy.array", "numpy.asarray", "numpy.expand_dims", "numpy.reshape", "numpy.squeeze"}
+    {
+        "numpy.array",
+        "numpy.asarray",
+        "numpy.expand_dims",
+        "numpy.reshape",
+        "numpy.squeeze",
+        "keras.utils.img_to_array",
+        "keras.preprocessing.image.img_to_array",
+    }
 )
+_RAW = Known("raw_0_255")
+# Calls that return images with 0-255 pixel values (the name is shown in messages).
+_RAW_IMAGE_SOURCES = {
+    "keras.utils.image_dataset_from_directory": "image_dataset_from_directory",
+    "keras.preprocessing.image_dataset_from_directory": "image_dataset_from_directory",
+    "keras.utils.load_img": "load_img",
+    "keras.preprocessing.image.load_img": "load_img",
+    "cv2.imread": "cv2.imread",
+    "imageio.imread": "imageio.imread",
+    "imageio.v2.imread": "imageio.imread",
+    "imageio.v3.imread": "imageio.imread",
+    "PIL.Image.open": "PIL.Image.open",
+}
+_IMAGE_GENERATORS = frozenset({"keras.preprocessing.image.ImageDataGenerator"})
+# ImageDataGenerator arguments that scale or standardise the pixels.
+_GENERATOR_SCALING = (
+    "rescale",
+    "preprocessing_function",
+    "featurewise_center",
+    "samplewise_center",
+    "featurewise_std_normalization",
+    "samplewise_std_normalization",
+)
+_GENERATOR_FLOWS = frozenset({"flow", "flow_from_directory", "flow_from_dataframe"})
 _PASSTHROUGH_METHODS = frozenset({"astype", "reshape", "copy", "squeeze", "ravel", "flatten"})
 
 
@@ -49,28 +81,32 @@ def data_from_call(
         dataset = k.datasets.get(parts[2])
         if dataset is None:
             return UNKNOWN
-        x = Data(
-            DataInfo(
-                dataset=Known(parts[2]),
-                scaled=Known("raw_0_255") if dataset.image else UNKNOWN,
-                span=call.span,
-            )
+        x = DataInfo(
+            dataset=Known(parts[2]),
+            scaled=_RAW if dataset.image else UNKNOWN,
+            span=call.span,
         )
         if dataset.classes is None:
-            y = Data(
-                DataInfo(encoding=Known("continuous"), dataset=Known(parts[2]), span=call.span)
-            )
+            y = DataInfo(encoding=Known("continuous"), dataset=Known(parts[2]), span=call.span)
         else:
-            y = Data(
-                DataInfo(
-                    encoding=Known("integer"),
-                    num_classes=Known(dataset.classes),
-                    dataset=Known(parts[2]),
-                    span=call.span,
-                )
+            y = DataInfo(
+                encoding=Known("integer"),
+                num_classes=Known(dataset.classes),
+                dataset=Known(parts[2]),
+                span=call.span,
             )
-        pair = Seq((x, y), True)
-        return Seq((pair, pair), True)
+        splits = (
+            Seq((Data(replace(x, split=Known(s))), Data(replace(y, split=Known(s)))), True)
+            for s in ("train", "test")
+        )
+        return Seq(tuple(splits), True)
+    if qualname in _RAW_IMAGE_SOURCES:
+        source = Known(_RAW_IMAGE_SOURCES[qualname])
+        return Data(DataInfo(dataset=source, scaled=_RAW, span=call.span))
+    if qualname in _IMAGE_GENERATORS:
+        if any(name in keywords for name in _GENERATOR_SCALING):
+            return UNKNOWN
+        return Instance(qualname)
     if qualname.startswith("keras.utils.") and parts[-1] == "to_categorical":
         given = _known_int(
             keywords.get("num_classes", positional[1] if len(positional) > 1 else None)
@@ -100,6 +136,10 @@ def call_method(method: Method, positional: list[Value]) -> Value:
     receiver = method.receiver
     if isinstance(receiver, Data):
         return receiver if method.name in _PASSTHROUGH_METHODS else UNKNOWN
+    if receiver.qualname in _IMAGE_GENERATORS:
+        if method.name in _GENERATOR_FLOWS:
+            return Data(DataInfo(dataset=Known("ImageDataGenerator"), scaled=_RAW))
+        return UNKNOWN
     if method.name in ("fit_transform", "transform") and positional:
         array = positional[0]
         info = array.info if isinstance(array, Data) else DataInfo()
