@@ -1,9 +1,8 @@
 from collections.abc import Iterator
 
-from kerascheck.rules._heads import heads
-
 from kerascheck.ir import Finding, Known, ModelSpec
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
+from kerascheck.rules._heads import heads
 
 
 class AccuracyAmbiguous(Rule):

@@ -1,10 +1,9 @@
 from collections.abc import Iterator
 
-from kerascheck.rules._heads import heads
-
 from kerascheck.ir import Finding, Known, ModelSpec
 from kerascheck.knowledge import load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
+from kerascheck.rules._heads import heads
 
 
 class FromLogitsOnProbabilities(Rule):

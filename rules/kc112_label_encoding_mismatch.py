@@ -1,7 +1,5 @@
 from collections.abc import Iterator
 
-from kerascheck.rules._heads import heads
-
 from kerascheck.ir import (
     DataInfo,
     Finding,
@@ -13,6 +11,7 @@ from kerascheck.ir import (
     Span,
 )
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
+from kerascheck.rules._heads import heads
 
 
 def _problem(loss: LossSpec, y: DataInfo, output: OutputSpec) -> str | None:

@@ -1,0 +1,98 @@
+from collections.abc import Iterator
+
+from kerascheck.ir import Finding, Known, ModelSpec
+from kerascheck.knowledge import load
+from kerascheck.rule import Invalid, Rule, RuleContext, Valid
+from kerascheck.rules._heads import heads
+
+
+class NonProbabilisticOutput(Rule):
+    """Flags a cross-entropy loss on an output whose activation is not a probability
+    (relu, tanh, elu, selu, softplus, leaky_relu, ...)."""
+
+    code = "KC111"
+    name = "non-probabilistic-output"
+    summary = "Cross-entropy on a relu/tanh/... output that is not a probability."
+    why = """
+        Cross-entropy without `from_logits=True` reads the output as probabilities in
+        (0, 1). A relu output is 0 for half the inputs (log(0) is clipped, gradients die)
+        and unbounded above; tanh is negative half the time. The loss is computed on
+        clipped values and training stalls or diverges.
+    """
+    example = """
+        model.add(Dense(1, activation="relu"))
+        model.compile(loss="binary_crossentropy", optimizer="adam")
+    """
+    use_instead = """
+        model.add(Dense(1, activation="sigmoid"))
+        model.compile(loss="binary_crossentropy", optimizer="adam")
+    """
+    fix_safety = "Unsafe fix (changes the model): the activation -> sigmoid/softmax."
+    invalid = (
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="relu")])
+            model.compile(loss="binary_crossentropy", optimizer="adam")
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            from tensorflow.keras.layers import Dense, LSTM
+            from tensorflow.keras.models import Sequential
+            model = Sequential([LSTM(10)])
+            model.compile(loss="categorical_crossentropy", optimizer="adam")
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            import keras
+            i = keras.Input((4,))
+            o = keras.layers.Dense(3, activation="tanh")(i)
+            m = keras.Model(i, o)
+            m.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy())
+            """,
+            line=3,
+        ),
+    )
+    valid = (
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="relu")])
+            model.compile(loss="mse", optimizer="adam")
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(3, activation="softmax")])
+            model.compile(loss="categorical_crossentropy", optimizer="adam")
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(3, activation="relu")])
+            model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+            """
+        ),
+    )
+
+    def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
+        k = load()
+        for head in heads(model):
+            activation, loss = head.output.activation, head.loss
+            if loss is None or not isinstance(activation, Known) or activation.value is None:
+                continue
+            if activation.value in k.probability_activations or loss.from_logits != Known(False):
+                continue
+            if isinstance(loss.name, Known) and loss.name.value in k.probabilistic_losses:
+                yield self.finding(
+                    head.output.activation_span,
+                    f"a {activation.value} output is not a probability but '{loss.written}' "
+                    "expects one; use sigmoid/softmax, or a linear output with "
+                    "from_logits=True",
+                )
