@@ -262,6 +262,9 @@ class ModelSpec:
     compile: CompileSpec | None
     fits: tuple[FitSpec, ...]
     complete: bool
+    # Functional graphs: (producer, consumer) layer positions; consumer -1 is an operation
+    # that is not a layer. Empty for Sequential models, whose layers form a chain.
+    edges: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,7 +126,8 @@ def test_functional_model_with_keywords_and_positional_arguments() -> None:
     )
     for model in module.models:
         assert model.kind == "functional"
-        assert [layer.class_name for layer in model.layers] == ["Dense", "Dropout", "Dense"]
+        names = [layer.class_name for layer in model.layers]
+        assert names == ["InputLayer", "Dense", "Dropout", "Dense"]
         assert (model.outputs[0].units, model.outputs[0].activation) == (Known(3), Known("softmax"))
 
 

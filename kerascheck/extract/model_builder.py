@@ -58,11 +58,12 @@ def resolve_activation(value: Value | None, k: Knowledge) -> Any:
 
 # ----------------------------------------------------------------------------- models
 def build_model_spec(model: ModelObject, k: Knowledge) -> ModelSpec:
+    edges: tuple[tuple[int, int], ...] = ()
     if model.kind == "sequential":
         layers = [replace(layer, position=i) for i, layer in enumerate(model.layers)]
         outputs = _sequential_outputs(layers, model, k)
     else:
-        layers = _graph_layers(model.output_tensors or [])
+        layers, edges = _graph(model.output_tensors or [])
         outputs = tuple(
             _tensor_output(t, k, model.span, (model.output_names or [None] * 99)[i])
             for i, t in enumerate(model.output_tensors or [])
@@ -76,6 +77,7 @@ def build_model_spec(model: ModelObject, k: Knowledge) -> ModelSpec:
         compile=model.compile_call,
         fits=tuple(model.fits),
         complete=model.complete,
+        edges=edges,
     )
 
 
@@ -92,35 +94,41 @@ def _sequential_outputs(
     return (_tensor_output(chain, k, model.span, None),)
 
 
-def _graph_layers(outputs: list[Tensor]) -> list[LayerSpec]:
-    """Layers reachable from the outputs, inputs first, each once."""
+def _graph(outputs: list[Tensor]) -> tuple[list[LayerSpec], tuple[tuple[int, int], ...]]:
+    """Layers reachable from the outputs (inputs first, each once) and the edges between
+    them: (producer position, consumer position), consumer -1 for an operation that is not
+    a layer (``x + y``). Iterative, so deep graphs cannot exhaust the stack."""
     ordered: list[LayerSpec] = []
-    seen_tensors: set[int] = set()
-    seen_layers: set[int] = set()
-
-    def visit(tensor: Tensor) -> None:
-        if id(tensor) in seen_tensors:
-            return
-        seen_tensors.add(id(tensor))
-        for parent in tensor.inputs:
-            visit(parent)
-        if tensor.layer is not None and id(tensor.layer) not in seen_layers:
-            seen_layers.add(id(tensor.layer))
+    position: dict[int, int] = {}
+    done: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(outputs)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if id(tensor) in done:
+            continue
+        if not expanded:
+            stack.append((tensor, True))
+            stack.extend((parent, False) for parent in reversed(tensor.inputs))
+            continue
+        done.add(id(tensor))
+        if tensor.layer is not None and id(tensor.layer) not in position:
+            position[id(tensor.layer)] = len(ordered)
             ordered.append(tensor.layer)
-
-    stack_limit = 2000
-    for output in outputs:
-        if _depth(output, stack_limit) < stack_limit:
-            visit(output)
-    return [replace(layer, position=i) for i, layer in enumerate(ordered)]
-
-
-def _depth(tensor: Tensor, limit: int) -> int:
-    depth, frontier = 0, [tensor]
-    while frontier and depth < limit:
-        frontier = [p for t in frontier for p in t.inputs]
-        depth += 1
-    return depth
+    edges: set[tuple[int, int]] = set()
+    seen: set[int] = set()
+    frontier = list(outputs)
+    while frontier:
+        tensor = frontier.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        consumer = position[id(tensor.layer)] if tensor.layer is not None else -1
+        for parent in tensor.inputs:
+            if parent.layer is not None:
+                edges.add((position[id(parent.layer)], consumer))
+            frontier.append(parent)
+    layers = [replace(layer, position=i) for i, layer in enumerate(ordered)]
+    return layers, tuple(sorted(edges))
 
 
 def _layer_name(layer: LayerSpec) -> str | None:

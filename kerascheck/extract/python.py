@@ -633,7 +633,9 @@ class PythonExtractor:
         if q in k.model_constructors:
             return self.construct_model(k.model_constructors[q], call, positional, keywords)
         if q in k.input_constructors:
-            return Tensor(is_input=True)
+            # Kept as an InputLayer so that Sequential([keras.Input(...), ...]) has it first.
+            layer = self.make_layer("InputLayer", call, positional, keywords, starred)
+            return Tensor(is_input=True, layer=layer)
         if q in k.model_loaders:
             model = ModelObject("loaded", call.span, complete=False)
             return model
@@ -754,6 +756,8 @@ class PythonExtractor:
     def add_layer(self, model: ModelObject, value: Value) -> None:
         if isinstance(value, LayerObject):
             model.layers.append(value.spec)
+        elif isinstance(value, Tensor) and value.is_input and value.layer is not None:
+            model.layers.append(value.layer)
         else:
             model.complete = False
             model.layers.append(_opaque_layer())
