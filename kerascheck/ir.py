@@ -271,12 +271,14 @@ class ModelSpec:
 class ApiUse:
     """A resolved use of a Keras name anywhere in a module.
 
-    ``kind`` is ``call`` (with ``call`` set), ``import`` (``from keras.layers.core import
-    Dense``), ``attribute`` (``keras.utils.np_utils``) or ``method`` (``model.fit_generator``
-    on a value known to be a Keras model; ``qualname`` is then ``Model.fit_generator``).
+    ``kind`` is ``call`` (with ``call`` set), ``import`` (one name bound by an import:
+    ``Dense`` of ``from keras.layers.core import Dense``), ``module`` (the module of a
+    ``from ... import`` statement: ``keras.layers.core``) or ``method``
+    (``model.fit_generator`` on a value known to be a Keras model; ``qualname`` is then
+    ``Model.fit_generator``). ``written`` is the dotted name as written.
     """
 
-    kind: Literal["call", "import", "attribute", "method"]
+    kind: Literal["call", "import", "module", "method"]
     qualname: str
     span: Span
     call: Call | None = None

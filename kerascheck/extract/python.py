@@ -290,6 +290,13 @@ class PythonExtractor:
             if is_keras(star):
                 self.star_modules.append(star)
             return
+        if isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative:
+            module = dotted_name(node.module)
+            if module is not None and module.split(".")[0] in ("keras", "tf_keras"):
+                qualname = canonical(module, self.k)
+                self.api_uses.append(
+                    ApiUse("module", qualname, span_of(node.module), written=module)
+                )
         for binding in bindings:
             scope.names[binding.local] = Ref(binding.qualname, binding.raw)
             if is_keras(binding.qualname) or binding.raw.split(".")[0] in ("keras", "tf_keras"):

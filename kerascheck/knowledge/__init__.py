@@ -49,6 +49,18 @@ class LearningRateRange:
 
 
 @dataclass(frozen=True)
+class RemovedApi:
+    """A removed function or method: what to use instead, and the first flavour without it
+    (``tf2``: gone from tf.keras too; ``keras3``: still in tf.keras / tf_keras 2.x)."""
+
+    replacement: str
+    removed_in: str
+
+    def removed_for(self, flavour: str) -> bool:
+        return not (flavour == "tf2" and self.removed_in == "keras3")
+
+
+@dataclass(frozen=True)
 class RemovedArg:
     replacement: str | None
     reason: str
@@ -88,6 +100,10 @@ class Knowledge:
     removed_layer_specific_args: dict[str, dict[str, RemovedArg]]
     removed_optimizer_args: dict[str, RemovedArg]
     removed_fit_args: dict[str, RemovedArg]
+    removed_modules: dict[str, str]
+    removed_methods: dict[str, RemovedApi]
+    removed_functions: dict[str, RemovedApi]
+    keras1_convolutions: frozenset[str]
     model_methods: frozenset[str]
     optimizers: frozenset[str]
 
@@ -175,6 +191,10 @@ def load() -> Knowledge:
         },
         removed_optimizer_args=_removed(removed["optimizer"]),
         removed_fit_args=_removed(removed["fit"]),
+        removed_modules=raw["removed_modules"],
+        removed_methods={k: RemovedApi(*v) for k, v in raw["removed_methods"].items()},
+        removed_functions={k: RemovedApi(*v) for k, v in raw["removed_functions"].items()},
+        keras1_convolutions=frozenset(raw["keras1_convolutions"]),
         model_methods=frozenset(raw["model_methods"]),
         optimizers=frozenset(raw["optimizers"]),
     )
