@@ -245,6 +245,7 @@ class FitSpec:
     x: DataInfo
     y: DataInfo
     call: Call
+    validation_y: DataInfo = DataInfo()  # labels of validation_data=(x, y)
 
 
 ModelKind = Literal["sequential", "functional", "subclass", "config"]

@@ -60,7 +60,7 @@ class LabelEncodingMismatch(Rule):
     Labels are followed from where they are made: `to_categorical(y, n)` (one-hot, n
     classes), `keras.datasets` loaders (integer ids; mnist / fashion_mnist / cifar10: 10,
     cifar100: 100, reuters: 46), `np.where(c, -1, 1)` (-1/+1), through assignments, tuple
-    unpacking and `train_test_split`.
+    unpacking and `train_test_split`, into `fit(x, y)` and `validation_data=(x, y)`.
     """
 
     code = "KC112"
@@ -120,6 +120,18 @@ class LabelEncodingMismatch(Rule):
             """,
             line=5,
         ),
+        Invalid(
+            """
+            import keras
+            (x, y), (x_val, y_val) = keras.datasets.mnist.load_data()
+            y = keras.utils.to_categorical(y, 10)
+            model = keras.Sequential([keras.layers.Dense(10, activation="softmax")])
+            model.compile(loss="categorical_crossentropy", optimizer="adam")
+            model.fit(x, y, validation_data=(x_val, y_val))
+            """,
+            line=6,
+            col=41,
+        ),
     )
     valid = (
         Valid(
@@ -163,3 +175,7 @@ class LabelEncodingMismatch(Rule):
                 problem = _problem(head.loss, fit.y, head.output)
                 if problem is not None:
                     yield self.finding(_labels_span(fit), problem)
+                    continue
+                problem = _problem(head.loss, fit.validation_y, head.output)
+                if problem is not None and fit.validation_y.span is not None:
+                    yield self.finding(fit.validation_y.span, f"validation {problem}")

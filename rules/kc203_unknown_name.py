@@ -13,7 +13,7 @@ def _closest(name: str, choices: Iterable[str]) -> str:
 
 class UnknownName(Rule):
     """Flags loss, metric, activation and optimizer strings that Keras does not know, and
-    keyword arguments that a known Keras layer does not accept.
+    keyword arguments that a known Keras layer or optimizer does not accept.
 
     Names are checked against what installed Keras 3 accepts (generated into the knowledge
     tables by tools/gen_knowledge.py). Under the `tf2` / `legacy` flavours only strings that
@@ -40,7 +40,7 @@ class UnknownName(Rule):
     fix_safety = "Safe fix when exactly one close match exists (a rename)."
     limitations = """
         Names computed at run time, custom objects registered with Keras, and keyword
-        arguments of optimizers and of custom layers are not checked.
+        arguments of custom layers and optimizers are not checked.
     """
     invalid = (
         Invalid(
@@ -66,6 +66,14 @@ class UnknownName(Rule):
             layer = Dense(10, kernal_initializer="he_normal")
             """,
             line=2,
+        ),
+        Invalid(
+            """
+            import keras
+            opt = keras.optimizers.Adam(learning_rate=1e-3, beta1=0.9)
+            """,
+            line=2,
+            col=49,
         ),
         Invalid(
             """
@@ -106,22 +114,24 @@ class UnknownName(Rule):
         known_activations = api.activations | k.activations | {"linear"}
         for use in module.api_uses:
             family, _, name = use.qualname.rpartition(".")
-            if use.kind != "call" or use.call is None or family != "keras.layers":
+            if use.kind != "call" or use.call is None:
                 continue
-            index = 0 if name == "Activation" else None
-            arg = use.call.argument("activation", index)
-            if (
-                arg is not None
-                and isinstance(arg.value, Known)
-                and isinstance(arg.value.value, str)
-            ):
-                written = arg.value.value
-                if written not in known_activations:
-                    yield self._unknown("activation", written, arg.span, known_activations)
-            accepted = api.layer_arguments.get(name)
+            if family == "keras.layers":
+                index = 0 if name == "Activation" else None
+                arg = use.call.argument("activation", index)
+                value = arg.value if arg is not None else None
+                written = value.value if isinstance(value, Known) else None
+                if isinstance(written, str) and written not in known_activations:
+                    yield self._unknown("activation", written, arg.span, known_activations)  # type: ignore[union-attr]
+                accepted = api.layer_arguments.get(name)
+                removed = {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
+            elif family == "keras.optimizers":
+                accepted = api.optimizer_arguments.get(name)
+                removed = k.removed_optimizer_args
+            else:
+                continue
             if not keras3 or accepted is None or use.call.has_star_args:
                 continue
-            removed = {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
             for argument in use.call.args:
                 if argument.name is None or argument.name in accepted or argument.name in removed:
                     continue

@@ -98,6 +98,12 @@ def generate() -> dict[str, Any]:
             | set(_COMPILE_METRIC_STRINGS)
         ),
         "optimizers": _resolvable(keras.optimizers.get, optimizer_names),
+        "optimizer_arguments": {
+            n: _init_arguments(getattr(keras.optimizers, n))
+            for n in _public(keras.optimizers)
+            if inspect.isclass(getattr(keras.optimizers, n))
+            and issubclass(getattr(keras.optimizers, n), keras.optimizers.Optimizer)
+        },
     }
 
 

@@ -315,7 +315,7 @@ def build_compile(
 # ----------------------------------------------------------------------------- data
 def _data_info(value: Value | None, span: Span | None) -> DataInfo:
     if isinstance(value, Data):
-        return value.info
+        return replace(value.info, span=span) if span is not None else value.info
     return DataInfo(span=span)
 
 
@@ -326,10 +326,17 @@ def build_fit(
     y = keywords.get("y", positional[1] if len(positional) > 1 else None)
     x_arg = call.argument("x", 0)
     y_arg = call.argument("y", 1)
+    validation = keywords.get("validation_data")
+    validation_arg = call.kwarg("validation_data")
+    validation_y = DataInfo()
+    if isinstance(validation, Seq) and len(validation.items) >= 2 and validation_arg:
+        spans = validation_arg.element_spans
+        validation_y = _data_info(validation.items[1], spans[1] if len(spans) > 1 else None)
     return FitSpec(
         span=call.span,
         method=method,
         x=_data_info(x, x_arg.span if x_arg else None),
         y=_data_info(y, y_arg.span if y_arg else None),
         call=call,
+        validation_y=validation_y,
     )

@@ -130,6 +130,7 @@ class Keras3Api:
     losses: frozenset[str]
     metrics: frozenset[str]
     optimizers: frozenset[str]
+    optimizer_arguments: dict[str, frozenset[str]]
 
 
 @cache
@@ -142,6 +143,7 @@ def keras3_api() -> Keras3Api:
         losses=frozenset(raw["losses"]),
         metrics=frozenset(raw["metrics"]),
         optimizers=frozenset(raw["optimizers"]),
+        optimizer_arguments={k: frozenset(v) for k, v in raw["optimizer_arguments"].items()},
     )
 
 
