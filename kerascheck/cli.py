@@ -7,8 +7,10 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from kerascheck import __version__
+from kerascheck.config import Config, ConfigError, find, load_file
 from kerascheck.discover import DEFAULT_EXCLUDES
 from kerascheck.flavour import FLAVOURS
 
@@ -66,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the Keras the code is written for (default: inferred per file)",
     )
     check.add_argument(
+        "--config", default=None, metavar="PATH", help="use this pyproject.toml or kerascheck.toml"
+    )
+    check.add_argument("--isolated", action="store_true", help="ignore all configuration files")
+    check.add_argument(
         "--jobs", "-j", type=int, default=None, help="worker processes (default: number of CPUs)"
     )
 
@@ -94,15 +100,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     for code in [*(args.select or []), *args.ignore]:
         if code != "ALL" and not any(k.startswith(code) for k in known):
             raise UsageError(f"unknown rule code or prefix: {code}")
+    config = _load_config(args, known)
+    root = str(config.path.parent) if config.path is not None else "."
+    exclude = config.exclude if config.exclude is not None else DEFAULT_EXCLUDES
     options = Options(
-        select=tuple(args.select) if args.select else None,
-        ignore=tuple(args.ignore),
-        target_keras=args.target_keras,
-        exclude=DEFAULT_EXCLUDES + tuple(args.exclude),
+        select=tuple(args.select) if args.select else config.select,
+        ignore=tuple(args.ignore) if args.ignore else config.ignore,
+        target_keras=args.target_keras or config.target_keras,
+        exclude=exclude + config.extend_exclude + tuple(args.exclude),
+        per_file_ignores=config.per_file_ignores,
+        root=root,
     )
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     report = lint_paths(args.paths, options, jobs=max(1, jobs))
-    fmt = args.format or "text"
+    fmt = args.format or config.output_format or "text"
     if fmt == "json":
         from kerascheck.report.json_report import render
 
@@ -119,6 +130,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             _write(text.render_plain(report))
     return report.exit_code
+
+
+def _load_config(args: argparse.Namespace, known: set[str]) -> Config:
+    """The configuration file in force: --config, else the nearest one, unless --isolated."""
+    if args.isolated:
+        return Config()
+    try:
+        if args.config is not None:
+            return load_file(Path(args.config), known)
+        found = find(Path(args.paths[0]) if args.paths else Path.cwd())
+        return load_file(found, known) if found is not None else Config()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

@@ -11,11 +11,12 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from kerascheck.discover import DEFAULT_EXCLUDES, discover
+from kerascheck.discover import DEFAULT_EXCLUDES, discover, is_excluded
 from kerascheck.extract.python import extract
 from kerascheck.flavour import DEFAULT_FLAVOUR
 from kerascheck.ir import Finding, Flavour, ModuleSpec, Span
@@ -33,6 +34,10 @@ class Options:
     ignore: tuple[str, ...] = ()
     target_keras: Flavour | None = None
     exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    # (glob, code prefixes): findings of those codes are dropped in matching files; globs
+    # are matched against the path relative to ``root`` (the configuration's folder).
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    root: str = "."
 
     def rules(self) -> list[Rule]:
         return [rule() for rule in select_rules(all_rules(), self.select, self.ignore)]
@@ -171,12 +176,26 @@ def lint_source(
     return FileResult(path, tuple(positioned(module, findings)))
 
 
+def _ignored_codes(path: str, options: Options) -> tuple[str, ...]:
+    relative = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(options.root)))
+    codes: list[str] = []
+    for glob, ignored in options.per_file_ignores:
+        if is_excluded(relative, (glob,)) or relative.match(glob):
+            codes.extend(ignored)
+    return tuple(codes)
+
+
 def lint_file(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
     try:
         source = read_source(path)
     except SourceError as exc:
         return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
-    return lint_source(source, path, options, rules)
+    result = lint_source(source, path, options, rules)
+    ignored = _ignored_codes(path, options) if options.per_file_ignores else ()
+    if ignored and result.findings:
+        kept = tuple(f for f in result.findings if not f.code.startswith(ignored))
+        result = replace(result, findings=kept)
+    return result
 
 
 def _lint_chunk(paths: list[str], options: Options) -> list[FileResult]:
