@@ -227,7 +227,8 @@ class CompileSpec:
 class DataInfo:
     """What is known about an array fed to ``fit()``.
 
-    ``encoding`` is one of ``onehot``, ``integer``, ``plus_minus_one``, ``continuous``.
+    ``encoding`` is one of ``onehot``, ``integer``, ``binary`` (0/1), ``plus_minus_one``,
+    ``continuous`` (or ``doubled_binary``, the 0/2 step of ``y * 2 - 1``).
     """
 
     encoding: Value[str] = UNKNOWN

@@ -59,7 +59,8 @@ class LabelEncodingMismatch(Rule):
 
     Labels are followed from where they are made: `to_categorical(y, n)` (one-hot, n
     classes), `keras.datasets` loaders (integer ids; mnist / fashion_mnist / cifar10: 10,
-    cifar100: 100, reuters: 46), `np.where(c, -1, 1)` (-1/+1), through assignments, tuple
+    cifar100: 100, reuters: 46), `np.where(c, -1, 1)` and `y * 2 - 1` (-1/+1), through
+    assignments, tuple
     unpacking and `train_test_split`, into `fit(x, y)` and `validation_data=(x, y)`.
     """
 
@@ -119,6 +120,17 @@ class LabelEncodingMismatch(Rule):
             model.fit(x_train, y_train)
             """,
             line=5,
+        ),
+        Invalid(
+            """
+            import keras
+            (x, y), _ = keras.datasets.imdb.load_data(num_words=10000)
+            y = y * 2 - 1
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam")
+            model.fit(x, y)
+            """,
+            line=6,
         ),
         Invalid(
             """

@@ -119,6 +119,8 @@ def data_from_call(
         choices = {v.value for v in positional[1:] if isinstance(v, Known)}
         if choices in ({-1, 1}, {-1.0, 1.0}):
             return Data(DataInfo(encoding=Known("plus_minus_one"), span=call.span))
+        if choices in ({0, 1}, {0.0, 1.0}):
+            return Data(DataInfo(encoding=Known("binary"), span=call.span))
         return UNKNOWN
     if qualname in _ARRAY_PASSTHROUGH and positional and isinstance(positional[0], Data):
         return positional[0]
@@ -147,6 +149,12 @@ def call_method(method: Method, positional: list[Value]) -> Value:
     return UNKNOWN
 
 
+def _is_binary(info: DataInfo) -> bool:
+    return info.encoding == Known("binary") or (
+        info.encoding == Known("integer") and info.num_classes == Known(2)
+    )
+
+
 def _is_call_to(node: cst.BaseExpression, names: tuple[str, ...]) -> bool:
     if not isinstance(node, cst.Call):
         return False
@@ -165,6 +173,11 @@ def binary(
             return Data(DataInfo(scaled=Known("centered")))
         return None
     info = left.info
+    # 0/1 labels mapped with ``y * 2 - 1`` become -1/+1.
+    if _is_binary(info) and op is operator.mul and right == Known(2):
+        return Data(replace(info, encoding=Known("doubled_binary")))
+    if info.encoding == Known("doubled_binary") and op is operator.sub and right == Known(1):
+        return Data(replace(info, encoding=Known("plus_minus_one"), num_classes=UNKNOWN))
     if op is operator.truediv and isinstance(right, Known) and right.value in (255, 255.0):
         return Data(replace(info, scaled=Known("unit")))
     if op is operator.sub and right_node is not None and _is_call_to(right_node, ("mean",)):
