@@ -1,8 +1,8 @@
 """Knowledge tables about Keras: names, aliases, defaults and removed API.
 
-The tables are data (``tables.json``), checked against installed Keras by
-``tools/check_knowledge.py``, so static mode needs no TensorFlow. ``load()`` parses them
-once per process.
+The tables are data (``tables.json``, ``keras3_api.json``), checked against installed Keras
+by tests/test_knowledge.py and tools/gen_knowledge.py, so static mode needs no TensorFlow.
+``load()`` and ``keras3_api()`` parse them once per process.
 """
 
 from __future__ import annotations
