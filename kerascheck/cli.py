@@ -8,11 +8,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kerascheck import __version__
 from kerascheck.config import Config, ConfigError, find, load_file
 from kerascheck.discover import DEFAULT_EXCLUDES
 from kerascheck.flavour import FLAVOURS
+
+if TYPE_CHECKING:
+    from kerascheck.engine import Report
 
 FORMATS = ("text", "concise", "json")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -72,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--isolated", action="store_true", help="ignore all configuration files")
     check.add_argument(
+        "--stdin-filename", default=None, metavar="PATH", help="the name of the buffer read from -"
+    )
+    check.add_argument(
+        "--show-suppressed", action="store_true", help="also list findings silenced inline"
+    )
+    check.add_argument("--statistics", action="store_true", help="print counts per rule code")
+    check.add_argument(
         "--jobs", "-j", type=int, default=None, help="worker processes (default: number of CPUs)"
     )
 
@@ -93,7 +104,7 @@ def _use_color() -> bool:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kerascheck.engine import Options, lint_paths
+    from kerascheck.engine import Options, Report, lint_paths, lint_source
     from kerascheck.registry import all_rules
 
     known = {r.code for r in all_rules()}
@@ -112,24 +123,46 @@ def cmd_check(args: argparse.Namespace) -> int:
         root=root,
     )
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-    report = lint_paths(args.paths, options, jobs=max(1, jobs))
+    if args.paths == ["-"]:
+        # An editor or hook pipes a buffer: report it under the name it will have on disk.
+        name = args.stdin_filename or "<stdin>"
+        report = Report([lint_source(sys.stdin.read(), name, options)])
+    else:
+        report = lint_paths(args.paths, options, jobs=max(1, jobs))
     fmt = args.format or config.output_format or "text"
-    if fmt == "json":
+    shown = args.show_suppressed
+    if args.statistics:
+        _write(statistics(report))
+    elif fmt == "json":
         from kerascheck.report.json_report import render
 
-        _write(render(report))
+        _write(render(report, shown))
     elif fmt == "concise":
         from kerascheck.report.concise import render
 
-        _write(render(report))
+        _write(render(report, shown))
     else:
         from kerascheck.report import text
 
         if _use_color():
-            text.render_rich(report, sys.stdout)
+            text.render_rich(report, sys.stdout, shown)
         else:
-            _write(text.render_plain(report))
+            _write(text.render_plain(report, shown))
     return report.exit_code
+
+
+def statistics(report: Report) -> str:
+    """Counts per code, most frequent first (ruff's --statistics)."""
+    from collections import Counter
+
+    from kerascheck.registry import rule_by_code
+
+    counts = Counter(f.code for _, f in report.findings)
+    rows = []
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        rule = rule_by_code(code)
+        rows.append(f"{count:>5}  {code}  {rule.name if rule else ''}".rstrip())
+    return "\n".join(rows) + ("\n" if rows else "")
 
 
 def _load_config(args: argparse.Namespace, known: set[str]) -> Config:

@@ -24,6 +24,7 @@ from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
 from kerascheck.source import SourceError, read_source
+from kerascheck.suppress import split, suppressions
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class FileResult:
     findings: tuple[Finding, ...] = ()
     errors: tuple[FileError, ...] = ()
     checked: bool = True
+    suppressed: tuple[Finding, ...] = ()  # silenced by an inline comment
 
 
 @dataclass
@@ -68,6 +70,10 @@ class Report:
     @property
     def findings(self) -> list[tuple[str, Finding]]:
         return [(r.path, f) for r in self.results for f in r.findings]
+
+    @property
+    def suppressed(self) -> list[tuple[str, Finding]]:
+        return [(r.path, f) for r in self.results for f in r.suppressed]
 
     @property
     def errors(self) -> list[FileError]:
@@ -173,7 +179,8 @@ def lint_source(
         return FileResult(path, errors=(FileError(path, message),), checked=False)
     if not findings:
         return FileResult(path)
-    return FileResult(path, tuple(positioned(module, findings)))
+    kept, suppressed = split(positioned(module, findings), suppressions(source))
+    return FileResult(path, kept, suppressed=suppressed)
 
 
 def _ignored_codes(path: str, options: Options) -> tuple[str, ...]:

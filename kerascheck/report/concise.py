@@ -12,9 +12,14 @@ def error_line(error: FileError) -> str:
     return f"{where}: error: {error.message}"
 
 
-def render(report: Report) -> str:
+def render(report: Report, show_suppressed: bool = False) -> str:
     lines = [
         f"{path}:{f.span.line}:{f.span.col}: {f.code} {f.message}" for path, f in report.findings
     ]
+    if show_suppressed:
+        lines += [
+            f"{path}:{f.span.line}:{f.span.col}: {f.code} {f.message} [suppressed]"
+            for path, f in report.suppressed
+        ]
     lines += [error_line(e) for e in report.errors]
     return "\n".join(lines) + ("\n" if lines else "")

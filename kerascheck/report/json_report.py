@@ -37,8 +37,8 @@ def summary(report: Report) -> dict[str, Any]:
     }
 
 
-def render(report: Report) -> str:
-    document = {
+def render(report: Report, show_suppressed: bool = False) -> str:
+    document: dict[str, Any] = {
         "findings": [finding_dict(path, f) for path, f in report.findings],
         "errors": [
             {"path": e.path, "message": e.message, "line": e.line, "column": e.column}
@@ -46,4 +46,6 @@ def render(report: Report) -> str:
         ],
         "summary": summary(report),
     }
+    if show_suppressed:
+        document["suppressed"] = [finding_dict(path, f) for path, f in report.suppressed]
     return json.dumps(document, indent=2) + "\n"

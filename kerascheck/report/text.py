@@ -56,7 +56,7 @@ def _summary(report: Report) -> str:
     return text
 
 
-def pieces(report: Report) -> list[tuple[str, str]]:
+def pieces(report: Report, show_suppressed: bool = False) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     cache: dict[str, list[str]] = {}
     for path, finding in report.findings:
@@ -72,22 +72,25 @@ def pieces(report: Report) -> list[tuple[str, str]]:
         out.append((f" [{finding.rule}]\n", "dim"))
         out.extend(_frame(cache[path], finding))
         out.append(("\n", ""))
+    for path, finding in report.suppressed if show_suppressed else ():
+        span = finding.span
+        out.append((f"{path}:{span.line}:{span.col}: {finding.code} [suppressed]\n", "dim"))
     for error in report.errors:
         out.append((error_line(error) + "\n", "bold red"))
     out.append((_summary(report) + "\n", "bold"))
     return out
 
 
-def render_plain(report: Report) -> str:
-    return "".join(text for text, _ in pieces(report))
+def render_plain(report: Report, show_suppressed: bool = False) -> str:
+    return "".join(text for text, _ in pieces(report, show_suppressed))
 
 
-def render_rich(report: Report, stream: TextIO) -> None:
+def render_rich(report: Report, stream: TextIO, show_suppressed: bool = False) -> None:
     from rich.console import Console
     from rich.text import Text
 
     console = Console(file=stream, highlight=False, soft_wrap=True)
     text = Text()
-    for piece, style in pieces(report):
+    for piece, style in pieces(report, show_suppressed):
         text.append(piece, style=style or None)
     console.print(text, end="")

@@ -1,0 +1,69 @@
+"""Inline suppressions, --show-suppressed, --statistics and stdin input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SOURCE = """\
+import keras
+a = keras.Sequential([keras.layers.Dense(1, activation="softmax")])  # kerascheck: ignore[KC101]
+b = keras.Sequential([keras.layers.Dense(1, activation="softmax")])  # noqa: KC101
+c = keras.Sequential([keras.layers.Dense(1, activation="softmax")])  # noqa
+d = keras.Sequential([keras.layers.Dense(1, activation="softmax")])  # kerascheck: ignore
+e = keras.Sequential([keras.layers.Dense(1, activation="softmax")])  # kerascheck: ignore[KC2]
+f = keras.Sequential([keras.layers.Dense(1, activation="softmax")])  # noqa: E501
+"""
+
+
+def check(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kerascheck", "check", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        input=stdin,
+        check=False,
+    )
+
+
+def test_inline_suppressions(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(SOURCE)
+    report = json.loads(check(tmp_path, "m.py", "--format", "json", "--show-suppressed").stdout)
+    assert [(f["line"], f["code"]) for f in report["findings"]] == [(6, "KC101"), (7, "KC101")]
+    assert [f["line"] for f in report["suppressed"]] == [2, 3, 4, 5]
+
+
+def test_only_suppressed_findings_exit_zero(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("".join(SOURCE.splitlines(keepends=True)[:5]))
+    result = check(tmp_path, "m.py", "--format", "concise", "--show-suppressed")
+    assert result.returncode == 0
+    assert result.stdout.count("[suppressed]") == 4
+
+
+def test_statistics(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(
+        "import keras\n"
+        "a = keras.Sequential([keras.layers.Dense(1, activation='softmax')])\n"
+        "b = keras.Sequential([keras.layers.Dense(1, activation='softmax')])\n"
+        "o = keras.optimizers.Adam(lr=0.1)\n"
+    )
+    result = check(tmp_path, "m.py", "--statistics")
+    assert result.stdout == "    2  KC101  softmax-single-unit\n    1  KC201  removed-argument\n"
+    assert result.returncode == 1
+
+
+def test_stdin_with_a_filename(tmp_path: Path) -> None:
+    result = check(
+        tmp_path,
+        "-",
+        "--stdin-filename",
+        "pkg/model.py",
+        "--format",
+        "concise",
+        stdin="import keras\nm = keras.Sequential([keras.layers.Dense(1, activation='softmax')])\n",
+    )
+    assert result.returncode == 1
+    assert result.stdout.startswith("pkg/model.py:2:56: KC101 ")
