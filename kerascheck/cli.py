@@ -18,7 +18,7 @@ from kerascheck.flavour import FLAVOURS
 if TYPE_CHECKING:
     from kerascheck.engine import Report
 
-FORMATS = ("text", "concise", "json")
+FORMATS = ("text", "concise", "json", "github")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
@@ -141,6 +141,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         from kerascheck.report.concise import render
 
         _write(render(report, shown))
+    elif fmt == "github":
+        from kerascheck.report.github import render
+
+        _write(render(report))
     else:
         from kerascheck.report import text
 

@@ -67,3 +67,28 @@ def test_stdin_with_a_filename(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stdout.startswith("pkg/model.py:2:56: KC101 ")
+
+
+def test_github_annotations(tmp_path: Path) -> None:
+    (tmp_path / "a,b.py").write_text(
+        "import keras\n"
+        "m = keras.Sequential([keras.layers.Dense(1, activation='softmax')])\n"
+        "m.compile(loss='mse', metrics=['accuracy'])\n"
+    )
+    (tmp_path / "broken.py").write_text("import keras\n(\n")
+    result = check(tmp_path, ".", "--format", "github")
+    assert result.stdout.splitlines() == [
+        "::error file=a%2Cb.py,line=2,col=56,endLine=2,endColumn=65,"
+        "title=KC101 softmax-single-unit::softmax over a 1-unit output always outputs 1.0; "
+        "use activation='sigmoid' for a binary output, or one unit per class",
+        "::error file=a%2Cb.py,line=2,col=56,endLine=2,endColumn=65,"
+        "title=KC102 softmax-regression::softmax output trained with the regression loss 'mse': "
+        "softmax outputs sum to 1 and cannot fit continuous targets; use a linear output "
+        "(activation=None) for regression",
+        "::warning file=a%2Cb.py,line=3,col=32,endLine=3,endColumn=42,"
+        "title=KC104 accuracy-on-regression::'accuracy' with the regression loss 'mse' measures "
+        "nothing useful (Keras turns it into a class-match accuracy); report 'mae' or 'mse' "
+        "instead",
+        "::error file=broken.py,line=2,col=1,title=kerascheck::syntax error: '(' was never closed",
+    ]
+    assert result.returncode == 2
