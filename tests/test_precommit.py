@@ -40,7 +40,7 @@ def test_hook_fails_on_a_bug_and_passes_once_fixed(tmp_path: Path) -> None:
 
     failing = try_repo(repo, home)
     assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "model.py:2:56: KC101" in failing.stdout
+    assert "model.py:2:60: KC101" in failing.stdout
 
     (repo / "model.py").write_text(BUG.replace('"softmax"', '"sigmoid"'))
     git(repo, "commit", "-qam", "fix")
