@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +25,18 @@ def findings(code: str, **options: object) -> list[Finding]:
 
 def codes_at(code: str, **options: object) -> list[tuple[str, int, int]]:
     return [(f.code, f.span.line, f.span.col) for f in findings(code, **options)]
+
+
+def run_check(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """`python -m kerascheck check ARGS` in ``cwd``, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "kerascheck", "check", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        input=stdin,
+        check=False,
+    )
 
 
 @pytest.fixture

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_check
 
 BUG = """\
 import keras
 model = keras.Sequential([keras.layers.Dense(1, activation="softmax")])
 model.compile(loss="mse", optimizer=keras.optimizers.Adam(lr=0.1))
 """
-
-
-def check(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kerascheck", "check", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-    )
 
 
 def codes(result: subprocess.CompletedProcess) -> list[str]:
@@ -40,7 +30,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_without_configuration(project: Path) -> None:
-    assert codes(check(project, "--format", "json")) == ["KC101", "KC102", "KC201", "KC402"] * 2
+    assert codes(run_check(project, "--format", "json")) == ["KC101", "KC102", "KC201", "KC402"] * 2
 
 
 def test_pyproject_table_selects_ignores_and_sets_the_format(project: Path) -> None:
@@ -49,7 +39,7 @@ def test_pyproject_table_selects_ignores_and_sets_the_format(project: Path) -> N
         'ignore = ["KC102"]\noutput-format = "json"\n'
         '[tool.kerascheck.per-file-ignores]\n"tests/*" = ["KC101"]\n'
     )
-    result = check(project, "src", "tests")
+    result = run_check(project, "src", "tests")
     report = json.loads(result.stdout)
     found = sorted((Path(f["path"]).as_posix(), f["code"]) for f in report["findings"])
     assert found == [
@@ -61,13 +51,13 @@ def test_pyproject_table_selects_ignores_and_sets_the_format(project: Path) -> N
 
 def test_target_keras_in_kerascheck_toml_sets_the_severity(project: Path) -> None:
     (project / "kerascheck.toml").write_text('target-keras = "tf2"\nselect = ["KC201"]\n')
-    report = json.loads(check(project, "src", "--format", "json").stdout)
+    report = json.loads(run_check(project, "src", "--format", "json").stdout)
     assert [(f["code"], f["severity"]) for f in report["findings"]] == [("KC201", "warning")]
 
 
 def test_command_line_overrides_the_file(project: Path) -> None:
     (project / "kerascheck.toml").write_text('select = ["KC201"]\ntarget-keras = "tf2"\n')
-    result = check(
+    result = run_check(
         project, "src", "--format", "json", "--select", "KC101", "--target-keras", "keras3"
     )
     assert codes(result) == ["KC101"]
@@ -76,16 +66,18 @@ def test_command_line_overrides_the_file(project: Path) -> None:
 def test_extend_exclude_and_isolated(project: Path) -> None:
     (project / "kerascheck.toml").write_text('extend-exclude = ["tests"]\n')
     assert {
-        f["path"] for f in json.loads(check(project, "--format", "json").stdout)["findings"]
+        f["path"] for f in json.loads(run_check(project, "--format", "json").stdout)["findings"]
     } == {"src/model.py"}
-    isolated = json.loads(check(project, "--format", "json", "--isolated").stdout)
+    isolated = json.loads(run_check(project, "--format", "json", "--isolated").stdout)
     assert len({f["path"] for f in isolated["findings"]}) == 2
 
 
 def test_explicit_config_path(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     elsewhere = tmp_path_factory.mktemp("cfg") / "kerascheck.toml"
     elsewhere.write_text('select = ["KC402"]\n')
-    assert codes(check(project, "src", "--format", "json", "--config", str(elsewhere))) == ["KC402"]
+    assert codes(run_check(project, "src", "--format", "json", "--config", str(elsewhere))) == [
+        "KC402"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -100,7 +92,7 @@ def test_explicit_config_path(project: Path, tmp_path_factory: pytest.TempPathFa
 )
 def test_bad_configuration_is_a_clear_error(project: Path, content: str, message: str) -> None:
     (project / "kerascheck.toml").write_text(content)
-    result = check(project, "src")
+    result = run_check(project, "src")
     assert result.returncode == 2
     assert "kerascheck.toml" in result.stderr and message in result.stderr
     assert "Traceback" not in result.stderr

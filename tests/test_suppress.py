@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from conftest import run_check
 
 SOURCE = """\
 import keras
@@ -18,27 +18,16 @@ f = keras.Sequential([keras.layers.Dense(1, activation="softmax")])  # noqa: E50
 """
 
 
-def check(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kerascheck", "check", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        input=stdin,
-        check=False,
-    )
-
-
 def test_inline_suppressions(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text(SOURCE)
-    report = json.loads(check(tmp_path, "m.py", "--format", "json", "--show-suppressed").stdout)
+    report = json.loads(run_check(tmp_path, "m.py", "--format", "json", "--show-suppressed").stdout)
     assert [(f["line"], f["code"]) for f in report["findings"]] == [(6, "KC101"), (7, "KC101")]
     assert [f["line"] for f in report["suppressed"]] == [2, 3, 4, 5]
 
 
 def test_only_suppressed_findings_exit_zero(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text("".join(SOURCE.splitlines(keepends=True)[:5]))
-    result = check(tmp_path, "m.py", "--format", "concise", "--show-suppressed")
+    result = run_check(tmp_path, "m.py", "--format", "concise", "--show-suppressed")
     assert result.returncode == 0
     assert result.stdout.count("[suppressed]") == 4
 
@@ -50,13 +39,13 @@ def test_statistics(tmp_path: Path) -> None:
         "b = keras.Sequential([keras.layers.Dense(1, activation='softmax')])\n"
         "o = keras.optimizers.Adam(lr=0.1)\n"
     )
-    result = check(tmp_path, "m.py", "--statistics")
+    result = run_check(tmp_path, "m.py", "--statistics")
     assert result.stdout == "    2  KC101  softmax-single-unit\n    1  KC201  removed-argument\n"
     assert result.returncode == 1
 
 
 def test_stdin_with_a_filename(tmp_path: Path) -> None:
-    result = check(
+    result = run_check(
         tmp_path,
         "-",
         "--stdin-filename",
@@ -76,7 +65,7 @@ def test_github_annotations(tmp_path: Path) -> None:
         "m.compile(loss='mse', metrics=['accuracy'])\n"
     )
     (tmp_path / "broken.py").write_text("import keras\n(\n")
-    result = check(tmp_path, ".", "--format", "github")
+    result = run_check(tmp_path, ".", "--format", "github")
     assert result.stdout.splitlines() == [
         "::error file=a%2Cb.py,line=2,col=56,endLine=2,endColumn=65,"
         "title=KC101 softmax-single-unit::softmax over a 1-unit output always outputs 1.0; "
