@@ -14,6 +14,7 @@ from kerascheck import __version__
 from kerascheck.config import Config, ConfigError, find, load_file
 from kerascheck.discover import DEFAULT_EXCLUDES
 from kerascheck.flavour import FLAVOURS
+from kerascheck.registry import RuleLoadError
 
 if TYPE_CHECKING:
     from kerascheck.engine import Report
@@ -218,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return handlers[args.command](args)
-    except UsageError as exc:
+    except (UsageError, RuleLoadError) as exc:
         sys.stderr.write(f"kerascheck: error: {exc}\n")
         return EXIT_USAGE
     except BrokenPipeError:

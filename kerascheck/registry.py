@@ -31,11 +31,14 @@ def _rules_in(obj: object) -> list[type[Rule]]:
         found: list[type[Rule]] = []
         modules = [obj]
         if hasattr(obj, "__path__"):
-            modules += [
-                importlib.import_module(f"{obj.__name__}.{info.name}")
-                for info in sorted(pkgutil.iter_modules(obj.__path__), key=lambda i: i.name)
-                if not info.name.startswith("_")
-            ]
+            for info in sorted(pkgutil.iter_modules(obj.__path__), key=lambda i: i.name):
+                if info.name.startswith("_"):
+                    continue
+                name = f"{obj.__name__}.{info.name}"
+                try:
+                    modules.append(importlib.import_module(name))
+                except Exception as exc:  # a broken rule module must name itself
+                    raise RuleLoadError(f"cannot load rule module {name}: {exc}") from exc
         for module in modules:
             for value in vars(module).values():
                 if (

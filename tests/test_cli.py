@@ -168,3 +168,19 @@ def test_every_rule_can_be_explained(project: Path) -> None:
 def test_no_command_prints_help(project: Path) -> None:
     result = run(cwd=project)
     assert result.returncode == 2 and "usage: kerascheck" in result.stdout
+
+
+def test_a_broken_rule_plugin_is_a_clear_error(tmp_path: Path) -> None:
+    plugin = tmp_path / "plugin"
+    (plugin / "broken_rules").mkdir(parents=True)
+    (plugin / "broken_rules" / "__init__.py").write_text("")
+    (plugin / "broken_rules" / "kc999_broken.py").write_text("raise RuntimeError('boom')\n")
+    dist = plugin / "broken_rules-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-rules\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[kerascheck.rules]\nbroken = broken_rules\n")
+    (tmp_path / "m.py").write_text(CLEAN)
+    result = run("check", "m.py", cwd=tmp_path, env={"PYTHONPATH": str(plugin)})
+    assert result.returncode == 2
+    assert "cannot load rule module broken_rules.kc999_broken: boom" in result.stderr
+    assert "Traceback" not in result.stderr
