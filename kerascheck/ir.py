@@ -306,11 +306,42 @@ Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the source text of ``span`` with ``text`` (an empty span inserts at its start).
+
+    Spans are positioned by the engine like finding spans, so a rule writes edits against the
+    IR without seeing source text; the engine applies them and re-parses the result.
+    """
+
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A rule's proposed change. ``safe`` fixes keep what the code computes (``--fix``);
+    unsafe ones change it on purpose and need ``--unsafe-fixes``."""
+
+    description: str
+    edits: tuple[Edit, ...]
+    safe: bool
+
+
+DynamicVerdict = Literal["confirmed", "refuted", "unverifiable"]
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
-    """One diagnostic produced by a rule."""
+    """One diagnostic produced by a rule.
+
+    ``dynamic`` and ``evidence`` are set only by ``--dynamic`` (what real Keras showed).
+    """
 
     code: str
     rule: str
     severity: Severity
     message: str
     span: Span
+    fix: Fix | None = None
+    dynamic: DynamicVerdict | None = None
+    evidence: str | None = None

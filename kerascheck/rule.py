@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from kerascheck.ir import Finding, Flavour, ModelSpec, ModuleSpec, Severity, Span
+from kerascheck.ir import Finding, Fix, Flavour, ModelSpec, ModuleSpec, Severity, Span
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,10 @@ class Rule:
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterable[Finding]:
         return ()
 
-    def finding(self, span: Span, message: str, severity: Severity | None = None) -> Finding:
-        return Finding(self.code, self.name, severity or self.severity, message, span)
+    def finding(
+        self, span: Span, message: str, severity: Severity | None = None, fix: Fix | None = None
+    ) -> Finding:
+        return Finding(self.code, self.name, severity or self.severity, message, span, fix)
 
     @classmethod
     def doc(cls) -> str:

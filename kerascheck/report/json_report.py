@@ -22,8 +22,8 @@ def finding_dict(path: str, finding: Finding) -> dict[str, Any]:
         "rule": finding.rule,
         "severity": finding.severity,
         "message": finding.message,
-        "dynamic": None,
-        "evidence": None,
+        "dynamic": finding.dynamic,
+        "evidence": finding.evidence,
     }
 
 
