@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -19,12 +20,14 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from kerascheck.discover import DEFAULT_EXCLUDES, discover, is_excluded
 from kerascheck.extract.python import extract
 from kerascheck.flavour import DEFAULT_FLAVOUR
-from kerascheck.ir import Finding, Flavour, ModuleSpec, Span
+from kerascheck.ir import Finding, Fix, Flavour, ModuleSpec, Span
 from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
 from kerascheck.source import SourceError, read_source
 from kerascheck.suppress import split, suppressions
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class FileResult:
 @dataclass
 class Report:
     results: list[FileResult] = field(default_factory=list)
+    fixed: int = 0  # findings that --fix / --diff fixed (and are no longer in ``results``)
 
     @property
     def findings(self) -> list[tuple[str, Finding]]:
@@ -129,13 +133,22 @@ def _position(span: Span, positions: object) -> Span:
     )
 
 
+def _positioned_fix(fix: Fix | None, positions: object) -> Fix | None:
+    if fix is None:
+        return None
+    edits = tuple(replace(e, span=_position(e.span, positions)) for e in fix.edits)
+    if not all(e.span.line > 0 for e in edits):
+        return None  # an edit we cannot place is a fix we must not offer
+    return replace(fix, edits=edits)
+
+
 def positioned(module: cst.Module, findings: Iterable[Finding]) -> list[Finding]:
     """Resolve anchors to 1-based positions, drop duplicates, sort by position."""
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     unique: dict[tuple[str, int, int, str], Finding] = {}
     for finding in findings:
         span = _position(finding.span, positions)
-        placed = replace(finding, span=span)
+        placed = replace(finding, span=span, fix=_positioned_fix(finding.fix, positions))
         unique.setdefault((placed.code, span.line, span.col, placed.message), placed)
     return sorted(unique.values(), key=lambda f: (f.span.line, f.span.col, f.code))
 
@@ -197,7 +210,11 @@ def lint_file(path: str, options: Options, rules: Sequence[Rule] | None = None) 
         source = read_source(path)
     except SourceError as exc:
         return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
-    result = lint_source(source, path, options, rules)
+    return filter_for_file(lint_source(source, path, options, rules), path, options)
+
+
+def filter_for_file(result: FileResult, path: str, options: Options) -> FileResult:
+    """Drop the findings that the per-file ignores of the configuration silence."""
     ignored = _ignored_codes(path, options) if options.per_file_ignores else ()
     if ignored and result.findings:
         kept = tuple(f for f in result.findings if not f.code.startswith(ignored))
@@ -216,13 +233,18 @@ def lint_paths(paths: Iterable[str], options: Options, jobs: int = 1) -> Report:
 
 
 def lint_files(files: list[str], options: Options, jobs: int = 1) -> Iterator[FileResult]:
+    return map_files(_lint_chunk, files, options, jobs)
+
+
+def map_files(
+    worker: Callable[[list[str], Options], list[R]], files: list[str], options: Options, jobs: int
+) -> Iterator[R]:
+    """``worker`` over chunks of ``files``, in order; in a process pool when it pays."""
     if jobs <= 1 or len(files) < 2 * jobs:
-        rules = options.rules()
-        for path in files:
-            yield lint_file(path, options, rules)
+        yield from worker(files, options)
         return
     chunk = max(1, min(64, len(files) // (jobs * 8)))
     chunks = [files[i : i + chunk] for i in range(0, len(files), chunk)]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for results in pool.map(_lint_chunk, chunks, [options] * len(chunks)):
+        for results in pool.map(worker, chunks, [options] * len(chunks)):
             yield from results

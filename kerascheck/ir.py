@@ -52,7 +52,7 @@ class Span:
     ``anchor`` is an opaque handle the extractor may leave instead of computing positions
     on the hot path; the engine fills ``line``/``col`` in only for spans that end up in a
     finding. ``pointer`` names a location inside a saved model config (``layers[3] dense_2``)
-    where there is no source line.
+    where there is no source line; ``cell`` places the span in a notebook cell.
     """
 
     line: int = 0
@@ -61,6 +61,9 @@ class Span:
     end_col: int = 0
     anchor: object = field(default=None, compare=False, hash=False, repr=False)
     pointer: str | None = None
+    # For a notebook: the 1-based cell (every cell counts, as the notebook shows them); line
+    # and column are then inside that cell.
+    cell: int | None = None
 
     @property
     def resolved(self) -> bool:
@@ -307,7 +310,7 @@ Severity = Literal["error", "warning", "info"]
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """Replace the source text of ``span`` with ``text`` (an empty span inserts at its start).
+    """Replace the source text of ``span`` with ``text``, or insert ``text`` before or after it.
 
     Spans are positioned by the engine like finding spans, so a rule writes edits against the
     IR without seeing source text; the engine applies them and re-parses the result.
@@ -315,6 +318,7 @@ class Edit:
 
     span: Span
     text: str
+    mode: Literal["replace", "before", "after"] = "replace"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,17 @@ from kerascheck.ir import Finding, Fix, Flavour, ModelSpec, ModuleSpec, Severity
 
 @dataclass(frozen=True)
 class Invalid:
-    """An example the rule must flag: exactly one finding of this rule, at ``line``."""
+    """An example the rule must flag: exactly one finding of this rule, at ``line``.
+
+    ``fixed`` is the source after applying the finding's fix (unsafe fixes included), byte
+    for byte; None when the example has no fix.
+    """
 
     code: str
     line: int
     col: int | None = None
     flavour: Flavour | None = None
+    fixed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class Rule:
             "",
             "### Fix safety",
             "",
-            cls.fix_safety,
+            textwrap.dedent(cls.fix_safety).strip(),
         ]
         if cls.limitations:
             parts += ["", "### What it cannot see", "", textwrap.dedent(cls.limitations).strip()]

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import ApiUse, Finding, Flavour, ModuleSpec, Severity
+from kerascheck.ir import ApiUse, Arg, Call, Edit, Finding, Fix, Flavour, ModuleSpec, Severity
 from kerascheck.knowledge import RemovedArg, load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 
@@ -28,6 +28,23 @@ def _removed_args_for(use: ApiUse) -> dict[str, RemovedArg]:
     if family == "keras.optimizers" and name in k.optimizers:
         return k.removed_optimizer_args
     return {}
+
+
+# Renames whose values changed meaning too (samples -> steps, 'tf' -> 'channels_last'):
+# rewriting only the keyword would be wrong, so these get no fix.
+_NOT_PLAIN_RENAMES = frozenset({"samples_per_epoch", "nb_val_samples", "dim_ordering"})
+
+
+def _rename_fix(call: Call, arg: Arg, replacement: str | None) -> Fix | None:
+    if replacement is None or arg.name in _NOT_PLAIN_RENAMES or arg.keyword_span is None:
+        return None
+    if call.kwarg(replacement) is not None:
+        return None  # both spellings given: which one the author meant is theirs to say
+    return Fix(
+        f"Rename `{arg.name}=` to `{replacement}=`",
+        (Edit(arg.keyword_span, replacement),),
+        safe=True,
+    )
 
 
 def _severity(argument: str, use: ApiUse, flavour: Flavour) -> Severity:
@@ -67,7 +84,14 @@ class RemovedArgument(Rule):
         opt = keras.optimizers.Adam(learning_rate=0.001)
         model.fit(x, y, epochs=10)
     """
-    fix_safety = "Safe fix where a one-to-one replacement exists (a rename of the keyword)."
+    fix_safety = """
+        Safe fix: renames the keyword where modern Keras has a one-to-one replacement
+        (`lr` -> `learning_rate`, `nb_epoch` -> `epochs`, `border_mode` -> `padding`, ...).
+        No fix where the value's meaning changed too (`samples_per_epoch` counts samples,
+        `steps_per_epoch` counts batches; `dim_ordering='tf'` is
+        `data_format='channels_last'`), where the argument was removed outright (`decay=`),
+        or where the new keyword is already given.
+    """
     invalid = (
         Invalid(
             """
@@ -76,13 +100,21 @@ class RemovedArgument(Rule):
             """,
             line=2,
             col=28,
+            fixed="""
+            from keras.layers import Conv2D
+            layer = Conv2D(32, (3, 3), padding="same")
+            """,
         ),
         Invalid(
             """
             import tensorflow as tf
-            opt = tf.keras.optimizers.Adam(lr=0.001)
+            opt = tf.keras.optimizers.Adam(lr=0.001)  # lr from the paper
             """,
             line=2,
+            fixed="""
+            import tensorflow as tf
+            opt = tf.keras.optimizers.Adam(learning_rate=0.001)  # lr from the paper
+            """,
         ),
         Invalid(
             """
@@ -92,6 +124,12 @@ class RemovedArgument(Rule):
             model.fit(x, y, nb_epoch=10)
             """,
             line=4,
+            fixed="""
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(1, activation="sigmoid")])
+            model.fit(x, y, epochs=10)
+            """,
         ),
         Invalid(
             """
@@ -99,6 +137,19 @@ class RemovedArgument(Rule):
             out = D(output_dim=10)
             """,
             line=2,
+            fixed="""
+            from keras.layers import Dense as D
+            out = D(units=10)
+            """,
+        ),
+        Invalid(
+            """
+            from keras.models import Sequential
+            model = Sequential()
+            model.fit_generator(gen, samples_per_epoch=1000, epochs=3)
+            """,
+            line=3,
+            col=26,
         ),
     )
     valid = (
@@ -142,4 +193,5 @@ class RemovedArgument(Rule):
                     f"`{arg.name}=` is not an argument of modern Keras `{target}`: {advice}. "
                     f"{info.reason}",
                     _severity(arg.name, use, ctx.flavour),
+                    _rename_fix(use.call, arg, info.replacement),
                 )

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from kerascheck.engine import Options, lint_source
+from kerascheck.fix import apply_fixes, parses
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule
 
@@ -40,6 +41,16 @@ def test_invalid_example_is_flagged(rule: type[Rule], example) -> None:
     assert [f.span.line for f in found] == [example.line], found
     if example.col is not None:
         assert found[0].span.col == example.col
+    code = textwrap.dedent(example.code).lstrip("\n")
+    if example.fixed is None:
+        assert found[0].fix is None, found[0].fix
+        return
+    assert found[0].fix is not None
+    fixed, applied = apply_fixes(code, [found[0].fix])
+    assert applied == [0]
+    assert fixed == textwrap.dedent(example.fixed).lstrip("\n")
+    assert parses(fixed)
+    assert _run(rule, fixed, example.flavour) == [], "the fix must clear the finding"
 
 
 @pytest.mark.parametrize(("rule", "example"), _cases("valid"))

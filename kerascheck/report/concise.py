@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kerascheck.engine import FileError, Report
+from kerascheck.report.location import where
 
 
 def error_line(error: FileError) -> str:
@@ -13,12 +14,10 @@ def error_line(error: FileError) -> str:
 
 
 def render(report: Report, show_suppressed: bool = False) -> str:
-    lines = [
-        f"{path}:{f.span.line}:{f.span.col}: {f.code} {f.message}" for path, f in report.findings
-    ]
+    lines = [f"{where(path, f.span)}: {f.code} {f.message}" for path, f in report.findings]
     if show_suppressed:
         lines += [
-            f"{path}:{f.span.line}:{f.span.col}: {f.code} {f.message} [suppressed]"
+            f"{where(path, f.span)}: {f.code} {f.message} [suppressed]"
             for path, f in report.suppressed
         ]
     lines += [error_line(e) for e in report.errors]

@@ -12,6 +12,7 @@ from typing import TextIO
 from kerascheck.engine import Report
 from kerascheck.ir import Finding
 from kerascheck.report.concise import error_line
+from kerascheck.report.location import where
 from kerascheck.source import SourceError, read_source
 
 _STYLES = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
@@ -66,7 +67,7 @@ def pieces(report: Report, show_suppressed: bool = False) -> list[tuple[str, str
             except SourceError:
                 cache[path] = []
         span = finding.span
-        out.append((f"{path}:{span.line}:{span.col}: ", "bold"))
+        out.append((f"{where(path, span)}: ", "bold"))
         out.append((finding.code, _STYLES[finding.severity]))
         out.append((f" {finding.message}", ""))
         out.append((f" [{finding.rule}]\n", "dim"))
@@ -74,7 +75,7 @@ def pieces(report: Report, show_suppressed: bool = False) -> list[tuple[str, str
         out.append(("\n", ""))
     for path, finding in report.suppressed if show_suppressed else ():
         span = finding.span
-        out.append((f"{path}:{span.line}:{span.col}: {finding.code} [suppressed]\n", "dim"))
+        out.append((f"{where(path, span)}: {finding.code} [suppressed]\n", "dim"))
     for error in report.errors:
         out.append((error_line(error) + "\n", "bold red"))
     out.append((_summary(report) + "\n", "bold"))
