@@ -1,0 +1,977 @@
+#!/usr/bin/env python3
+"""kerascheck performance harness (issue #11): every figure of the performance model in one run.
+
+Usage (from the repository root, with the project's virtualenv)::
+
+    .venv/bin/python benchmarks/run.py                      # reference corpus, 1 run each
+    .venv/bin/python benchmarks/run.py --repeat 3           # median of 3 runs each
+    .venv/bin/python benchmarks/run.py --quick              # every 10th file, for a fast try
+    .venv/bin/python benchmarks/run.py --corpus ~/src/proj --skip-others --json out.json
+
+Without ``--corpus`` the reference corpus is used, downloaded with ../shared/corpus/get.sh
+into .cache/corpus when it is absent. All measurements see the same list of files: every
+``*.py`` file under the corpus, skipping the directories kerascheck skips by default. The
+floor and the scaling subsets get that list explicitly; kerascheck gets the corpus root when
+its own discovery yields exactly that list (what a user runs), else the list itself. The
+counts (floor, kerascheck's discovery, kerascheck's own report) are printed and stored.
+
+Measurements (each timed from the outside, wall clock, the process started and waited for;
+every one is the MEDIAN of ``--repeat`` runs, the small-file case the median of
+``--small-repeat`` runs; all samples are in the JSON):
+
+floor          ``benchmarks/floor.py``: read + ``libcst.parse_module`` every file, 1 process.
+cold_single    ``kerascheck check --jobs 1 --no-cache --format concise --isolated PATH``.
+cold_parallel  the same with ``--jobs N`` (``--jobs``, default 2).
+warm           ``--cache-dir TMP`` run once untimed, then timed: every file a cache hit.
+small_file     one small file as a new process (the editor on-save case), static mode.
+peak_rss       ``ru_maxrss`` of the cold single-process run, from ``os.wait4`` on that child
+               (Linux reports KiB; shown in MB = 10^6 bytes); the maximum over the repeats.
+scaling        cold single-process time on deterministic subsets (every 10th file; files
+               whose index mod 10 is 0, 3 or 6; all), time / fraction of the bytes compared
+               with the full run.
+others         ruff, flake8, pylint, fixit when installed, default settings, same file list.
+
+``--no-cache`` / ``--cache-dir`` are used only when ``kerascheck check --help`` lists them;
+without cache support the warm run is reported as "n/a (no cache support)". "Cold" means
+no kerascheck result cache: the OS page cache and Python's bytecode caches are warm (every
+file is read once and kerascheck runs once, untimed, before any measurement).
+
+Targets (pass/fail in the table and the JSON): cold single <= 1.15x floor; cold --jobs 2
+<= 0.65x floor; warm < 1 s; small file < 0.35 s; peak RSS < 200 MB; every subset's
+time / fraction within 15 % of the full run. The exit status is 0 when the harness ran
+(whatever the targets say), 1 with ``--strict`` and a failed target, 2 on a harness error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fnmatch
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("KERASCHECK_SHARED", ROOT.parent / "shared"))
+DEFAULT_CORPUS = ROOT / ".cache" / "corpus"
+DEFAULT_JSON = ROOT / "benchmarks" / "results" / "latest.json"
+DEFAULT_SMALL_FILE = ROOT / "fixtures" / "seed001_cnn_softmax_one_unit.py"
+FLOOR_SCRIPT = Path(__file__).resolve().with_name("floor.py")
+
+STATISTIC = "median"
+MB = 1_000_000
+COLD_SINGLE_MAX = 1.15
+COLD_PARALLEL_MAX = 0.65
+WARM_MAX_S = 1.0
+SMALL_FILE_MAX_S = 0.35
+PEAK_RSS_MAX_MB = 200.0
+SCALING_TOLERANCE = 0.15
+# Subsets as residues of the file index modulo 10: nested, deterministic, spread over the corpus.
+SUBSETS: tuple[tuple[str, frozenset[int]], ...] = (
+    ("10 %", frozenset({0})),
+    ("30 %", frozenset({0, 3, 6})),
+)
+MEASUREMENT_KEYS = (
+    "floor",
+    "cold_single",
+    "cold_parallel",
+    "warm",
+    "small_file",
+    "peak_rss",
+    "scaling",
+    "startup",
+    "others",
+)
+OTHER_TOOLS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # name: (python module for ``-m`` when there is no executable, arguments before the files)
+    "ruff": ("ruff", ("check", "--isolated", "--no-cache", "--exit-zero")),
+    "flake8": ("flake8", ("--isolated", "--exit-zero")),
+    "pylint": ("pylint", ("--exit-zero",)),
+    "fixit": ("fixit", ("lint",)),
+}
+TARGETED = ("cold_single", "cold_parallel", "warm", "small_file", "peak_rss", "scaling")
+FALLBACK_EXCLUDES = (".git", ".venv", "venv", "__pycache__", "build", "dist", "site-packages")
+
+
+class HarnessError(Exception):
+    """The harness cannot measure (no corpus, kerascheck missing, ...)."""
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@dataclass(frozen=True)
+class Run:
+    """One process run, timed from the outside."""
+
+    seconds: float
+    max_rss_kb: int
+    cpu_seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_process(cmd: Sequence[str], cwd: Path) -> Run:
+    """Start ``cmd``, wait for it with ``os.wait4`` (that child's own rusage), time it."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(
+            seconds=seconds,
+            max_rss_kb=usage.ru_maxrss,
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
+            returncode=proc.returncode,
+            stdout=out.read().decode("utf-8", "replace"),
+            stderr=err.read().decode("utf-8", "replace"),
+        )
+
+
+def arg_budget() -> int:
+    """Bytes of arguments one exec may take, with a wide margin for the environment."""
+    try:
+        limit = os.sysconf("SC_ARG_MAX")
+    except (ValueError, OSError):
+        limit = 131072
+    environment = sum(len(k) + len(v) + 2 + 8 for k, v in os.environ.items())
+    return max(16384, limit // 2 - environment)
+
+
+def batches(files: Sequence[str], budget: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    used = 0
+    for name in files:
+        cost = len(os.fsencode(name)) + 1 + 8  # the string, its NUL, its pointer
+        if batch and used + cost > budget:
+            yield batch
+            batch, used = [], 0
+        batch.append(name)
+        used += cost
+    if batch:
+        yield batch
+
+
+def run_on_files(prefix: Sequence[str], files: Sequence[str], cwd: Path) -> Run:
+    """``prefix + files``, split into several processes only if the argument list is too long
+    for one exec (then the times and CPU add up, the peak RSS is the largest)."""
+    runs = [run_process([*prefix, *batch], cwd) for batch in batches(files, arg_budget())]
+    if len(runs) == 1:
+        return runs[0]
+    return Run(
+        seconds=sum(r.seconds for r in runs),
+        max_rss_kb=max(r.max_rss_kb for r in runs),
+        cpu_seconds=sum(r.cpu_seconds for r in runs),
+        returncode=max(r.returncode for r in runs),
+        stdout="".join(r.stdout for r in runs),
+        stderr="".join(r.stderr for r in runs),
+    )
+
+
+def summarize(runs: Sequence[Run], ok_codes: Sequence[int] = (0, 1, 2)) -> dict[str, Any]:
+    """The median time of the runs plus every sample; ``status`` is "error" if a run failed."""
+    bad = [r for r in runs if r.returncode not in ok_codes]
+    summary: dict[str, Any] = {
+        "status": "error" if bad else "ok",
+        "seconds": statistics.median(r.seconds for r in runs),
+        "statistic": STATISTIC,
+        "samples": [round(r.seconds, 4) for r in runs],
+        "min_seconds": min(r.seconds for r in runs),
+        "cpu_seconds": statistics.median(r.cpu_seconds for r in runs),
+        "max_rss_mb": max(r.max_rss_kb for r in runs) * 1024 / MB,
+        "returncodes": sorted({r.returncode for r in runs}),
+    }
+    if bad:
+        summary["error"] = f"exit {bad[0].returncode}: {tail(bad[0].stderr)}"
+    return summary
+
+
+def tail(text: str, lines: int = 5) -> str:
+    return " | ".join(text.strip().splitlines()[-lines:])
+
+
+def progress(message: str) -> None:
+    sys.stderr.write(f"[bench] {message}\n")
+    sys.stderr.flush()
+
+
+def timed(label: str, action: Callable[[], Run]) -> Run:
+    progress(f"{label} ...")
+    run = action()
+    progress(f"{label}: {run.seconds:.2f} s (exit {run.returncode})")
+    return run
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+@dataclass(frozen=True)
+class Corpus:
+    root: Path
+    files: tuple[str, ...]  # relative to root, sorted, '/'-separated
+    total_files: int  # before --quick
+
+    def subset(self, residues: frozenset[int]) -> list[str]:
+        return [name for i, name in enumerate(self.files) if i % 10 in residues]
+
+
+def default_excludes() -> tuple[str, ...]:
+    try:
+        from kerascheck.discover import DEFAULT_EXCLUDES
+    except ImportError:
+        return FALLBACK_EXCLUDES
+    return tuple(DEFAULT_EXCLUDES)
+
+
+def excluded(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+
+
+def list_files(root: Path) -> list[str]:
+    """Every ``*.py`` file under root, skipping the directories kerascheck skips by default."""
+    patterns = default_excludes()
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not excluded(d, patterns))
+        base = Path(dirpath).relative_to(root)
+        for filename in sorted(filenames):
+            path = root / base / filename
+            if filename.endswith(".py") and not excluded(filename, patterns) and path.is_file():
+                found.append((base / filename).as_posix())
+    return sorted(found)
+
+
+def ensure_reference_corpus() -> Path:
+    if any(DEFAULT_CORPUS.rglob("*.py")):
+        return DEFAULT_CORPUS
+    get = SHARED / "corpus" / "get.sh"
+    if not get.is_file():
+        raise HarnessError(f"no corpus at {DEFAULT_CORPUS} and no {get} to download it")
+    progress(f"downloading the reference corpus into {DEFAULT_CORPUS} ...")
+    subprocess.run(["bash", str(get), str(DEFAULT_CORPUS)], check=True, cwd=ROOT)
+    return DEFAULT_CORPUS
+
+
+def load_corpus(path: str | None, quick: bool) -> Corpus:
+    root = ensure_reference_corpus() if path is None else Path(path).expanduser().resolve()
+    if not root.is_dir():
+        raise HarnessError(f"corpus {root} is not a directory")
+    files = list_files(root)
+    if not files:
+        raise HarnessError(f"no .py files under {root}")
+    chosen = files[::10] if quick else files
+    return Corpus(root, tuple(chosen), len(files))
+
+
+def warm_page_cache(corpus: Corpus) -> int:
+    """Read every file once so that no measurement pays for the disk; returns the bytes."""
+    total = 0
+    for name in corpus.files:
+        total += len((corpus.root / name).read_bytes())
+    return total
+
+
+def kerascheck_discovery(root: Path) -> set[str] | None:
+    """The files ``kerascheck check ROOT`` would check (its own discovery), if importable."""
+    try:
+        from kerascheck.discover import DEFAULT_EXCLUDES, discover
+    except ImportError:
+        return None
+    return {Path(p).relative_to(root).as_posix() for p in discover([str(root)], DEFAULT_EXCLUDES)}
+
+
+# --------------------------------------------------------------------------- kerascheck
+
+
+@dataclass(frozen=True)
+class Kerascheck:
+    command: tuple[str, ...]
+    no_cache: bool
+    cache_dir: bool
+    version: str
+
+    def check(self, *args: str) -> list[str]:
+        return [*self.command, "check", "--isolated", "--format", "concise", *args]
+
+    def cold_flags(self, scratch: Path) -> list[str]:
+        """Flags that guarantee no result cache: --no-cache, else a fresh empty --cache-dir."""
+        if self.no_cache:
+            return ["--no-cache"]
+        if self.cache_dir:
+            return ["--cache-dir", tempfile.mkdtemp(prefix="cold-", dir=scratch)]
+        return []
+
+
+def find_kerascheck() -> Kerascheck:
+    exe = shutil.which("kerascheck", path=tool_path())
+    command: tuple[str, ...] = (exe,) if exe else (sys.executable, "-m", "kerascheck")
+    try:
+        helped = subprocess.run(
+            [*command, "check", "--help"], capture_output=True, text=True, check=True
+        )
+        version = subprocess.run(
+            [*command, "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise HarnessError(f"cannot run kerascheck ({' '.join(command)}): {exc}") from exc
+    return Kerascheck(
+        command, "--no-cache" in helped.stdout, "--cache-dir" in helped.stdout, version
+    )
+
+
+def tool_path() -> str:
+    """PATH with this interpreter's bin directory first (the project's virtualenv)."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+def reported_count(run: Run) -> int | None:
+    """Files kerascheck says it looked at: checked ones plus those it reported errors for."""
+    try:
+        document = json.loads(run.stdout)
+        checked = int(document["summary"]["files_checked"])
+        failed = {error["path"] for error in document["errors"]}
+    except (ValueError, KeyError, TypeError):
+        return None
+    return checked + len(failed)
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+@dataclass
+class Bench:
+    corpus: Corpus
+    kc: Kerascheck
+    args: argparse.Namespace
+    scratch: Path
+    target: list[str]  # what kerascheck is given for the whole corpus: ["."] or the list
+
+    def floor(self, files: Sequence[str]) -> Run:
+        listing = Path(tempfile.mkstemp(prefix="files-", suffix=".txt", dir=self.scratch)[1])
+        listing.write_text("".join(f"{name}\n" for name in files), encoding="utf-8")
+        return run_process([sys.executable, str(FLOOR_SCRIPT), str(listing)], self.corpus.root)
+
+    def kerascheck(self, files: Sequence[str], *flags: str) -> Run:
+        return run_on_files(self.kc.check(*flags), files, self.corpus.root)
+
+    def cold(self, files: Sequence[str], jobs: int) -> Run:
+        return self.kerascheck(files, "--jobs", str(jobs), *self.kc.cold_flags(self.scratch))
+
+
+def measure_rounds(bench: Bench) -> dict[str, list[Run]]:
+    """``--repeat`` rounds; each round runs every corpus measurement once, interleaved so
+    that a slow phase of the machine does not fall on one measurement only."""
+    runs: dict[str, list[Run]] = {}
+    corpus, jobs = bench.corpus, bench.args.jobs
+    warm_dir = bench.scratch / "warm-cache"
+    if bench.kc.cache_dir:
+        warm_dir.mkdir()
+        timed("warm: priming run (untimed)", lambda: warm_run(bench, warm_dir))
+    for round_no in range(1, bench.args.repeat + 1):
+        tag = f"round {round_no}/{bench.args.repeat}"
+        plan: list[tuple[str, Callable[[], Run]]] = [
+            ("floor", lambda: bench.floor(corpus.files)),
+            ("cold_single", lambda: bench.cold(bench.target, 1)),
+            ("cold_parallel", lambda: bench.cold(bench.target, jobs)),
+        ]
+        if bench.kc.cache_dir:
+            plan.append(("warm", lambda: warm_run(bench, warm_dir)))
+        for label, residues in SUBSETS:
+            files = corpus.subset(residues)
+            plan.append((f"subset {label}", lambda f=files: bench.cold(f, 1)))
+            plan.append((f"subset floor {label}", lambda f=files: bench.floor(f)))
+        for key, action in plan:
+            runs.setdefault(key, []).append(timed(f"{tag} {key}", action))
+    return runs
+
+
+def warm_run(bench: Bench, cache: Path) -> Run:
+    return bench.kerascheck(bench.target, "--cache-dir", str(cache))
+
+
+def measure_small_file(bench: Bench) -> list[Run]:
+    path = Path(bench.args.small_file).resolve()
+    if not path.is_file():
+        raise HarnessError(f"small file {path} not found")
+    runs = []
+    for _ in range(bench.args.small_repeat):
+        flags = small_file_flags(bench)
+        runs.append(run_process(bench.kc.check(*flags, str(path)), ROOT))
+    progress(f"small file: median {statistics.median(r.seconds for r in runs):.3f} s")
+    return runs
+
+
+def small_file_flags(bench: Bench) -> list[str]:
+    """An edited file is a cache miss: a fresh empty --cache-dir keeps the cache machinery in
+    the measurement; without cache support, no flags."""
+    if bench.kc.cache_dir:
+        return ["--cache-dir", tempfile.mkdtemp(prefix="small-", dir=bench.scratch)]
+    return []
+
+
+def measure_startup(bench: Bench) -> dict[str, Any]:
+    """What any new process pays before checking anything (context for the small file)."""
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "python -c 'import libcst'": [sys.executable, "-c", "import libcst"],
+        "kerascheck --version": [*bench.kc.command, "--version"],
+    }
+    result: dict[str, Any] = {}
+    for label, cmd in commands.items():
+        runs = [run_process(cmd, ROOT) for _ in range(bench.args.small_repeat)]
+        result[label] = summarize(runs, ok_codes=(0,))
+    return result
+
+
+def find_other(name: str) -> list[str] | None:
+    module, _ = OTHER_TOOLS[name]
+    exe = shutil.which(name, path=tool_path())
+    if exe:
+        return [exe]
+    try:
+        importlib.metadata.distribution(module)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return [sys.executable, "-m", module]
+
+
+def measure_others(bench: Bench) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, (_, arguments) in OTHER_TOOLS.items():
+        base = find_other(name)
+        if bench.args.skip_others:
+            result[name] = {"status": "skipped", "reason": "--skip-others"}
+        elif base is None:
+            result[name] = {"status": "skipped", "reason": "not installed"}
+        else:
+            result[name] = measure_other(bench, name, base, arguments)
+    return result
+
+
+def measure_other(
+    bench: Bench, name: str, base: list[str], arguments: Sequence[str]
+) -> dict[str, Any]:
+    version = run_process([*base, "--version"], ROOT).stdout.strip().splitlines()
+    runs = [
+        timed(
+            f"{name} {i + 1}/{bench.args.repeat}",
+            lambda: run_on_files([*base, *arguments], bench.corpus.files, bench.corpus.root),
+        )
+        for i in range(bench.args.repeat)
+    ]
+    summary = summarize(runs, ok_codes=range(0, 128))
+    summary["command"] = " ".join([Path(base[0]).name, *base[1:], *arguments, "FILES..."])
+    summary["version"] = version[0] if version else "?"
+    return summary
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def with_ratio(summary: dict[str, Any], floor: dict[str, Any], limit: float) -> dict[str, Any]:
+    ratio = summary["seconds"] / floor["seconds"]
+    ok = summary["status"] == "ok"
+    return {
+        **summary,
+        "ratio_to_floor": ratio,
+        "target": f"<= {limit:.2f}x floor",
+        "passed": ok and ratio <= limit,
+    }
+
+
+def with_limit(summary: dict[str, Any], limit_s: float) -> dict[str, Any]:
+    ok = summary["status"] == "ok"
+    return {**summary, "target": f"< {limit_s:g} s", "passed": ok and summary["seconds"] < limit_s}
+
+
+def sizes(corpus: Corpus, files: Sequence[str]) -> int:
+    return sum((corpus.root / name).stat().st_size for name in files)
+
+
+def scaling(bench: Bench, runs: dict[str, list[Run]]) -> dict[str, Any]:
+    corpus = bench.corpus
+    total_bytes = sizes(corpus, corpus.files)
+    full = statistics.median(r.seconds for r in runs["cold_single"])
+    full_floor = statistics.median(r.seconds for r in runs["floor"])
+    points = []
+    for label, residues in SUBSETS:
+        files = corpus.subset(residues)
+        points.append(
+            scaling_point(
+                label,
+                files,
+                sizes(corpus, files) / total_bytes,
+                summarize(runs[f"subset {label}"]),
+                summarize(runs[f"subset floor {label}"]),
+                full,
+                len(corpus.files),
+            )
+        )
+    points.append(
+        scaling_point(
+            "100 %",
+            corpus.files,
+            1.0,
+            summarize(runs["cold_single"]),
+            summarize(runs["floor"]),
+            full,
+            len(corpus.files),
+        )
+    )
+    worst = max(abs(p["deviation"]) for p in points)
+    ok = all(p["status"] == "ok" for p in points)
+    return {
+        "status": "ok" if ok else "error",
+        "fraction": "share of the corpus bytes",
+        "full_seconds": full,
+        "full_floor_seconds": full_floor,
+        "points": points,
+        "max_deviation": worst,
+        "target": f"time / fraction within {SCALING_TOLERANCE:.0%} of the full run",
+        "passed": ok and worst <= SCALING_TOLERANCE,
+    }
+
+
+def scaling_point(
+    label: str,
+    files: Sequence[str],
+    fraction: float,
+    kc: dict[str, Any],
+    floor: dict[str, Any],
+    full: float,
+    total: int,
+) -> dict[str, Any]:
+    per_fraction = kc["seconds"] / fraction
+    return {
+        "subset": label,
+        "files": len(files),
+        "fraction_files": len(files) / total,
+        "fraction_bytes": fraction,
+        "status": kc["status"],
+        "seconds": kc["seconds"],
+        "samples": kc["samples"],
+        "seconds_per_fraction": per_fraction,
+        "deviation": per_fraction / full - 1,
+        "floor_seconds": floor["seconds"],
+        "ratio_to_floor": kc["seconds"] / floor["seconds"],
+    }
+
+
+def peak_rss(runs: Sequence[Run]) -> dict[str, Any]:
+    mb = max(r.max_rss_kb for r in runs) * 1024 / MB
+    return {
+        "status": "ok",
+        "mb": mb,
+        "samples_mb": [round(r.max_rss_kb * 1024 / MB, 1) for r in runs],
+        "method": "ru_maxrss from os.wait4() on the cold --jobs 1 child (KiB on Linux), "
+        "maximum over the repeats; MB = 10^6 bytes",
+        "target": f"< {PEAK_RSS_MAX_MB:g} MB",
+        "passed": mb < PEAK_RSS_MAX_MB,
+    }
+
+
+def same_output(runs: dict[str, list[Run]]) -> dict[str, bool]:
+    """Whether every kerascheck run on the whole corpus reported the same findings."""
+    reference = sorted(runs["cold_single"][0].stdout.splitlines())
+    return {
+        key: all(sorted(r.stdout.splitlines()) == reference for r in runs[key])
+        for key in ("cold_single", "cold_parallel", "warm")
+        if key in runs
+    }
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def machine_info(kc: Kerascheck) -> dict[str, Any]:
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_gb": memory_gb(),
+        "platform": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "libcst": package_version("libcst"),
+        "libcst_parser": os.environ.get("LIBCST_PARSER_TYPE", "native (default)"),
+        "kerascheck": kc.version,
+        "kerascheck_command": list(kc.command),
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--", "kerascheck", "rules")),
+    }
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def memory_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) * 1024 / 1e9, 1)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return done.stdout.strip()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def seconds_text(value: float) -> str:
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def verdict(entry: dict[str, Any]) -> str:
+    if entry.get("status") == "skipped":
+        return "skip"
+    if entry.get("status") == "error":
+        return "ERROR"
+    return "PASS" if entry.get("passed") else "FAIL"
+
+
+def row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+
+def render(result: dict[str, Any]) -> str:
+    lines = header_lines(result)
+    lines += main_table(result)
+    lines += scaling_table(result["measurements"]["scaling"])
+    lines += startup_table(result["measurements"]["startup"])
+    lines += others_table(result["measurements"]["others"], result["measurements"]["floor"])
+    return "\n".join(lines) + "\n"
+
+
+def header_lines(result: dict[str, Any]) -> list[str]:
+    m, s, c = result["machine"], result["settings"], result["counts"]
+    dirty = " + uncommitted changes" if m["git_dirty"] else ""
+    return [
+        f"kerascheck benchmark  {result['created']}",
+        f"corpus   {s['corpus']}: {s['files']} files, {s['bytes'] / MB:.1f} MB, "
+        f"{s['lines']:,} lines{' (--quick: every 10th file)' if s['quick'] else ''}",
+        f"machine  {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['python']}, "
+        f"libcst {m['libcst']}",
+        f"tool     {m['kerascheck']} at {m['git_commit'][:10]}{dirty}; cache flags: "
+        f"{'yes' if s['cache_support'] else 'no'}; kerascheck given {s['target']}",
+        f"files    floor {c['floor']}, kerascheck discovery {c['kerascheck_discovery']}, "
+        f"kerascheck reported {c['kerascheck_reported']}"
+        f" -> {'match' if c['match'] else 'MISMATCH'}",
+        f"times    {s['statistic']} of {s['repeat']} run(s) each, wall clock, new process; "
+        f"small file: {s['statistic']} of {s['small_repeat']}",
+        "",
+    ]
+
+
+def main_table(result: dict[str, Any]) -> list[str]:
+    m = result["measurements"]
+    jobs = result["settings"]["jobs"]
+    floor_s = m["floor"]["seconds"]
+    rows = [
+        ["floor: read + libcst.parse_module, 1 process", seconds_text(floor_s), "1.00", "", ""],
+        timed_row("kerascheck cold, --jobs 1", m["cold_single"], floor_s),
+        timed_row(f"kerascheck cold, --jobs {jobs}", m["cold_parallel"], floor_s),
+        timed_row("kerascheck warm rerun (cache hit)", m["warm"], floor_s),
+        timed_row("one small file, new process", m["small_file"], None),
+        [
+            "peak RSS, cold --jobs 1",
+            f"{m['peak_rss']['mb']:.0f} MB",
+            "",
+            m["peak_rss"]["target"],
+            verdict(m["peak_rss"]),
+        ],
+        [
+            "scaling 10 % / 30 % / 100 %",
+            f"max {m['scaling']['max_deviation']:+.1%}"
+            if m["scaling"]["max_deviation"] >= 0
+            else f"max {m['scaling']['max_deviation']:.1%}",
+            "",
+            f"within {SCALING_TOLERANCE:.0%}",
+            verdict(m["scaling"]),
+        ],
+    ]
+    head = ["measurement", "value", "x floor", "target", "result"]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    rule = ["-" * w for w in widths]
+    return [row(head, widths), row(rule, widths), *(row(r, widths) for r in rows), ""]
+
+
+def timed_row(label: str, entry: dict[str, Any], floor_s: float | None) -> list[str]:
+    if entry["status"] == "skipped":
+        return [label, entry["reason"], "", entry.get("target", ""), "skip"]
+    ratio = f"{entry['seconds'] / floor_s:.2f}" if floor_s else ""
+    return [label, seconds_text(entry["seconds"]), ratio, entry.get("target", ""), verdict(entry)]
+
+
+def scaling_table(entry: dict[str, Any]) -> list[str]:
+    head = [
+        "subset",
+        "files",
+        "bytes",
+        "kerascheck",
+        "time/fraction",
+        "vs 100 %",
+        "floor",
+        "x floor",
+    ]
+    rows = [
+        [
+            p["subset"],
+            str(p["files"]),
+            f"{p['fraction_bytes']:.1%}",
+            seconds_text(p["seconds"]),
+            seconds_text(p["seconds_per_fraction"]),
+            f"{p['deviation']:+.1%}",
+            seconds_text(p["floor_seconds"]),
+            f"{p['ratio_to_floor']:.2f}",
+        ]
+        for p in entry["points"]
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    title = "scaling: cold --jobs 1 on every 10th file / residues 0,3,6 mod 10 / all files"
+    return [title, row(head, widths), *(row(r, widths) for r in rows), ""]
+
+
+def startup_table(entry: dict[str, Any]) -> list[str]:
+    lines = ["new-process start-up (context for the small-file figure)"]
+    for label, summary in entry.items():
+        lines.append(f"  {label:<28} {seconds_text(summary['seconds'])}")
+    return [*lines, ""]
+
+
+def others_table(entry: dict[str, Any], floor: dict[str, Any]) -> list[str]:
+    lines = ["other tools on the same files (default settings; informational)"]
+    for name, summary in entry.items():
+        if summary["status"] == "skipped":
+            lines.append(f"  {name:<8} {summary['reason']}")
+            continue
+        ratio = summary["seconds"] / floor["seconds"]
+        lines.append(
+            f"  {name:<8} {seconds_text(summary['seconds']):>9}  {ratio:.2f}x floor  "
+            f"{summary['version']}  (`{summary['command']}`)"
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/run.py",
+        description="Measure kerascheck against the libcst parse floor on one corpus.",
+    )
+    parser.add_argument(
+        "--corpus", default=None, metavar="PATH", help="default: the reference corpus"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, metavar="N", help="runs per measurement (median)"
+    )
+    parser.add_argument(
+        "--small-repeat", type=int, default=10, metavar="N", help="small-file runs (median)"
+    )
+    parser.add_argument(
+        "--small-file", default=str(DEFAULT_SMALL_FILE), metavar="PATH", help="on-save file"
+    )
+    parser.add_argument("--jobs", type=int, default=2, metavar="N", help="parallel run's --jobs")
+    parser.add_argument("--quick", action="store_true", help="every 10th file only")
+    parser.add_argument("--skip-others", action="store_true", help="skip ruff, flake8, ...")
+    parser.add_argument("--json", default=str(DEFAULT_JSON), metavar="PATH", help="JSON output")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.small_repeat < 1 or args.jobs < 1:
+        parser.error("--repeat, --small-repeat and --jobs must be at least 1")
+    return args
+
+
+def choose_target(corpus: Corpus) -> tuple[list[str], set[str] | None]:
+    """The corpus root when kerascheck's discovery finds exactly the files, else the list."""
+    discovered = kerascheck_discovery(corpus.root)
+    if discovered is not None and discovered == set(corpus.files):
+        return ["."], discovered
+    return list(corpus.files), discovered
+
+
+def verify_counts(bench: Bench, discovered: set[str] | None) -> dict[str, Any]:
+    """Untimed run with JSON output: kerascheck's own count, and every import warmed up."""
+    run = timed(
+        "verification run (untimed, --format json)",
+        lambda: run_on_files(
+            [
+                *bench.kc.command,
+                "check",
+                "--isolated",
+                "--format",
+                "json",
+                "--jobs",
+                str(bench.args.jobs),
+                *bench.kc.cold_flags(bench.scratch),
+            ],
+            bench.target,
+            bench.corpus.root,
+        ),
+    )
+    if run.returncode not in (0, 1, 2):
+        raise HarnessError(f"kerascheck failed (exit {run.returncode}): {tail(run.stderr)}")
+    reported = reported_count(run)
+    if reported is None:
+        progress(f"kerascheck's JSON report gave no file count: {tail(run.stderr)}")
+    floor = len(bench.corpus.files)
+    in_target = len(bench.target) if bench.target != ["."] else len(discovered or ())
+    return {
+        "floor": floor,
+        "kerascheck_discovery": len(discovered) if discovered is not None else None,
+        "kerascheck_given": in_target,
+        "kerascheck_reported": reported,
+        "match": in_target == floor and reported in (None, floor),
+        "verified_by": "untimed kerascheck check --format json: files_checked + files in errors",
+    }
+
+
+def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    corpus = load_corpus(args.corpus, args.quick)
+    kc = find_kerascheck()
+    total_bytes = warm_page_cache(corpus)
+    target, discovered = choose_target(corpus)
+    bench = Bench(corpus, kc, args, scratch, target)
+    counts = verify_counts(bench, discovered)
+    if counts["kerascheck_given"] != counts["floor"]:
+        raise HarnessError(f"the floor and kerascheck would not see the same files: {counts}")
+    runs = measure_rounds(bench)
+    measurements = corpus_measurements(bench, runs)
+    measurements["small_file"] = {
+        **with_limit(summarize(measure_small_file(bench)), SMALL_FILE_MAX_S),
+        "file": str(Path(args.small_file).resolve()),
+    }
+    measurements["startup"] = measure_startup(bench)
+    measurements["others"] = measure_others(bench)
+    measurements["consistency"] = {"same_findings": same_output(runs)}
+    settings = run_settings(bench, total_bytes, measurements["floor"].get("lines", 0))
+    return {
+        "schema": 1,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(kc),
+        "settings": settings,
+        "counts": counts,
+        "measurements": {key: measurements[key] for key in (*MEASUREMENT_KEYS, "consistency")},
+        "all_passed": all(measurements[key].get("passed") is not False for key in TARGETED),
+    }
+
+
+def corpus_measurements(bench: Bench, runs: dict[str, list[Run]]) -> dict[str, Any]:
+    floor = floor_entry(runs["floor"])
+    return {
+        "floor": floor,
+        "cold_single": with_ratio(summarize(runs["cold_single"]), floor, COLD_SINGLE_MAX),
+        "cold_parallel": with_ratio(summarize(runs["cold_parallel"]), floor, COLD_PARALLEL_MAX),
+        "warm": warm_entry(runs, floor),
+        "peak_rss": peak_rss(runs["cold_single"]),
+        "scaling": scaling(bench, runs),
+    }
+
+
+def floor_entry(runs: Sequence[Run]) -> dict[str, Any]:
+    """The floor's times plus what the floor process itself counted (first run)."""
+    floor = summarize(runs, ok_codes=(0,))
+    try:
+        counted = json.loads(runs[0].stdout)
+    except ValueError:
+        counted = {}
+    floor["in_process_seconds"] = counted.get("seconds")
+    floor["parse_errors"] = counted.get("parse_errors")
+    floor["lines"] = counted.get("lines", 0)
+    floor["command"] = "python benchmarks/floor.py FILE-LIST"
+    return floor
+
+
+def run_settings(bench: Bench, total_bytes: int, lines: int) -> dict[str, Any]:
+    args, kc = bench.args, bench.kc
+    cold = ["--no-cache"] if kc.no_cache else ["--cache-dir", "EMPTY-DIR"] if kc.cache_dir else []
+    return {
+        "corpus": str(bench.corpus.root),
+        "files": len(bench.corpus.files),
+        "corpus_files": bench.corpus.total_files,
+        "bytes": total_bytes,
+        "lines": lines,
+        "quick": args.quick,
+        "repeat": args.repeat,
+        "small_repeat": args.small_repeat,
+        "statistic": STATISTIC,
+        "jobs": args.jobs,
+        "cache_support": kc.cache_dir,
+        "no_cache_flag": kc.no_cache,
+        "target": "the corpus root" if bench.target == ["."] else "the file list",
+        "kerascheck_cold_command": " ".join(
+            ["kerascheck", *kc.check("--jobs", "1", *cold)[len(kc.command) :], "PATH"]
+        ),
+    }
+
+
+def warm_entry(runs: dict[str, list[Run]], floor: dict[str, Any]) -> dict[str, Any]:
+    target = f"< {WARM_MAX_S:g} s"
+    if "warm" not in runs:
+        return {
+            "status": "skipped",
+            "reason": "n/a (no cache support)",
+            "target": target,
+            "passed": None,
+        }
+    entry = with_limit(summarize(runs["warm"]), WARM_MAX_S)
+    return {**entry, "ratio_to_floor": entry["seconds"] / floor["seconds"]}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        with tempfile.TemporaryDirectory(prefix="kerascheck-bench-") as scratch:
+            result = measure(args, Path(scratch))
+    except HarnessError as exc:
+        sys.stderr.write(f"benchmarks/run.py: error: {exc}\n")
+        return 2
+    sys.stdout.write(render(result))
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    sys.stdout.write(f"\nJSON written to {out}\n")
+    return 1 if args.strict and not result["all_passed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
