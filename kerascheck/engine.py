@@ -19,8 +19,9 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from kerascheck.discover import DEFAULT_EXCLUDES, discover, is_excluded
 from kerascheck.extract.python import extract
+from kerascheck.extract.saved import SAVED_SUFFIXES, SavedModelError, extract_saved, ordered
 from kerascheck.flavour import DEFAULT_FLAVOUR
-from kerascheck.ir import Finding, Fix, Flavour, ModuleSpec, Span
+from kerascheck.ir import Edit, Finding, Fix, Flavour, ModuleSpec, Span
 from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
@@ -133,10 +134,20 @@ def _position(span: Span, positions: object) -> Span:
     )
 
 
+def _positioned_edit(edit: Edit, positions: object) -> Edit:
+    span = _position(edit.span, positions)
+    if edit.through is not None:
+        end = _position(edit.through, positions)
+        if not end.resolved:
+            return replace(edit, span=Span())
+        span = Span(span.line, span.col, end.end_line, end.end_col)
+    return Edit(span, edit.text, edit.mode)
+
+
 def _positioned_fix(fix: Fix | None, positions: object) -> Fix | None:
     if fix is None:
         return None
-    edits = tuple(replace(e, span=_position(e.span, positions)) for e in fix.edits)
+    edits = tuple(_positioned_edit(e, positions) for e in fix.edits)
     if not all(e.span.line > 0 for e in edits):
         return None  # an edit we cannot place is a fix we must not offer
     return replace(fix, edits=edits)
@@ -196,6 +207,22 @@ def lint_source(
     return FileResult(path, kept, suppressed=suppressed)
 
 
+def lint_saved(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
+    """A saved model (.keras, .h5, model JSON): findings point into its config; there is no
+    source, so no suppressions and no fixes."""
+    try:
+        spec = extract_saved(path)
+        findings = run_rules(
+            spec, rules if rules is not None else options.rules(), options.target_keras
+        )
+    except SavedModelError as exc:
+        return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
+    except Exception as exc:  # a bug of ours must not hide the other files' results
+        message = f"internal error while checking ({type(exc).__name__}: {exc}); please report it"
+        return FileResult(path, errors=(FileError(path, message),), checked=False)
+    return FileResult(path, ordered(findings))
+
+
 def _ignored_codes(path: str, options: Options) -> tuple[str, ...]:
     relative = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(options.root)))
     codes: list[str] = []
@@ -206,6 +233,8 @@ def _ignored_codes(path: str, options: Options) -> tuple[str, ...]:
 
 
 def lint_file(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
+    if path.endswith(SAVED_SUFFIXES):
+        return filter_for_file(lint_saved(path, options, rules), path, options)
     try:
         source = read_source(path)
     except SourceError as exc:

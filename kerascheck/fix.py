@@ -14,6 +14,7 @@ import difflib
 import functools
 import io
 import os
+import re
 import tempfile
 import tokenize
 from collections.abc import Iterator, Sequence
@@ -66,7 +67,17 @@ def _offsets(edit: Edit, starts: list[int]) -> tuple[int, int]:
         return start, start
     if edit.mode == "after":
         return end, end
+    if edit.mode == "before_close":
+        return end - 1, end - 1
     return start, end
+
+
+def _range(edit: Edit, source: str, starts: list[int]) -> tuple[int, int, str] | None:
+    start, end = _offsets(edit, starts)
+    if edit.mode != "string":
+        return start, end, edit.text
+    text = _string_contents(source[start:end], edit.text)
+    return None if text is None else (start, end, text)
 
 
 def _newline(source: str) -> str:
@@ -81,7 +92,10 @@ def apply_fixes(source: str, fixes: Sequence[Fix]) -> tuple[str, list[int]]:
     chosen: list[tuple[int, int, str]] = []
     applied: list[int] = []
     for index, fix in enumerate(fixes):
-        ranges = [(*_offsets(edit, starts), edit.text) for edit in fix.edits]
+        found = [_range(edit, source, starts) for edit in fix.edits]
+        ranges = [r for r in found if r is not None]
+        if len(ranges) != len(found):
+            continue
         if any(_overlaps((s, e), t) for s, e, _ in ranges for t in taken):
             continue
         taken.extend((s, e) for s, e, _ in ranges)
@@ -92,6 +106,18 @@ def apply_fixes(source: str, fixes: Sequence[Fix]) -> tuple[str, list[int]]:
     for start, end, replacement in sorted(chosen, key=lambda r: (r[0], r[1]), reverse=True):
         text = text[:start] + replacement.replace("\n", newline) + text[end:]
     return text, applied
+
+
+_STRING_LITERAL = re.compile(r"""(?P<prefix>[rRuU]?)(?P<quote>'{3}|"{3}|'|")[^'"\\\n]*(?P=quote)""")
+
+
+def _string_contents(literal: str, contents: str) -> str | None:
+    """``literal`` with its contents replaced; None unless it is a plain, escape-free
+    string literal (an f-string, a concatenation or a name is left alone)."""
+    match = _STRING_LITERAL.fullmatch(literal)
+    if match is None or any(c in contents for c in "'\"\\\n"):
+        return None
+    return f"{match['prefix']}{match['quote']}{contents}{match['quote']}"
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -95,6 +95,9 @@ class Call:
     args: tuple[Arg, ...]
     span: Span
     func_span: Span
+    # The called name alone: ``fit_generator`` of ``model.fit_generator``, ``Dense`` of
+    # ``keras.layers.Dense`` (what a rename fix replaces).
+    name_span: Span | None = None
 
     def kwarg(self, name: str) -> Arg | None:
         for arg in self.args:
@@ -271,6 +274,15 @@ class ModelSpec:
     # that is not a layer. Empty for Sequential models, whose layers form a chain.
     edges: tuple[tuple[int, int], ...] = ()
 
+    @property
+    def is_chain(self) -> bool:
+        """The layers run one after the other, in order: a Sequential build, or a saved
+        config (Sequential or functional) whose graph is a single path."""
+        if self.kind == "sequential":
+            return True
+        chain = tuple((i, i + 1) for i in range(len(self.layers) - 1))
+        return self.kind == "config" and self.edges == chain
+
 
 @dataclass(frozen=True, slots=True)
 class ApiUse:
@@ -288,6 +300,12 @@ class ApiUse:
     span: Span
     call: Call | None = None
     written: str = ""
+    # For an import: the local name it binds. For an import of a removed module
+    # (``from keras.utils import np_utils``), how often that name occurs in the module, the
+    # import included: a fix that rewrites every use must know it has seen them all.
+    local: str = ""
+    occurrences: int = 0
+    from_import: bool = False  # bound by ``from ... import``, not ``import ...``
 
 
 Flavour = Literal["legacy", "tf2", "keras3"]
@@ -318,7 +336,11 @@ class Edit:
 
     span: Span
     text: str
-    mode: Literal["replace", "before", "after"] = "replace"
+    # ``string``: ``span`` is a string literal; replace its contents, keeping prefix and
+    # quotes (the engine drops the fix if the span turns out not to be a plain literal).
+    # ``before_close``: insert before the span's last character (a call's closing paren).
+    mode: Literal["replace", "before", "after", "string", "before_close"] = "replace"
+    through: Span | None = None  # replace from ``span``'s start through this span's end
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,24 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import Finding, Known, ModelSpec
+from kerascheck.ir import Edit, Finding, Fix, Known, LossSpec, ModelSpec
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
+from kerascheck.rules._heads import heads
+
+# Losses that, on a 1-unit output, can only have meant binary cross-entropy.
+_BINARY_INTENT = frozenset({"binary_crossentropy", "categorical_crossentropy"})
+
+
+def _sigmoid_fix(activation: Edit, loss: LossSpec | None) -> Fix | None:
+    edits = [activation]
+    if loss is not None:
+        name = loss.name.value if isinstance(loss.name, Known) else None
+        if name not in _BINARY_INTENT or loss.from_logits == Known(True):
+            return None
+        if name != "binary_crossentropy":
+            if not loss.literal:
+                return None
+            edits.append(Edit(loss.span, "binary_crossentropy", "string"))
+    return Fix("Use a sigmoid output with binary_crossentropy", tuple(edits), safe=False)
 
 
 class SoftmaxSingleUnit(Rule):
@@ -30,24 +47,42 @@ class SoftmaxSingleUnit(Rule):
         # or, for K classes with one-hot labels:
         model.add(Dense(K, activation="softmax"))
     """
-    fix_safety = "Unsafe fix (changes what the model computes): softmax -> sigmoid."
+    fix_safety = """
+        Unsafe fix (it changes what the model computes, which is the point): the string
+        'softmax' becomes 'sigmoid', and a 'categorical_crossentropy' string loss becomes
+        'binary_crossentropy'. No fix when the loss is anything else (the author's intent
+        is unclear) or the activation is not a string literal.
+    """
     invalid = (
         Invalid(
             """
             from keras import Sequential
             from keras.layers import Dense
             model = Sequential([Dense(8, activation="relu"), Dense(1, activation="softmax")])
+            model.compile(optimizer="adam", loss="categorical_crossentropy")
             """,
             line=3,
+            fixed="""
+            from keras import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(8, activation="relu"), Dense(1, activation="sigmoid")])
+            model.compile(optimizer="adam", loss="binary_crossentropy")
+            """,
         ),
         Invalid(
             """
             import tensorflow as tf
             model = tf.keras.Sequential()
             model.add(tf.keras.layers.Dense(1))
-            model.add(tf.keras.layers.Activation("softmax"))
+            model.add(tf.keras.layers.Activation('softmax'))
             """,
             line=4,
+            fixed="""
+            import tensorflow as tf
+            model = tf.keras.Sequential()
+            model.add(tf.keras.layers.Dense(1))
+            model.add(tf.keras.layers.Activation('sigmoid'))
+            """,
         ),
         Invalid(
             """
@@ -86,10 +121,13 @@ class SoftmaxSingleUnit(Rule):
     )
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
-        for output in model.outputs:
+        for head in heads(model):
+            output = head.output
             if output.activation == Known("softmax") and output.units == Known(1):
+                edit = Edit(output.activation_span, "sigmoid", "string")
                 yield self.finding(
                     output.activation_span,
                     "softmax over a 1-unit output always outputs 1.0; use "
                     "activation='sigmoid' for a binary output, or one unit per class",
+                    fix=_sigmoid_fix(edit, head.loss),
                 )

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import Finding, Known, ModelSpec
+from kerascheck.ir import Edit, Finding, Fix, Known, ModelSpec
 from kerascheck.knowledge import load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 from kerascheck.rules._heads import heads
@@ -26,7 +26,10 @@ class SoftmaxRegression(Rule):
         outputs = Dense(n, activation="linear")(hidden)  # or softplus/exponential for counts
         model.compile(loss="poisson", optimizer="adam")
     """
-    fix_safety = "Unsafe fix (changes the model): softmax -> linear."
+    fix_safety = """
+        Unsafe fix (it changes the model): the string 'softmax' becomes 'linear'. No fix
+        when the softmax is not a string literal (a `Softmax()` layer, `tf.nn.softmax`).
+    """
     invalid = (
         Invalid(
             """
@@ -39,6 +42,15 @@ class SoftmaxRegression(Rule):
             model.compile(optimizer="adam", loss="poisson")
             """,
             line=5,
+            fixed="""
+            from tensorflow.keras.layers import Input, Dense
+            from tensorflow.keras.models import Model
+            inputs = Input(shape=(8,))
+            hidden = Dense(100, activation="sigmoid")(inputs)
+            outputs = Dense(10, activation="linear")(hidden)
+            model = Model(inputs=inputs, outputs=outputs)
+            model.compile(optimizer="adam", loss="poisson")
+            """,
         ),
         Invalid(
             """
@@ -47,6 +59,11 @@ class SoftmaxRegression(Rule):
             model.compile(optimizer="sgd", loss=keras.losses.MeanSquaredError())
             """,
             line=2,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(3, activation="linear")])
+            model.compile(optimizer="sgd", loss=keras.losses.MeanSquaredError())
+            """,
         ),
         Invalid(
             """
@@ -96,4 +113,9 @@ class SoftmaxRegression(Rule):
                     f"softmax output trained with the regression loss '{head.loss.written}': "
                     "softmax outputs sum to 1 and cannot fit continuous targets; use a linear "
                     "output (activation=None) for regression",
+                    fix=Fix(
+                        "Use a linear output",
+                        (Edit(head.output.activation_span, "linear", "string"),),
+                        safe=False,
+                    ),
                 )

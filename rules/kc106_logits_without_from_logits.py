@@ -1,9 +1,44 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import Finding, Known, ModelSpec
+from kerascheck.ir import Edit, Finding, Fix, Known, LossSpec, ModelSpec, ModuleSpec
 from kerascheck.knowledge import load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 from kerascheck.rules._heads import heads
+
+_LOSS_CLASSES = {
+    "binary_crossentropy": "BinaryCrossentropy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
+    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
+}
+
+
+def _keras_name(module: ModuleSpec) -> str | None:
+    """The local name of ``import keras`` (or ``import keras as k``), if any."""
+    for use in module.api_uses:
+        if use.kind == "import" and use.written == "keras" and not use.from_import:
+            return use.local
+    return None
+
+
+def _edits(loss: LossSpec, module: ModuleSpec) -> tuple[Edit, ...]:
+    call = loss.call
+    if call is not None:
+        given = call.kwarg("from_logits")
+        if given is not None:
+            return (Edit(given.span, "True"),)
+        if call.has_star_args:
+            return ()
+        if call.args:
+            last = max(call.args, key=lambda a: a.index if a.name is None else 10**6)
+            return (Edit(last.span, ", from_logits=True", "after"),)
+        return (Edit(call.span, "from_logits=True", "before_close"),)
+    keras = _keras_name(module)
+    name = loss.name.value if isinstance(loss.name, Known) else None
+    if not loss.literal or keras is None or name not in _LOSS_CLASSES:
+        return ()
+    return (Edit(loss.span, f"{keras}.losses.{_LOSS_CLASSES[name]}(from_logits=True)"),)
 
 
 class LogitsWithoutFromLogits(Rule):
@@ -27,7 +62,12 @@ class LogitsWithoutFromLogits(Rule):
         model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       optimizer="adam")
     """
-    fix_safety = "Unsafe fix (changes the loss): add from_logits=True."
+    fix_safety = """
+        Unsafe fix (it changes the loss): `from_logits=False` becomes `True`, a loss class
+        call gets `from_logits=True`, and a string loss becomes the loss class with
+        `from_logits=True` when the module imports `keras` (`import keras`). No fix for a
+        loss function passed by name.
+    """
     invalid = (
         Invalid(
             """
@@ -36,6 +76,11 @@ class LogitsWithoutFromLogits(Rule):
             model.compile(optimizer="adam", loss="binary_crossentropy")
             """,
             line=3,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+            model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+            """,
         ),
         Invalid(
             """
@@ -45,6 +90,25 @@ class LogitsWithoutFromLogits(Rule):
                           loss=tf.keras.losses.SparseCategoricalCrossentropy())
             """,
             line=4,
+            fixed="""
+            import tensorflow as tf
+            model = tf.keras.Sequential([tf.keras.layers.Dense(10, activation=None)])
+            model.compile(optimizer="adam",
+                          loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+            """,
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(10)])
+            model.compile("adam", keras.losses.CategoricalCrossentropy(label_smoothing=0.1))
+            """,
+            line=3,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(10)])
+            model.compile("adam", keras.losses.CategoricalCrossentropy(label_smoothing=0.1, from_logits=True))
+            """,
         ),
         Invalid(
             """
@@ -97,4 +161,10 @@ class LogitsWithoutFromLogits(Rule):
                     f"'{loss.written}' expects probabilities but the output is linear "
                     "(logits); pass from_logits=True to the loss, or add a sigmoid/softmax "
                     "activation to the output layer",
+                    fix=self._fix(loss, ctx.module),
                 )
+
+    @staticmethod
+    def _fix(loss: LossSpec, module: ModuleSpec) -> Fix | None:
+        edits = _edits(loss, module)
+        return Fix("Pass from_logits=True to the loss", edits, safe=False) if edits else None

@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import ApiUse, Finding, Flavour, Known, ModuleSpec, Severity
-from kerascheck.knowledge import Knowledge, load
+from kerascheck.ir import ApiUse, Edit, Finding, Fix, Flavour, Known, ModuleSpec, Severity
+from kerascheck.knowledge import Knowledge, keras3_api, load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 
 
@@ -10,6 +10,108 @@ def _removed_module(written: str, k: Knowledge) -> str | None:
         if written == module or written.startswith(module + "."):
             return f"`{module}` no longer exists; import from `{replacement}`"
     return None
+
+
+# Functions of the removed `keras.utils.np_utils` that `keras.utils` still has.
+_NP_UTILS = frozenset({"to_categorical", "normalize"})
+
+# The generator methods' replacements and the keywords both accept the same way; anything
+# else (`generator=`, `workers=`, ...) needs a person.
+_GENERATOR_METHODS = {
+    "fit_generator": "fit",
+    "evaluate_generator": "evaluate",
+    "predict_generator": "predict",
+}
+_PORTABLE_KEYWORDS = frozenset(
+    {
+        "steps_per_epoch",
+        "epochs",
+        "verbose",
+        "callbacks",
+        "validation_data",
+        "validation_steps",
+        "validation_freq",
+        "class_weight",
+        "initial_epoch",
+        "shuffle",
+        "steps",
+    }
+)
+
+
+def _exists_in(name: str, module: str) -> bool:
+    if module == "keras.layers":
+        return name in keras3_api().layer_arguments
+    return module == "keras.utils" and name in _NP_UTILS
+
+
+def _imported_names(module: str, uses: tuple[ApiUse, ...]) -> list[str]:
+    return [
+        u.written[len(module) + 1 :]
+        for u in uses
+        if u.kind == "import" and u.written.startswith(module + ".")
+    ]
+
+
+def _module_fix(use: ApiUse, module: ModuleSpec, k: Knowledge) -> Fix | None:
+    """`from keras.layers.core import Dense` -> `from keras.layers import Dense`."""
+    target = k.removed_modules.get(use.written)
+    names = _imported_names(use.written, module.api_uses)
+    if target is None or not names or not all(_exists_in(n, target) for n in names):
+        return None
+    return Fix(f"Import from `{target}`", (Edit(use.span, target),), safe=True)
+
+
+def _np_utils_fix(use: ApiUse, module: ModuleSpec) -> Fix | None:
+    """`from keras.utils import np_utils` + `np_utils.to_categorical(y)` -> import and call
+    `to_categorical` directly; only when every occurrence of the name is one of those calls."""
+    prefix = use.written + "."
+    calls = [u for u in module.api_uses if u.kind == "call" and u.written.startswith(prefix)]
+    names = sorted({u.written[len(prefix) :] for u in calls})
+    if not use.from_import or use.occurrences != 1 + len(calls) or not names:
+        return None
+    if not all(n in _NP_UTILS for n in names) or any(c.call is None for c in calls):
+        return None
+    edits = [Edit(use.span, ", ".join(names))]
+    edits += [Edit(c.call.func_span, c.written[len(prefix) :]) for c in calls if c.call]
+    return Fix(f"Import {', '.join(names)} from `keras.utils`", tuple(edits), safe=True)
+
+
+def _method_fix(use: ApiUse) -> Fix | None:
+    call = use.call
+    method = use.qualname.rpartition(".")[2]
+    if call is None or call.name_span is None:
+        return None
+    if method == "predict_classes":
+        return Fix(
+            "Use `predict(x).argmax(axis=-1)` (right for a softmax output; a single sigmoid "
+            "unit needs `> 0.5` instead)",
+            (Edit(call.name_span, "predict"), Edit(call.span, ".argmax(axis=-1)", "after")),
+            safe=False,
+        )
+    replacement = _GENERATOR_METHODS.get(method)
+    keywords = {a.name for a in call.args if a.name is not None}
+    if replacement is None or not keywords <= _PORTABLE_KEYWORDS:
+        return None
+    return Fix(f"Call `{replacement}`", (Edit(call.name_span, replacement),), safe=True)
+
+
+def _keras1_kernel_fix(use: ApiUse, dims: int) -> Fix | None:
+    """`Convolution2D(32, 3, 3)` -> `Convolution2D(32, (3, 3))` (an alias of Conv2D)."""
+    call = use.call
+    if call is None:
+        return None
+    sizes = [call.positional(i) for i in range(1, 1 + dims)]
+    if any(a is None for a in sizes) or dims < 2:
+        return None
+    first, last = sizes[0], sizes[-1]
+    assert first is not None and last is not None
+    kernel = ", ".join(str(a.value.value) for a in sizes if a and isinstance(a.value, Known))
+    return Fix(
+        f"Pass the Keras 1 kernel size as a tuple: `({kernel})` (changes what Keras 2/3 build)",
+        (Edit(first.span, f"({kernel})", through=last.span),),
+        safe=False,
+    )
 
 
 def _keras1_kernel(use: ApiUse, flavour: Flavour, k: Knowledge) -> str | None:
@@ -84,6 +186,45 @@ class RemovedApi(Rule):
             """,
             line=1,
             col=6,
+            fixed="""
+            from keras.layers import Dense, Activation
+            """,
+        ),
+        Invalid(
+            """
+            from keras.utils import np_utils
+            y_train = np_utils.to_categorical(y_train, 10)
+            y_test = np_utils.to_categorical(y_test, 10)  # np_utils in a comment is fine
+            """,
+            line=1,
+            fixed="""
+            from keras.utils import to_categorical
+            y_train = to_categorical(y_train, 10)
+            y_test = to_categorical(y_test, 10)  # np_utils in a comment is fine
+            """,
+        ),
+        Invalid(
+            """
+            from keras.models import Sequential
+            model = Sequential()
+            model.fit_generator(train_gen, steps_per_epoch=100, epochs=5)
+            """,
+            line=3,
+            flavour="keras3",
+            fixed="""
+            from keras.models import Sequential
+            model = Sequential()
+            model.fit(train_gen, steps_per_epoch=100, epochs=5)
+            """,
+        ),
+        Invalid(
+            """
+            from keras.models import Sequential
+            model = Sequential()
+            model.fit_generator(train_gen, workers=4, use_multiprocessing=True)
+            """,
+            line=3,
+            flavour="keras3",
         ),
         Invalid(
             """
@@ -93,6 +234,12 @@ class RemovedApi(Rule):
             classes = model.predict_classes(x)
             """,
             line=4,
+            fixed="""
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(10, activation="softmax")])
+            classes = model.predict(x).argmax(axis=-1)
+            """,
         ),
         Invalid(
             """
@@ -102,6 +249,12 @@ class RemovedApi(Rule):
             model.add(Convolution2D(100, 5, 5, activation="relu"))
             """,
             line=4,
+            fixed="""
+            from keras.models import Sequential
+            from keras.layers import Convolution2D
+            model = Sequential()
+            model.add(Convolution2D(100, (5, 5), activation="relu"))
+            """,
         ),
         Invalid(
             """
@@ -167,4 +320,17 @@ class RemovedApi(Rule):
                 span = (
                     use.call.func_span if use.kind in ("call", "method") and use.call else use.span
                 )
-                yield self.finding(span, message, severity)
+                yield self.finding(span, message, severity, self._fix(use, module, k))
+
+    @staticmethod
+    def _fix(use: ApiUse, module: ModuleSpec, k: Knowledge) -> Fix | None:
+        if use.kind == "module":
+            return _module_fix(use, module, k)
+        if use.kind == "import":
+            return _np_utils_fix(use, module)
+        if use.kind == "method":
+            return _method_fix(use)
+        name = use.qualname.rpartition(".")[2]
+        if use.kind == "call" and name[-2:-1].isdigit() and name[-1] == "D":
+            return _keras1_kernel_fix(use, int(name[-2]))
+        return None

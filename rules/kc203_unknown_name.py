@@ -1,7 +1,7 @@
 import difflib
 from collections.abc import Iterable, Iterator
 
-from kerascheck.ir import Finding, Known, ModelSpec, ModuleSpec, Span
+from kerascheck.ir import Edit, Finding, Fix, Known, ModelSpec, ModuleSpec, Span
 from kerascheck.knowledge import keras3_api, load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 
@@ -9,6 +9,31 @@ from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 def _closest(name: str, choices: Iterable[str]) -> str:
     match = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _only_match(name: str, choices: Iterable[str]) -> str | None:
+    """The correction when exactly one name is close (a typo, not a guess between two)."""
+    # 'MeanSquaredError' and 'mean_squared_error' are one name to a reader: compare them
+    # without case and underscores, and offer the snake_case spelling.
+    by_key: dict[str, str] = {}
+    for choice in sorted(choices, key=lambda c: (c.islower(), c)):
+        by_key[_key(choice)] = choice
+    if _key(name) in by_key:
+        return by_key[_key(name)]  # only case or underscores differ: `beta1` -> `beta_1`
+    matches = difflib.get_close_matches(_key(name), sorted(by_key), n=2, cutoff=0.8)
+    return by_key[matches[0]] if len(matches) == 1 else None
+
+
+def _key(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def _rename(written: str, span: Span, choices: Iterable[str], string: bool) -> Fix | None:
+    match = _only_match(written, choices)
+    if match is None:
+        return None
+    edit = Edit(span, match, "string") if string else Edit(span, match)
+    return Fix(f"Replace '{written}' with '{match}'", (edit,), safe=True)
 
 
 class UnknownName(Rule):
@@ -37,7 +62,10 @@ class UnknownName(Rule):
         model.add(Dense(10, activation="softmax", kernel_initializer="he_normal"))
         model.compile(loss="categorical_crossentropy", optimizer="adam")
     """
-    fix_safety = "Safe fix when exactly one close match exists (a rename)."
+    fix_safety = """
+        Safe fix when exactly one known name is close (difflib ratio >= 0.8): the string or
+        keyword is replaced, quotes kept. No fix when two names are equally plausible.
+    """
     limitations = """
         Names computed at run time, custom objects registered with Keras, and keyword
         arguments of custom layers and optimizers are not checked.
@@ -50,6 +78,10 @@ class UnknownName(Rule):
             """,
             line=2,
             col=61,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(10, activation="softmax")])
+            """,
         ),
         Invalid(
             """
@@ -59,6 +91,11 @@ class UnknownName(Rule):
             """,
             line=3,
             col=38,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.compile(optimizer="adam", loss="mean_squared_error")
+            """,
         ),
         Invalid(
             """
@@ -66,6 +103,10 @@ class UnknownName(Rule):
             layer = Dense(10, kernal_initializer="he_normal")
             """,
             line=2,
+            fixed="""
+            from keras.layers import Dense
+            layer = Dense(10, kernel_initializer="he_normal")
+            """,
         ),
         Invalid(
             """
@@ -74,14 +115,23 @@ class UnknownName(Rule):
             """,
             line=2,
             col=49,
+            fixed="""
+            import keras
+            opt = keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9)
+            """,
         ),
         Invalid(
             """
             import keras
             model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
-            model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["acuracy"])
+            model.compile(optimizer="adam", loss="binary_crossentropy", metrics=['acuracy'])
             """,
             line=3,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="adam", loss="binary_crossentropy", metrics=['accuracy'])
+            """,
         ),
     )
     valid = (
@@ -135,11 +185,16 @@ class UnknownName(Rule):
             for argument in use.call.args:
                 if argument.name is None or argument.name in accepted or argument.name in removed:
                     continue
+                fix = None
+                if argument.keyword_span is not None:
+                    candidates = accepted - {a.name for a in use.call.args}
+                    fix = _rename(argument.name, argument.keyword_span, candidates, string=False)
                 yield self.finding(
                     argument.keyword_span or argument.span,
                     f"`{name}` has no argument `{argument.name}`"
                     f"{_closest(argument.name, accepted)} (Keras raises 'Unrecognized keyword "
                     "arguments')",
+                    fix=fix,
                 )
         yield from super().check_module(module, ctx)
 
@@ -165,4 +220,8 @@ class UnknownName(Rule):
                 yield self._unknown("optimizer", written, optimizer.span, api.optimizers)
 
     def _unknown(self, kind: str, written: str, span: Span, choices: Iterable[str]) -> Finding:
-        return self.finding(span, f"unknown {kind} '{written}'{_closest(written, choices)}")
+        return self.finding(
+            span,
+            f"unknown {kind} '{written}'{_closest(written, choices)}",
+            fix=_rename(written, span, choices, string=True),
+        )

@@ -43,7 +43,8 @@ def test_invalid_example_is_flagged(rule: type[Rule], example) -> None:
         assert found[0].span.col == example.col
     code = textwrap.dedent(example.code).lstrip("\n")
     if example.fixed is None:
-        assert found[0].fix is None, found[0].fix
+        # No fix, or one the engine refuses to apply (a string edit on a non-literal).
+        assert found[0].fix is None or apply_fixes(code, [found[0].fix])[1] == []
         return
     assert found[0].fix is not None
     fixed, applied = apply_fixes(code, [found[0].fix])

@@ -11,6 +11,7 @@ called with literal arguments are evaluated per call site, and ``model.compile``
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -93,6 +94,16 @@ def span_of(node: cst.CSTNode) -> Span:
     return Span(anchor=node)
 
 
+class _NameCounter(cst.CSTVisitor):
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.counts: Counter[str] = Counter()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.counts[node.value] += 1
+
+
 class _Return(Exception):
     """Unwinds a function body at ``return`` (only used for returns at body level)."""
 
@@ -135,9 +146,25 @@ class PythonExtractor:
         return ModuleSpec(
             path=self.path,
             models=tuple(build_model_spec(m, self.k) for m in self.models),
-            api_uses=tuple(self.api_uses),
+            api_uses=self.counted(self.api_uses),
             flavour=flavour,
             flavour_reason=reason,
+        )
+
+    def counted(self, uses: list[ApiUse]) -> tuple[ApiUse, ...]:
+        """Count the occurrences of names bound by imports of removed modules (rare, so the
+        extra walk over the tree is paid only by the files that have one)."""
+        names = {
+            u.local
+            for u in uses
+            if u.kind == "import" and u.from_import and u.written in self.k.removed_modules
+        }
+        if not names:
+            return tuple(uses)
+        counter = _NameCounter(names)
+        self.module.visit(counter)
+        return tuple(
+            replace(u, occurrences=counter.counts[u.local]) if u.local in names else u for u in uses
         )
 
     # ----------------------------------------------------------------- statements
@@ -302,7 +329,14 @@ class PythonExtractor:
             if is_keras(binding.qualname) or binding.raw.split(".")[0] in ("keras", "tf_keras"):
                 self.markers.saw_import(binding.raw)
                 self.api_uses.append(
-                    ApiUse("import", binding.qualname, span_of(binding.node), written=binding.raw)
+                    ApiUse(
+                        "import",
+                        binding.qualname,
+                        span_of(binding.node),
+                        written=binding.raw,
+                        local=binding.local,
+                        from_import=isinstance(node, cst.ImportFrom),
+                    )
                 )
 
     def exec_class(self, node: cst.ClassDef, scope: Scope) -> None:
@@ -593,13 +627,17 @@ class PythonExtractor:
                 )
                 index += 1
         starred = any(arg.star for arg in node.args)
+        name = node.func.attr if isinstance(node.func, cst.Attribute) else node.func
+        name_span = span_of(name)
         if isinstance(func, Ref):
-            call = Call(func.qualname, tuple(args), span_of(node), span_of(node.func))
+            call = Call(func.qualname, tuple(args), span_of(node), span_of(node.func), name_span)
             return self.call_ref(func, call, positional, keywords, starred, node)
         if isinstance(func, LayerObject):
             return self.apply_layer(func.spec, positional)
         if isinstance(func, BoundMethod):
-            call = Call(f"Model.{func.name}", tuple(args), span_of(node), span_of(node.func))
+            call = Call(
+                f"Model.{func.name}", tuple(args), span_of(node), span_of(node.func), name_span
+            )
             return self.call_method(func, call, positional, keywords)
         if isinstance(func, Method):
             return dataflow.call_method(func, positional)
