@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import fnmatch
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -574,12 +575,15 @@ def scaling_point(
     }
 
 
-def peak_rss(runs: Sequence[Run]) -> dict[str, Any]:
+def peak_rss(runs: Sequence[Run], floor_runs: Sequence[Run]) -> dict[str, Any]:
     mb = max(r.max_rss_kb for r in runs) * 1024 / MB
+    floor_mb = max(r.max_rss_kb for r in floor_runs) * 1024 / MB
     return {
         "status": "ok",
         "mb": mb,
         "samples_mb": [round(r.max_rss_kb * 1024 / MB, 1) for r in runs],
+        "floor_mb": floor_mb,
+        "ratio_to_floor": mb / floor_mb,
         "method": "ru_maxrss from os.wait4() on the cold --jobs 1 child (KiB on Linux), "
         "maximum over the repeats; MB = 10^6 bytes",
         "target": f"< {PEAK_RSS_MAX_MB:g} MB",
@@ -615,6 +619,24 @@ def machine_info(kc: Kerascheck) -> dict[str, Any]:
         "git_commit": git("rev-parse", "HEAD"),
         "git_dirty": bool(git("status", "--porcelain", "--", "kerascheck", "rules")),
     }
+
+
+def source_fingerprint() -> str:
+    """A hash of the checked-out kerascheck sources: others may edit the tree during a run."""
+    digest = hashlib.sha256()
+    for folder in ("kerascheck", "rules"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            digest.update(path.relative_to(ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def load_average() -> list[float] | None:
+    """1, 5 and 15 minute load averages: other work on the machine skews wall times."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def cpu_model() -> str:
@@ -683,6 +705,8 @@ def render(result: dict[str, Any]) -> str:
 def header_lines(result: dict[str, Any]) -> list[str]:
     m, s, c = result["machine"], result["settings"], result["counts"]
     dirty = " + uncommitted changes" if m["git_dirty"] else ""
+    if m["sources_changed_during_run"]:
+        dirty += " (SOURCES CHANGED DURING THE RUN)"
     return [
         f"kerascheck benchmark  {result['created']}",
         f"corpus   {s['corpus']}: {s['files']} files, {s['bytes'] / MB:.1f} MB, "
@@ -694,8 +718,11 @@ def header_lines(result: dict[str, Any]) -> list[str]:
         f"files    floor {c['floor']}, kerascheck discovery {c['kerascheck_discovery']}, "
         f"kerascheck reported {c['kerascheck_reported']}"
         f" -> {'match' if c['match'] else 'MISMATCH'}",
-        f"times    {s['statistic']} of {s['repeat']} run(s) each, wall clock, new process; "
-        f"small file: {s['statistic']} of {s['small_repeat']}",
+        f"times    {s['statistic']} of {s['repeat']} run(s) each, new process, wall clock and "
+        f"cpu (user+sys, children included); small file: {s['statistic']} of "
+        f"{s['small_repeat']}",
+        f"load     average {m['load_average_before']} before, {m['load_average_after']} after "
+        f"({m['usable_cores']} usable cores)",
         "",
     ]
 
@@ -703,41 +730,57 @@ def header_lines(result: dict[str, Any]) -> list[str]:
 def main_table(result: dict[str, Any]) -> list[str]:
     m = result["measurements"]
     jobs = result["settings"]["jobs"]
-    floor_s = m["floor"]["seconds"]
+    floor = m["floor"]
+    rss = m["peak_rss"]
+    dev = m["scaling"]["max_deviation"]
     rows = [
-        ["floor: read + libcst.parse_module, 1 process", seconds_text(floor_s), "1.00", "", ""],
-        timed_row("kerascheck cold, --jobs 1", m["cold_single"], floor_s),
-        timed_row(f"kerascheck cold, --jobs {jobs}", m["cold_parallel"], floor_s),
-        timed_row("kerascheck warm rerun (cache hit)", m["warm"], floor_s),
+        timed_row("floor: read + libcst.parse_module, 1 proc", floor, floor),
+        timed_row("kerascheck cold, --jobs 1", m["cold_single"], floor),
+        timed_row(f"kerascheck cold, --jobs {jobs}", m["cold_parallel"], floor),
+        timed_row("kerascheck warm rerun (cache hit)", m["warm"], floor),
         timed_row("one small file, new process", m["small_file"], None),
         [
             "peak RSS, cold --jobs 1",
-            f"{m['peak_rss']['mb']:.0f} MB",
+            f"{rss['mb']:.0f} MB",
+            f"{rss['ratio_to_floor']:.2f}",
+            f"floor {rss['floor_mb']:.0f} MB",
             "",
-            m["peak_rss"]["target"],
-            verdict(m["peak_rss"]),
+            rss["target"],
+            verdict(rss),
         ],
         [
             "scaling 10 % / 30 % / 100 %",
-            f"max {m['scaling']['max_deviation']:+.1%}"
-            if m["scaling"]["max_deviation"] >= 0
-            else f"max {m['scaling']['max_deviation']:.1%}",
+            f"worst {dev:+.1%}",
+            "",
+            "",
             "",
             f"within {SCALING_TOLERANCE:.0%}",
             verdict(m["scaling"]),
         ],
     ]
-    head = ["measurement", "value", "x floor", "target", "result"]
+    head = ["measurement", "wall", "x floor", "cpu", "cpu x floor", "target", "result"]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     rule = ["-" * w for w in widths]
     return [row(head, widths), row(rule, widths), *(row(r, widths) for r in rows), ""]
 
 
-def timed_row(label: str, entry: dict[str, Any], floor_s: float | None) -> list[str]:
+def timed_row(label: str, entry: dict[str, Any], floor: dict[str, Any] | None) -> list[str]:
+    """label, wall, wall / floor wall, cpu (user + sys), cpu / floor cpu, target, verdict."""
     if entry["status"] == "skipped":
-        return [label, entry["reason"], "", entry.get("target", ""), "skip"]
-    ratio = f"{entry['seconds'] / floor_s:.2f}" if floor_s else ""
-    return [label, seconds_text(entry["seconds"]), ratio, entry.get("target", ""), verdict(entry)]
+        return [label, entry["reason"], "", "", "", entry.get("target", ""), "skip"]
+    wall, cpu = entry["seconds"], entry["cpu_seconds"]
+    ratios = ["", ""]
+    if floor is not None:
+        ratios = [f"{wall / floor['seconds']:.2f}", f"{cpu / floor['cpu_seconds']:.2f}"]
+    return [
+        label,
+        seconds_text(wall),
+        ratios[0],
+        seconds_text(cpu),
+        ratios[1],
+        entry.get("target", ""),
+        verdict(entry) if entry is not floor else "",
+    ]
 
 
 def scaling_table(entry: dict[str, Any]) -> list[str]:
@@ -866,6 +909,8 @@ def verify_counts(bench: Bench, discovered: set[str] | None) -> dict[str, Any]:
 
 
 def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    fingerprint = source_fingerprint()
+    load_before = load_average()
     corpus = load_corpus(args.corpus, args.quick)
     kc = find_kerascheck()
     total_bytes = warm_page_cache(corpus)
@@ -884,10 +929,15 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     measurements["others"] = measure_others(bench)
     measurements["consistency"] = {"same_findings": same_output(runs)}
     settings = run_settings(bench, total_bytes, measurements["floor"].get("lines", 0))
+    machine = machine_info(kc)
+    machine["source_fingerprint"] = fingerprint
+    machine["sources_changed_during_run"] = source_fingerprint() != fingerprint
+    machine["load_average_before"] = load_before
+    machine["load_average_after"] = load_average()
     return {
         "schema": 1,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine_info(kc),
+        "machine": machine,
         "settings": settings,
         "counts": counts,
         "measurements": {key: measurements[key] for key in (*MEASUREMENT_KEYS, "consistency")},
@@ -902,7 +952,7 @@ def corpus_measurements(bench: Bench, runs: dict[str, list[Run]]) -> dict[str, A
         "cold_single": with_ratio(summarize(runs["cold_single"]), floor, COLD_SINGLE_MAX),
         "cold_parallel": with_ratio(summarize(runs["cold_parallel"]), floor, COLD_PARALLEL_MAX),
         "warm": warm_entry(runs, floor),
-        "peak_rss": peak_rss(runs["cold_single"]),
+        "peak_rss": peak_rss(runs["cold_single"], runs["floor"]),
         "scaling": scaling(bench, runs),
     }
 
@@ -938,6 +988,7 @@ def run_settings(bench: Bench, total_bytes: int, lines: int) -> dict[str, Any]:
         "cache_support": kc.cache_dir,
         "no_cache_flag": kc.no_cache,
         "target": "the corpus root" if bench.target == ["."] else "the file list",
+        "bytecode_cache": "on, PYTHONPYCACHEPREFIX=<scratch>/pycache (warmed untimed)",
         "kerascheck_cold_command": " ".join(
             ["kerascheck", *kc.check("--jobs", "1", *cold)[len(kc.command) :], "PATH"]
         ),
@@ -957,10 +1008,19 @@ def warm_entry(runs: dict[str, list[Run]], floor: dict[str, Any]) -> dict[str, A
     return {**entry, "ratio_to_floor": entry["seconds"] / floor["seconds"]}
 
 
+def child_environment(scratch: Path) -> None:
+    """Children cache bytecode, as an installed tool does, in a scratch folder (never in the
+    source tree); PYTHONDONTWRITEBYTECODE would make every process compile kerascheck."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
+    os.environ["NO_COLOR"] = "1"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         with tempfile.TemporaryDirectory(prefix="kerascheck-bench-") as scratch:
+            child_environment(Path(scratch))
             result = measure(args, Path(scratch))
     except HarnessError as exc:
         sys.stderr.write(f"benchmarks/run.py: error: {exc}\n")
