@@ -18,6 +18,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from kerascheck.discover import DEFAULT_EXCLUDES, discover, is_excluded
+from kerascheck.edits import plain_fixes
 from kerascheck.extract.python import extract
 from kerascheck.extract.saved import SAVED_SUFFIXES, SavedModelError, extract_saved, ordered
 from kerascheck.flavour import DEFAULT_FLAVOUR
@@ -203,7 +204,8 @@ def lint_source(
         return FileResult(path, errors=(FileError(path, message),), checked=False)
     if not findings:
         return FileResult(path)
-    kept, suppressed = split(positioned(module, findings), suppressions(source))
+    placed = plain_fixes(positioned(module, findings), source)
+    kept, suppressed = split(placed, suppressions(source))
     return FileResult(path, kept, suppressed=suppressed)
 
 

@@ -14,7 +14,6 @@ import difflib
 import functools
 import io
 import os
-import re
 import tempfile
 import tokenize
 from collections.abc import Iterator, Sequence
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from kerascheck.edits import line_starts, text_range
 from kerascheck.engine import (
     FileError,
     FileResult,
@@ -30,7 +30,7 @@ from kerascheck.engine import (
     lint_source,
     map_files,
 )
-from kerascheck.ir import Edit, Finding, Fix
+from kerascheck.ir import Finding, Fix
 from kerascheck.rule import Rule
 from kerascheck.source import SourceError, decode
 
@@ -52,47 +52,19 @@ class FixOutcome:
         return self.before != self.after
 
 
-def _line_starts(source: str) -> list[int]:
-    starts = [0]
-    for line in source.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
-    return starts
-
-
-def _offsets(edit: Edit, starts: list[int]) -> tuple[int, int]:
-    span = edit.span
-    start = starts[span.line - 1] + span.col - 1
-    end = starts[span.end_line - 1] + span.end_col - 1
-    if edit.mode == "before":
-        return start, start
-    if edit.mode == "after":
-        return end, end
-    if edit.mode == "before_close":
-        return end - 1, end - 1
-    return start, end
-
-
-def _range(edit: Edit, source: str, starts: list[int]) -> tuple[int, int, str] | None:
-    start, end = _offsets(edit, starts)
-    if edit.mode != "string":
-        return start, end, edit.text
-    text = _string_contents(source[start:end], edit.text)
-    return None if text is None else (start, end, text)
-
-
 def _newline(source: str) -> str:
     return "\r\n" if "\r\n" in source else "\n"
 
 
 def apply_fixes(source: str, fixes: Sequence[Fix]) -> tuple[str, list[int]]:
     """Apply every fix whose edits overlap no earlier chosen fix; the indices applied."""
-    starts = _line_starts(source)
+    starts = line_starts(source)
     newline = _newline(source)
     taken: list[tuple[int, int]] = []
     chosen: list[tuple[int, int, str]] = []
     applied: list[int] = []
     for index, fix in enumerate(fixes):
-        found = [_range(edit, source, starts) for edit in fix.edits]
+        found = [text_range(edit, source, starts) for edit in fix.edits]
         ranges = [r for r in found if r is not None]
         if len(ranges) != len(found):
             continue
@@ -106,18 +78,6 @@ def apply_fixes(source: str, fixes: Sequence[Fix]) -> tuple[str, list[int]]:
     for start, end, replacement in sorted(chosen, key=lambda r: (r[0], r[1]), reverse=True):
         text = text[:start] + replacement.replace("\n", newline) + text[end:]
     return text, applied
-
-
-_STRING_LITERAL = re.compile(r"""(?P<prefix>[rRuU]?)(?P<quote>'{3}|"{3}|'|")[^'"\\\n]*(?P=quote)""")
-
-
-def _string_contents(literal: str, contents: str) -> str | None:
-    """``literal`` with its contents replaced; None unless it is a plain, escape-free
-    string literal (an f-string, a concatenation or a name is left alone)."""
-    match = _STRING_LITERAL.fullmatch(literal)
-    if match is None or any(c in contents for c in "'\"\\\n"):
-        return None
-    return f"{match['prefix']}{match['quote']}{contents}{match['quote']}"
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -7,12 +7,12 @@ from collections import Counter
 from typing import Any
 
 from kerascheck.engine import Report
-from kerascheck.ir import Finding
+from kerascheck.ir import Finding, Fix
 
 
 def finding_dict(path: str, finding: Finding) -> dict[str, Any]:
     span = finding.span
-    return {
+    found = {
         "path": path,
         "line": span.line,
         "column": span.col,
@@ -24,7 +24,33 @@ def finding_dict(path: str, finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "dynamic": finding.dynamic,
         "evidence": finding.evidence,
+        "fix": fix_dict(finding.fix),
     }
+
+
+def fix_dict(fix: Fix | None) -> dict[str, Any] | None:
+    if fix is None:
+        return None
+    return {
+        "description": fix.description,
+        "applicability": "safe" if fix.safe else "unsafe",
+        "edits": [
+            {
+                "line": e.span.line,
+                "column": e.span.col,
+                "end_line": e.span.end_line,
+                "end_column": e.span.end_col,
+                "mode": e.mode,
+                "text": e.text,
+            }
+            for e in fix.edits
+        ],
+    }
+    if span.pointer is not None and span.line < 1:
+        # Inside a saved model config: no source position, a pointer into the config.
+        found.update(line=None, column=None, end_line=None, end_column=None)
+        found["pointer"] = span.pointer
+    return found
 
 
 def summary(report: Report) -> dict[str, Any]:

@@ -42,15 +42,24 @@ def _frame(lines: list[str], finding: Finding) -> list[tuple[str, str]]:
 def _summary(report: Report) -> str:
     findings = report.findings
     checked = sum(1 for r in report.results if r.checked)
+    fixed = (
+        f"Fixed {report.fixed} finding{'s' if report.fixed != 1 else ''}. " if report.fixed else ""
+    )
     if not findings and not report.errors:
-        return f"All checks passed ({checked} files checked)."
+        return f"{fixed}All checks passed ({checked} files checked)."
     severities = Counter(f.severity for _, f in findings)
     parts = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in sorted(severities.items()))
     files = len({p for p, _ in findings})
-    text = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''}"
+    text = f"{fixed}Found {len(findings)} finding{'s' if len(findings) != 1 else ''}"
     if findings:
         text += f" ({parts}) in {files} file{'s' if files != 1 else ''}"
     text += f"; {checked} files checked."
+    safe = sum(1 for _, f in findings if f.fix is not None and f.fix.safe)
+    unsafe = sum(1 for _, f in findings if f.fix is not None and not f.fix.safe)
+    if safe:
+        text += f" [*] {safe} fixable with --fix."
+    if unsafe:
+        text += f" {unsafe} more with --fix --unsafe-fixes."
     if report.errors:
         count = len(report.errors)
         text += f" {count} file{'s' if count != 1 else ''} could not be checked."
@@ -61,7 +70,8 @@ def pieces(report: Report, show_suppressed: bool = False) -> list[tuple[str, str
     out: list[tuple[str, str]] = []
     cache: dict[str, list[str]] = {}
     for path, finding in report.findings:
-        if path not in cache:
+        # A finding inside a saved model config has no line: do not read the (binary) file.
+        if path not in cache and finding.span.line > 0:
             try:
                 cache[path] = read_source(path).splitlines()
             except SourceError:
@@ -70,8 +80,9 @@ def pieces(report: Report, show_suppressed: bool = False) -> list[tuple[str, str
         out.append((f"{where(path, span)}: ", "bold"))
         out.append((finding.code, _STYLES[finding.severity]))
         out.append((f" {finding.message}", ""))
-        out.append((f" [{finding.rule}]\n", "dim"))
-        out.extend(_frame(cache[path], finding))
+        out.append((f" [{finding.rule}]", "dim"))
+        out.append((" [*]\n" if finding.fix is not None and finding.fix.safe else "\n", "bold"))
+        out.extend(_frame(cache.get(path, []), finding))
         out.append(("\n", ""))
     for path, finding in report.suppressed if show_suppressed else ():
         span = finding.span
