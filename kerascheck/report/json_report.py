@@ -12,7 +12,7 @@ from kerascheck.ir import Finding, Fix
 
 def finding_dict(path: str, finding: Finding) -> dict[str, Any]:
     span = finding.span
-    found = {
+    found: dict[str, Any] = {
         "path": path,
         "line": span.line,
         "column": span.col,
@@ -26,6 +26,13 @@ def finding_dict(path: str, finding: Finding) -> dict[str, Any]:
         "evidence": finding.evidence,
         "fix": fix_dict(finding.fix),
     }
+    if span.pointer is not None and span.line < 1:
+        # Inside a saved model config: no source position, a pointer into the config.
+        found.update(line=None, column=None, end_line=None, end_column=None)
+        found["pointer"] = span.pointer
+    if span.cell is not None:
+        found["cell"] = span.cell  # line and column are inside this notebook cell
+    return found
 
 
 def fix_dict(fix: Fix | None) -> dict[str, Any] | None:
@@ -40,17 +47,11 @@ def fix_dict(fix: Fix | None) -> dict[str, Any] | None:
                 "column": e.span.col,
                 "end_line": e.span.end_line,
                 "end_column": e.span.end_col,
-                "mode": e.mode,
                 "text": e.text,
             }
             for e in fix.edits
         ],
     }
-    if span.pointer is not None and span.line < 1:
-        # Inside a saved model config: no source position, a pointer into the config.
-        found.update(line=None, column=None, end_line=None, end_column=None)
-        found["pointer"] = span.pointer
-    return found
 
 
 def summary(report: Report) -> dict[str, Any]:
@@ -68,6 +69,7 @@ def render(report: Report, show_suppressed: bool = False) -> str:
         "findings": [finding_dict(path, f) for path, f in report.findings],
         "errors": [
             {"path": e.path, "message": e.message, "line": e.line, "column": e.column}
+            | ({"cell": e.cell} if e.cell is not None else {})
             for e in report.errors
         ],
         "summary": summary(report),
