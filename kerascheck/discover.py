@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from kerascheck.extract.saved_read import SAVED_SUFFIXES, looks_like_model_json
+
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".git",
     ".hg",
@@ -30,7 +32,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     "__pypackages__",
 )
 
-SOURCE_SUFFIXES: tuple[str, ...] = (".py",)
+SOURCE_SUFFIXES: tuple[str, ...] = (".py", *SAVED_SUFFIXES)
 
 
 def is_excluded(path: Path, patterns: Iterable[str]) -> bool:
@@ -68,6 +70,9 @@ def discover(
                 if not filename.endswith(suffixes) or is_excluded(candidate, patterns):
                     continue
                 if not candidate.is_file():
+                    continue
+                # Only JSON whose first KB looks like a Keras model config (model.to_json()).
+                if filename.endswith(".json") and not looks_like_model_json(candidate):
                     continue
                 key = os.path.normpath(candidate)
                 if key not in seen:

@@ -92,7 +92,7 @@ class InputShapeNonFirst(Rule):
     )
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
-        if model.kind != "sequential" or not model.layers or not model.layers[0].known_layer:
+        if not model.is_chain or not model.layers or not model.layers[0].known_layer:
             return
         for layer in model.layers[1:]:
             if layer.call is None or layer.conditional:

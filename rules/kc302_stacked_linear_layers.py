@@ -131,7 +131,7 @@ class StackedLinearLayers(Rule):
         for index, layer in enumerate(layers):
             if layer.class_name != "Dense" or layer.activation != Known(None):
                 continue
-            if model.kind == "sequential":
+            if model.is_chain:
                 following = _next_dense(layers, index)
             else:
                 following = _only_consumer(model, index)

@@ -164,7 +164,7 @@ class MissingFlatten(Rule):
     )
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
-        if model.kind != "sequential" or model.compile is None:
+        if not model.is_chain or model.compile is None:
             return
         probabilistic = load().probabilistic_losses
         losses = [loss.name for _, loss in model.compile.losses]

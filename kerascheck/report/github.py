@@ -18,17 +18,24 @@ def render(report: Report) -> str:
     for path, finding in report.findings:
         span = finding.span
         level = "error" if finding.severity == "error" else "warning"
+        message = finding.message
+        place = [
+            f"line={span.line}",
+            f"col={span.col}",
+            f"endLine={span.end_line}",
+            f"endColumn={span.end_col}",
+        ]
+        if span.pointer is not None and span.line < 1:
+            # Inside a saved model config: a file-level annotation that names the layer.
+            place, message = [], f"{span.pointer}: {message}"
         properties = ",".join(
             [
                 f"file={_property(path)}",
-                f"line={span.line}",
-                f"col={span.col}",
-                f"endLine={span.end_line}",
-                f"endColumn={span.end_col}",
+                *place,
                 f"title={_property(f'{finding.code} {finding.rule}')}",
             ]
         )
-        lines.append(f"::{level} {properties}::{_data(finding.message)}")
+        lines.append(f"::{level} {properties}::{_data(message)}")
     for error in report.errors:
         where = f"file={_property(error.path)}"
         if error.line is not None:
