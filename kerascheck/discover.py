@@ -32,7 +32,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     "__pypackages__",
 )
 
-SOURCE_SUFFIXES: tuple[str, ...] = (".py", *SAVED_SUFFIXES)
+SOURCE_SUFFIXES: tuple[str, ...] = (".py", ".ipynb", *SAVED_SUFFIXES)
 
 
 def is_excluded(path: Path, patterns: Iterable[str]) -> bool:

@@ -23,6 +23,7 @@ from kerascheck.extract.python import extract
 from kerascheck.extract.saved import SAVED_SUFFIXES, SavedModelError, extract_saved, ordered
 from kerascheck.flavour import DEFAULT_FLAVOUR
 from kerascheck.ir import Edit, Finding, Fix, Flavour, ModuleSpec, Span
+from kerascheck.notebook import NOTEBOOK_SUFFIX, Notebook, parse_notebook
 from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
@@ -57,6 +58,7 @@ class FileError:
     message: str
     line: int | None = None
     column: int | None = None
+    cell: int | None = None  # notebooks: the line is inside this (1-based) cell
 
 
 @dataclass(frozen=True)
@@ -237,11 +239,39 @@ def _ignored_codes(path: str, options: Options) -> tuple[str, ...]:
 def lint_file(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
     if path.endswith(SAVED_SUFFIXES):
         return filter_for_file(lint_saved(path, options, rules), path, options)
+    if path.endswith(NOTEBOOK_SUFFIX):
+        return filter_for_file(lint_notebook(path, options, rules), path, options)
     try:
         source = read_source(path)
     except SourceError as exc:
         return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
     return filter_for_file(lint_source(source, path, options, rules), path, options)
+
+
+def lint_notebook(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
+    """The code cells linted as one module; positions mapped back into their cells."""
+    try:
+        with open(path, "rb") as handle:
+            notebook = parse_notebook(handle.read())
+    except OSError as exc:
+        error = FileError(path, f"cannot read: {exc.strerror or exc}")
+        return FileResult(path, errors=(error,), checked=False)
+    except SourceError as exc:
+        return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
+    result = lint_source(notebook.source, path, options, rules)
+    return replace(
+        result,
+        findings=tuple(notebook.place(f) for f in result.findings),
+        suppressed=tuple(notebook.place(f) for f in result.suppressed),
+        errors=tuple(_in_cell(e, notebook) for e in result.errors),
+    )
+
+
+def _in_cell(error: FileError, notebook: Notebook) -> FileError:
+    if error.line is None:
+        return error
+    span = notebook.locate(Span(error.line, error.column or 1))
+    return replace(error, line=span.line, cell=span.cell)
 
 
 def filter_for_file(result: FileResult, path: str, options: Options) -> FileResult:

@@ -27,10 +27,13 @@ from kerascheck.engine import (
     FileResult,
     Options,
     filter_for_file,
+    lint_file,
     lint_source,
     map_files,
 )
+from kerascheck.extract.saved import SAVED_SUFFIXES
 from kerascheck.ir import Finding, Fix
+from kerascheck.notebook import NOTEBOOK_SUFFIX
 from kerascheck.rule import Rule
 from kerascheck.source import SourceError, decode
 
@@ -131,7 +134,10 @@ def _encoding(data: bytes) -> str:
 def fix_file(
     path: str, options: Options, unsafe: bool, write: bool, rules: Sequence[Rule] | None = None
 ) -> FixOutcome:
-    """Fix one file; with ``write``, replace it atomically in its own encoding."""
+    """Fix one file; with ``write``, replace it atomically in its own encoding. Notebooks
+    and saved models are only linted: their fixes are not applied."""
+    if path.endswith((NOTEBOOK_SUFFIX, *SAVED_SUFFIXES)):
+        return FixOutcome(path, "", "", (), lint_file(path, options, rules))
     try:
         with open(path, "rb") as handle:
             data = handle.read()

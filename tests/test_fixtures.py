@@ -27,10 +27,10 @@ def test_fixtures_report_exactly_the_expected_findings() -> None:
     status, report = _check("fixtures")
     assert report["errors"] == []
     found = {
-        (Path(f["path"]).relative_to("fixtures").as_posix(), f["line"], f["code"])
+        (Path(f["path"]).relative_to("fixtures").as_posix(), f.get("cell"), f["line"], f["code"])
         for f in report["findings"]
     }
-    expected = {(e["file"], e["line"], e["code"]) for e in EXPECTED["findings"]}
+    expected = {(e["file"], e.get("cell"), e["line"], e["code"]) for e in EXPECTED["findings"]}
     assert found - expected == set(), f"unexpected: {sorted(found - expected)}"
     assert expected - found == set(), f"missing: {sorted(expected - found)}"
     assert status == 1
@@ -38,7 +38,11 @@ def test_fixtures_report_exactly_the_expected_findings() -> None:
 
 def test_every_seed_fixture_has_a_finding_or_a_pending_one() -> None:
     listed = {e["file"] for e in EXPECTED["findings"] + EXPECTED["pending"]}
-    seeds = {p.relative_to(FIXTURES).as_posix() for p in FIXTURES.rglob("seed*.py")}
+    seeds = {
+        p.relative_to(FIXTURES).as_posix()
+        for p in FIXTURES.rglob("seed*")
+        if p.suffix in (".py", ".ipynb")
+    }
     assert seeds == listed
 
 

@@ -8,6 +8,8 @@ from kerascheck.report.location import where
 
 def error_line(error: FileError) -> str:
     where = error.path
+    if error.cell is not None:
+        where += f":cell {error.cell}"
     if error.line is not None:
         where += f":{error.line}:{error.column or 1}"
     return f"{where}: error: {error.message}"

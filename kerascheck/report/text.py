@@ -10,7 +10,8 @@ from collections import Counter
 from typing import TextIO
 
 from kerascheck.engine import Report
-from kerascheck.ir import Finding
+from kerascheck.ir import Finding, Span
+from kerascheck.notebook import parse_notebook
 from kerascheck.report.concise import error_line
 from kerascheck.report.location import where
 from kerascheck.source import SourceError, read_source
@@ -66,23 +67,36 @@ def _summary(report: Report) -> str:
     return text
 
 
+def _source_lines(
+    path: str, span: Span, cache: dict[tuple[str, int | None], list[str]]
+) -> list[str]:
+    """The lines a code frame shows: the file's, or the notebook cell's."""
+    key = (path, span.cell)
+    if key not in cache:
+        # A finding inside a saved model config has no line: the file is not text.
+        cache[key] = []
+        try:
+            if span.cell is not None:
+                with open(path, "rb") as handle:
+                    cache[key] = parse_notebook(handle.read()).cell_lines(span.cell)
+            elif span.line > 0:
+                cache[key] = read_source(path).splitlines()
+        except (OSError, SourceError):
+            pass
+    return cache[key]
+
+
 def pieces(report: Report, show_suppressed: bool = False) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    cache: dict[str, list[str]] = {}
+    cache: dict[tuple[str, int | None], list[str]] = {}
     for path, finding in report.findings:
-        # A finding inside a saved model config has no line: do not read the (binary) file.
-        if path not in cache and finding.span.line > 0:
-            try:
-                cache[path] = read_source(path).splitlines()
-            except SourceError:
-                cache[path] = []
         span = finding.span
         out.append((f"{where(path, span)}: ", "bold"))
         out.append((finding.code, _STYLES[finding.severity]))
         out.append((f" {finding.message}", ""))
         out.append((f" [{finding.rule}]", "dim"))
         out.append((" [*]\n" if finding.fix is not None and finding.fix.safe else "\n", "bold"))
-        out.extend(_frame(cache.get(path, []), finding))
+        out.extend(_frame(_source_lines(path, span, cache), finding))
         out.append(("\n", ""))
     for path, finding in report.suppressed if show_suppressed else ():
         span = finding.span
