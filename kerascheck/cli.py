@@ -1,4 +1,4 @@
-"""Command line: ``kerascheck check``, ``kerascheck rules``, ``kerascheck explain``."""
+"""Command line: ``kerascheck check``, ``rules``, ``explain`` and ``lsp`` (the language server)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kerascheck import __version__
-from kerascheck.config import Config, ConfigError, find, load_file
-from kerascheck.discover import DEFAULT_EXCLUDES
+from kerascheck.config import Config, ConfigError
 from kerascheck.flavour import FLAVOURS
 from kerascheck.registry import RuleLoadError
+from kerascheck.settings import load_config, options_for
 
 if TYPE_CHECKING:
     from kerascheck.engine import Report
@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", help="print a rule's documentation")
     explain.add_argument("code", metavar="CODE")
+
+    lsp = sub.add_parser("lsp", help="run the language server (LSP over stdin/stdout)")
+    # Some clients pass --stdio; it is the only transport, so accept and ignore it.
+    lsp.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -105,7 +109,7 @@ def _use_color() -> bool:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kerascheck.engine import Options, Report, lint_paths, lint_source
+    from kerascheck.engine import Report, lint_paths, lint_source
     from kerascheck.registry import all_rules
 
     known = {r.code for r in all_rules()}
@@ -113,16 +117,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if code != "ALL" and not any(k.startswith(code) for k in known):
             raise UsageError(f"unknown rule code or prefix: {code}")
     config = _load_config(args, known)
-    root = str(config.path.parent) if config.path is not None else "."
-    exclude = config.exclude if config.exclude is not None else DEFAULT_EXCLUDES
-    options = Options(
-        select=tuple(args.select) if args.select else config.select,
-        ignore=tuple(args.ignore) if args.ignore else config.ignore,
-        target_keras=args.target_keras or config.target_keras,
-        exclude=exclude + config.extend_exclude + tuple(args.exclude),
-        per_file_ignores=config.per_file_ignores,
-        root=root,
-    )
+    options = options_for(config, args.select, args.ignore, args.target_keras, args.exclude)
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     if args.paths == ["-"]:
         # An editor or hook pipes a buffer: report it under the name it will have on disk.
@@ -172,13 +167,10 @@ def statistics(report: Report) -> str:
 
 def _load_config(args: argparse.Namespace, known: set[str]) -> Config:
     """The configuration file in force: --config, else the nearest one, unless --isolated."""
-    if args.isolated:
-        return Config()
+    start = Path(args.paths[0]) if args.paths else Path.cwd()
+    config = Path(args.config) if args.config is not None else None
     try:
-        if args.config is not None:
-            return load_file(Path(args.config), known)
-        found = find(Path(args.paths[0]) if args.paths else Path.cwd())
-        return load_file(found, known) if found is not None else Config()
+        return load_config(start, known, config, args.isolated)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -210,10 +202,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def cmd_lsp(args: argparse.Namespace) -> int:
+    try:
+        from kerascheck.lsp import serve
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol"):
+            raise
+        raise UsageError("the language server needs pygls: pip install 'kerascheck[lsp]'") from exc
+    return serve()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"check": cmd_check, "rules": cmd_rules, "explain": cmd_explain}
+    handlers = {"check": cmd_check, "rules": cmd_rules, "explain": cmd_explain, "lsp": cmd_lsp}
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

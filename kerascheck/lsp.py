@@ -1,0 +1,278 @@
+"""``kerascheck lsp``: the language server (LSP over stdin/stdout, built on pygls).
+
+Open Python documents are linted in memory on open, change and save, with the options
+``kerascheck check`` uses for the same file (its nearest configuration file). A lint takes
+milliseconds, so it runs synchronously on every change: no debounce timer to tune, and a
+code action always sees the findings of the text it is asked about. The engine is imported
+on the first lint, so ``initialize`` is answered at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
+from pygls.workspace.position_codec import PositionCodec
+
+from kerascheck import __version__
+
+if TYPE_CHECKING:
+    from kerascheck.engine import FileError, FileResult
+    from kerascheck.ir import Edit, Finding, Fix, Span
+
+DOCS_URL = "https://github.com/kerascheck/kerascheck/blob/main/docs/rules.md"
+SOURCE = "kerascheck"
+SEVERITIES = {
+    "error": lsp.DiagnosticSeverity.Error,
+    "warning": lsp.DiagnosticSeverity.Warning,
+    "info": lsp.DiagnosticSeverity.Information,
+}
+# LSP lines end at \n, \r\n or \r only (str.splitlines also splits at \f, \x1c, \u2028...).
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def rule_url(code: str) -> str | None:
+    """The rule's section of docs/rules.md, whose headings read ``## KC101 softmax-single-unit``.
+
+    None for a plugin's rule: its documentation lives elsewhere.
+    """
+    from kerascheck.registry import rule_by_code
+
+    rule = rule_by_code(code)
+    if rule is None or not rule.__module__.startswith("kerascheck.rules."):
+        return None
+    return f"{DOCS_URL}#{rule.code.lower()}-{rule.name}"
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Converts 1-based, end-exclusive spans counted in code points into 0-based LSP
+    positions counted in the client's units (UTF-16 unless negotiated otherwise)."""
+
+    lines: Sequence[str]
+    codec: PositionCodec
+
+    @classmethod
+    def of(cls, document: TextDocument) -> Positions:
+        return cls(_NEWLINE.split(document.source), document.position_codec)
+
+    def position(self, line: int, col: int) -> lsp.Position:
+        point = lsp.Position(line=max(line - 1, 0), character=max(col - 1, 0))
+        return self.codec.position_to_client_units(self.lines, point)
+
+    def range(self, span: Span) -> lsp.Range:
+        start = self.position(span.line, span.col)
+        end = self.position(span.end_line, span.end_col) if span.end_line else start
+        return lsp.Range(start=start, end=end)
+
+
+def diagnostic(finding: Finding, positions: Positions) -> lsp.Diagnostic:
+    url = rule_url(finding.code)
+    return lsp.Diagnostic(
+        range=positions.range(finding.span),
+        message=finding.message,
+        severity=SEVERITIES[finding.severity],
+        code=finding.code,
+        code_description=lsp.CodeDescription(href=url) if url else None,
+        source=SOURCE,
+    )
+
+
+def error_diagnostic(error: FileError, positions: Positions) -> lsp.Diagnostic:
+    """A document that could not be checked: at its syntax error, else at the top."""
+    line, col = error.line or 1, error.column or 1
+    start, end = positions.position(line, col), positions.position(line, col + 1)
+    return lsp.Diagnostic(
+        range=lsp.Range(start=start, end=end),
+        message=error.message,
+        severity=lsp.DiagnosticSeverity.Error,
+        source=SOURCE,
+    )
+
+
+def text_edit(edit: Edit, positions: Positions) -> lsp.TextEdit:
+    # The engine resolves every edit mode to a plain replacement of ``edit.span``.
+    return lsp.TextEdit(range=positions.range(edit.span), new_text=edit.text)
+
+
+@dataclass(frozen=True)
+class QuickFix:
+    diagnostic: lsp.Diagnostic
+    fix: Fix
+    edits: tuple[lsp.TextEdit, ...]
+
+    @property
+    def title(self) -> str:
+        return self.fix.description if self.fix.safe else f"{self.fix.description} (unsafe)"
+
+
+@dataclass(frozen=True)
+class Linted:
+    """The last lint of one document version."""
+
+    version: int | None
+    diagnostics: tuple[lsp.Diagnostic, ...]
+    fixes: tuple[QuickFix, ...]
+
+
+def convert(result: FileResult, document: TextDocument) -> Linted:
+    positions = Positions.of(document)
+    diagnostics = [error_diagnostic(error, positions) for error in result.errors]
+    fixes = []
+    for finding in result.findings:
+        diagnostics.append(diagnostic(finding, positions))
+        if finding.fix is not None:
+            edits = tuple(text_edit(edit, positions) for edit in finding.fix.edits)
+            fixes.append(QuickFix(diagnostics[-1], finding.fix, edits))
+    return Linted(document.version, tuple(diagnostics), tuple(fixes))
+
+
+def document_path(uri: str) -> Path:
+    """The file a document is (or will be) saved as: the configuration search starts there."""
+    path = to_fs_path(uri)
+    return Path(unquote(path if path is not None else urlparse(uri).path or "untitled.py"))
+
+
+def _is_python(document: TextDocument) -> bool:
+    if document.language_id:
+        return document.language_id == "python"
+    return document.uri.endswith((".py", ".pyi"))
+
+
+def _overlaps(a: lsp.Range, b: lsp.Range) -> bool:
+    return (a.start.line, a.start.character) <= (b.end.line, b.end.character) and (
+        b.start.line,
+        b.start.character,
+    ) <= (a.end.line, a.end.character)
+
+
+class KerascheckServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("kerascheck", __version__)
+        self.linted: dict[str, Linted] = {}
+        self._shown: set[str] = set()
+
+    def _tell_once(self, message: str) -> None:
+        """A settings problem is shown once, not on every keystroke."""
+        if message not in self._shown:
+            self._shown.add(message)
+            self.window_show_message(
+                lsp.ShowMessageParams(type=lsp.MessageType.Error, message=message)
+            )
+
+    def _lint(self, document: TextDocument) -> Linted:
+        from kerascheck.config import Config, ConfigError
+        from kerascheck.engine import filter_for_file, lint_source
+        from kerascheck.registry import RuleLoadError, all_rules
+        from kerascheck.settings import load_config, options_for
+
+        path = document_path(document.uri)
+        try:
+            known = [rule.code for rule in all_rules()]
+        except RuleLoadError as exc:
+            self._tell_once(f"kerascheck: {exc}")
+            return Linted(document.version, (), ())
+        try:
+            config = load_config(path, known)
+        except ConfigError as exc:
+            self._tell_once(f"kerascheck: {exc} (checking with the default settings)")
+            config = Config()
+        options = options_for(config)
+        result = lint_source(document.source, str(path), options)
+        return convert(filter_for_file(result, str(path), options), document)
+
+    def check(self, uri: str) -> None:
+        document = self.workspace.get_text_document(uri)
+        if not _is_python(document):
+            return
+        linted = self.linted[uri] = self._lint(document)
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(
+                uri=uri, diagnostics=list(linted.diagnostics), version=document.version
+            )
+        )
+
+    def forget(self, uri: str) -> None:
+        if self.linted.pop(uri, None) is not None:
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
+
+    def quick_fixes(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        only = params.context.only
+        if only and not any(lsp.CodeActionKind.QuickFix.startswith(kind) for kind in only):
+            return []
+        uri = params.text_document.uri
+        document = self.workspace.get_text_document(uri)
+        linted = self.linted.get(uri)
+        if linted is None or linted.version != document.version:
+            self.check(uri)
+            linted = self.linted.get(uri)
+        if linted is None:
+            return []
+        return [
+            lsp.CodeAction(
+                title=quick.title,
+                kind=lsp.CodeActionKind.QuickFix,
+                diagnostics=[quick.diagnostic],
+                is_preferred=quick.fix.safe,
+                edit=self._workspace_edit(uri, document.version, quick.edits),
+            )
+            for quick in linted.fixes
+            if _overlaps(quick.diagnostic.range, params.range)
+        ]
+
+    def _workspace_edit(
+        self, uri: str, version: int | None, edits: Sequence[lsp.TextEdit]
+    ) -> lsp.WorkspaceEdit:
+        # A versioned edit lets the client refuse it once the text has moved on.
+        capabilities = self.client_capabilities.workspace
+        workspace_edit = capabilities.workspace_edit if capabilities else None
+        if workspace_edit is not None and workspace_edit.document_changes:
+            identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+            change = lsp.TextDocumentEdit(text_document=identifier, edits=list(edits))
+            return lsp.WorkspaceEdit(document_changes=[change])
+        return lsp.WorkspaceEdit(changes={uri: list(edits)})
+
+
+def build_server() -> KerascheckServer:
+    server = KerascheckServer()
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: KerascheckServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.check(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: KerascheckServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        ls.check(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: KerascheckServer, params: lsp.DidSaveTextDocumentParams) -> None:
+        ls.check(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: KerascheckServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        ls.forget(params.text_document.uri)
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]),
+    )
+    def code_action(ls: KerascheckServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        return ls.quick_fixes(params)
+
+    return server
+
+
+def serve() -> int:
+    """Serve one client over stdin/stdout until it sends ``exit``."""
+    build_server().start_io()
+    return 0
