@@ -14,6 +14,9 @@ from typing import ClassVar
 
 from kerascheck.ir import Finding, Fix, Flavour, ModelSpec, ModuleSpec, Severity, Span
 
+# Where each rule's documentation is published (docs/rules.md, one section per rule).
+DOCS_URL = "https://github.com/kerascheck/kerascheck/blob/main/docs/rules.md"
+
 
 @dataclass(frozen=True)
 class Invalid:
@@ -56,6 +59,9 @@ class Rule:
     use_instead: ClassVar[str]
     fix_safety: ClassVar[str] = "No automatic fix."
     limitations: ClassVar[str] = ""
+    # Reported only by `check --dynamic` (KC900): its invalid examples cannot fire statically
+    # and are run by tests/test_dynamic.py instead of the static example tests.
+    dynamic_only: ClassVar[bool] = False
     valid: ClassVar[tuple[Valid, ...]] = ()
     invalid: ClassVar[tuple[Invalid, ...]] = ()
 
@@ -71,6 +77,11 @@ class Rule:
         self, span: Span, message: str, severity: Severity | None = None, fix: Fix | None = None
     ) -> Finding:
         return Finding(self.code, self.name, severity or self.severity, message, span, fix)
+
+    @classmethod
+    def help_uri(cls) -> str:
+        """The rule's section of docs/rules.md (GitHub's anchor of ``## KC101 name``)."""
+        return f"{DOCS_URL}#{cls.code.lower()}-{cls.name}"
 
     @classmethod
     def doc(cls) -> str:
