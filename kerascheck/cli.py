@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kerascheck import __version__
-from kerascheck.config import Config, ConfigError
+from kerascheck.config import FORMATS, Config, ConfigError
 from kerascheck.flavour import FLAVOURS
 from kerascheck.registry import RuleLoadError
 from kerascheck.settings import load_config, options_for
 
 if TYPE_CHECKING:
-    from kerascheck.engine import Report
+    from kerascheck.engine import Options, Report
 
-FORMATS = ("text", "concise", "json", "github")
+
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
@@ -84,7 +84,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--statistics", action="store_true", help="print counts per rule code")
     check.add_argument(
+        "--output-file",
+        "-o",
+        default=None,
+        metavar="PATH",
+        help="write the report to this file instead of standard output",
+    )
+    check.add_argument(
+        "--fix", action="store_true", help="apply safe fixes in place, then report what is left"
+    )
+    check.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --diff, also apply fixes that change what the model computes",
+    )
+    check.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff instead of writing them (exit 1 if any)",
+    )
+    check.add_argument(
         "--jobs", "-j", type=int, default=None, help="worker processes (default: number of CPUs)"
+    )
+    check.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="rebuild each model in real Keras (TensorFlow) to confirm or refute every finding",
+    )
+    check.add_argument(
+        "--dynamic-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time budget per model under --dynamic (default: 60)",
     )
 
     rules = sub.add_parser("rules", help="list the rules")
@@ -119,36 +151,110 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load_config(args, known)
     options = options_for(config, args.select, args.ignore, args.target_keras, args.exclude)
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-    if args.paths == ["-"]:
+    if args.dynamic:
+        options, jobs = _dynamic_options(args, options), 1  # one Keras worker, file by file
+    if args.fix or args.diff:
+        report = _run_fixes(args, options, max(1, jobs))
+        if args.diff:
+            return EXIT_FINDINGS if report.fixed else EXIT_CLEAN
+    elif args.paths == ["-"]:
         # An editor or hook pipes a buffer: report it under the name it will have on disk.
         name = args.stdin_filename or "<stdin>"
         report = Report([lint_source(sys.stdin.read(), name, options)])
     else:
         report = lint_paths(args.paths, options, jobs=max(1, jobs))
+    if args.paths == ["-"] and args.fix:
+        # The fixed buffer went to stdout (the editor replaces its buffer with it), so the
+        # findings that are left go to stderr.
+        from kerascheck.report.concise import render as concise_render
+
+        sys.stderr.write(concise_render(report, False))
+        return report.exit_code
     fmt = args.format or config.output_format or "text"
-    shown = args.show_suppressed
-    if args.statistics:
-        _write(statistics(report))
-    elif fmt == "json":
-        from kerascheck.report.json_report import render
-
-        _write(render(report, shown))
-    elif fmt == "concise":
-        from kerascheck.report.concise import render
-
-        _write(render(report, shown))
-    elif fmt == "github":
-        from kerascheck.report.github import render
-
-        _write(render(report))
-    else:
+    if args.output_file is not None:
+        _write_report_file(args.output_file, render(report, fmt, args))
+    elif fmt == "text" and not args.statistics and _use_color():
         from kerascheck.report import text
 
-        if _use_color():
-            text.render_rich(report, sys.stdout, shown)
-        else:
-            _write(text.render_plain(report, shown))
+        text.render_rich(report, sys.stdout, args.show_suppressed)
+    else:
+        _write(render(report, fmt, args))
     return report.exit_code
+
+
+def render(report: Report, fmt: str, args: argparse.Namespace) -> str:
+    """The report as text in ``fmt`` (``--statistics`` replaces it with counts per code)."""
+    shown = args.show_suppressed
+    if args.statistics:
+        return statistics(report)
+    if fmt == "json":
+        from kerascheck.report.json_report import render as render_json
+
+        return render_json(report, shown)
+    if fmt == "concise":
+        from kerascheck.report.concise import render as render_concise
+
+        return render_concise(report, shown)
+    if fmt == "github":
+        from kerascheck.report.github import render as render_github
+
+        return render_github(report)
+    if fmt == "sarif":
+        from kerascheck.report.sarif import render as render_sarif
+
+        return render_sarif(report, shown)
+    from kerascheck.report import text
+
+    return text.render_plain(report, shown)
+
+
+def _write_report_file(path: str, content: str) -> None:
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _dynamic_options(args: argparse.Namespace, options: Options) -> Options:
+    """--dynamic needs TensorFlow: say how to get it (exit 2) before checking anything."""
+    from dataclasses import replace
+
+    from kerascheck.dynamic import INSTALL_HINT, DynamicUnavailable, missing, start
+
+    if args.fix or args.diff:
+        raise UsageError("--dynamic cannot be combined with --fix or --diff")
+    if args.dynamic_timeout <= 0:
+        raise UsageError("--dynamic-timeout must be a positive number of seconds")
+    absent = missing()
+    if absent is not None:
+        raise UsageError(f"--dynamic needs TensorFlow and Keras ({absent} missing): {INSTALL_HINT}")
+    try:
+        start()
+    except DynamicUnavailable as exc:
+        raise UsageError(str(exc)) from exc
+    return replace(options, dynamic=True, dynamic_timeout=args.dynamic_timeout)
+
+
+def _run_fixes(args: argparse.Namespace, options: Options, jobs: int) -> Report:
+    """--fix writes files (or the fixed buffer to stdout for ``-``); --diff only prints."""
+    from kerascheck.discover import discover
+    from kerascheck.engine import Report
+    from kerascheck.fix import fix_files, fix_source, unified_diff
+
+    if args.paths == ["-"]:
+        name = args.stdin_filename or "<stdin>"
+        outcomes = [fix_source(sys.stdin.read(), name, options, args.unsafe_fixes)]
+        if args.fix and not args.diff:
+            _write(outcomes[0].after)
+    else:
+        files = list(discover(args.paths, options.exclude))
+        write = not args.diff
+        outcomes = list(fix_files(files, options, args.unsafe_fixes, write, jobs))
+    if args.diff:
+        _write("".join(unified_diff(o) for o in outcomes if o.changed))
+    fixed = sum(len(o.fixed) for o in outcomes)
+    return Report([o.result for o in outcomes], fixed=fixed)
 
 
 def statistics(report: Report) -> str:

@@ -45,6 +45,10 @@ class Options:
     # are matched against the path relative to ``root`` (the configuration's folder).
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     root: str = "."
+    # --dynamic: rebuild each model in real Keras to confirm or refute every finding, with a
+    # time budget in seconds per model (kerascheck.dynamic).
+    dynamic: bool = False
+    dynamic_timeout: float = 60.0
 
     def rules(self) -> list[Rule]:
         return [rule() for rule in select_rules(all_rules(), self.select, self.ignore)]
@@ -167,6 +171,19 @@ def positioned(module: cst.Module, findings: Iterable[Finding]) -> list[Finding]
     return sorted(unique.values(), key=lambda f: (f.span.line, f.span.col, f.code))
 
 
+def verified(
+    spec: ModuleSpec, findings: list[Finding], rules: Sequence[Rule], options: Options
+) -> list[Finding]:
+    """Under --dynamic, every finding confirmed, refuted or unverifiable in real Keras, plus
+    KC900 for what Keras itself warned about; unchanged otherwise."""
+    if not options.dynamic:
+        return findings
+    from kerascheck.dynamic import verify  # lazy: TensorFlow loads only under --dynamic
+
+    flavour = flavour_of(spec, options.target_keras)
+    return verify(spec, findings, rules, flavour, options.dynamic_timeout)
+
+
 def _syntax_error(path: str, source: str, exc: cst.ParserSyntaxError) -> FileError:
     """Python's own message and position when it has one (clearer than the parser's)."""
     try:
@@ -194,9 +211,8 @@ def lint_source(
         )
     try:
         spec = extract(module, path, lines=source.count("\n"))
-        findings = run_rules(
-            spec, rules if rules is not None else options.rules(), options.target_keras
-        )
+        active = rules if rules is not None else options.rules()
+        findings = run_rules(spec, active, options.target_keras)
     except RecursionError:
         return FileResult(
             path, errors=(FileError(path, "too deeply nested to analyse"),), checked=False
@@ -204,6 +220,7 @@ def lint_source(
     except Exception as exc:  # a bug of ours must not hide the other files' results
         message = f"internal error while checking ({type(exc).__name__}: {exc}); please report it"
         return FileResult(path, errors=(FileError(path, message),), checked=False)
+    findings = verified(spec, findings, active, options)
     if not findings:
         return FileResult(path)
     placed = plain_fixes(positioned(module, findings), source)
@@ -216,15 +233,14 @@ def lint_saved(path: str, options: Options, rules: Sequence[Rule] | None = None)
     source, so no suppressions and no fixes."""
     try:
         spec = extract_saved(path)
-        findings = run_rules(
-            spec, rules if rules is not None else options.rules(), options.target_keras
-        )
+        active = rules if rules is not None else options.rules()
+        findings = run_rules(spec, active, options.target_keras)
     except SavedModelError as exc:
         return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
     except Exception as exc:  # a bug of ours must not hide the other files' results
         message = f"internal error while checking ({type(exc).__name__}: {exc}); please report it"
         return FileResult(path, errors=(FileError(path, message),), checked=False)
-    return FileResult(path, ordered(findings))
+    return FileResult(path, ordered(verified(spec, findings, active, options)))
 
 
 def _ignored_codes(path: str, options: Options) -> tuple[str, ...]:

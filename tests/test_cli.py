@@ -78,6 +78,7 @@ def test_json_output_follows_the_contract(project: Path) -> None:
         "message": first["message"],
         "dynamic": None,
         "evidence": None,
+        "fix": None,  # the loss is mse: turning the output into a sigmoid is not obviously right
     }
     assert "always outputs 1.0" in first["message"]
     assert report["summary"] == {

@@ -57,8 +57,8 @@ def validator() -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
-def _sarif(cwd: Path, *args: str) -> tuple[int, dict]:
-    out = cwd / "report.sarif"
+def _sarif(cwd: Path, *args: str, out: Path | None = None) -> tuple[int, dict]:
+    out = out or cwd / "report.sarif"
     result = run_check(cwd, "--isolated", "--format", "sarif", "--output-file", str(out), *args)
     assert result.stdout == ""
     return result.returncode, json.loads(out.read_text())
@@ -73,8 +73,10 @@ def test_the_schema_is_strict(validator: jsonschema.protocols.Validator) -> None
     assert _errors(validator, bad)
 
 
-def test_fixtures_report_is_valid_sarif(validator: jsonschema.protocols.Validator) -> None:
-    status, document = _sarif(ROOT, "fixtures")
+def test_fixtures_report_is_valid_sarif(
+    tmp_path: Path, validator: jsonschema.protocols.Validator
+) -> None:
+    status, document = _sarif(ROOT, "fixtures", out=tmp_path / "report.sarif")
     assert status == 1
     assert _errors(validator, document) == []
     run = document["runs"][0]
@@ -90,12 +92,13 @@ def test_fixtures_report_is_valid_sarif(validator: jsonschema.protocols.Validato
 
 
 def test_results_carry_positions_cells_and_fixes(
-    validator: jsonschema.protocols.Validator,
+    tmp_path: Path, validator: jsonschema.protocols.Validator
 ) -> None:
     _, document = _sarif(
         ROOT,
         "fixtures/seed001_rgb_band_adadelta.py",
         "fixtures/seed001_binary_softmax_notebook.ipynb",
+        out=tmp_path / "report.sarif",
     )
     results = document["runs"][0]["results"]
     by_rule = {(r["ruleId"], r["message"]["text"][:6]): r for r in results}

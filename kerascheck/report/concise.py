@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kerascheck.engine import FileError, Report
-from kerascheck.report.location import where
+from kerascheck.report.location import verdict, where
 
 
 def error_line(error: FileError) -> str:
@@ -16,7 +16,9 @@ def error_line(error: FileError) -> str:
 
 
 def render(report: Report, show_suppressed: bool = False) -> str:
-    lines = [f"{where(path, f.span)}: {f.code} {f.message}" for path, f in report.findings]
+    lines = [
+        f"{where(path, f.span)}: {f.code} {f.message}{verdict(f)}" for path, f in report.findings
+    ]
     if show_suppressed:
         lines += [
             f"{where(path, f.span)}: {f.code} {f.message} [suppressed]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kerascheck.engine import Report
+from kerascheck.report.location import verdict
 
 
 def _data(text: str) -> str:
@@ -18,7 +19,7 @@ def render(report: Report) -> str:
     for path, finding in report.findings:
         span = finding.span
         level = "error" if finding.severity == "error" else "warning"
-        message = finding.message
+        message = finding.message + verdict(finding)
         place = [
             f"line={span.line}",
             f"col={span.col}",

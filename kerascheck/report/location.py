@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerascheck.ir import Span
+from kerascheck.ir import Finding, Span
 
 
 def where(path: str, span: Span) -> str:
@@ -13,3 +13,12 @@ def where(path: str, span: Span) -> str:
     if span.cell is not None:
         return f"{path}:cell {span.cell}:{span.line}:{span.col}"
     return f"{path}:{span.line}:{span.col}"
+
+
+def verdict(finding: Finding) -> str:
+    """`` [confirmed: evidence]`` after the message under --dynamic; nothing otherwise."""
+    if finding.dynamic is None:
+        return ""
+    if not finding.evidence:
+        return f" [{finding.dynamic}]"
+    return f" [{finding.dynamic}: {finding.evidence}]"

@@ -13,10 +13,12 @@ from kerascheck.engine import Report
 from kerascheck.ir import Finding, Span
 from kerascheck.notebook import parse_notebook
 from kerascheck.report.concise import error_line
-from kerascheck.report.location import where
+from kerascheck.report.location import verdict, where
 from kerascheck.source import SourceError, read_source
 
 _STYLES = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
+# --dynamic verdicts: a confirmed bug stands out, a refuted one fades.
+_VERDICT_STYLES = {"confirmed": "bold magenta", "refuted": "green", "unverifiable": "dim"}
 
 
 def _frame(lines: list[str], finding: Finding) -> list[tuple[str, str]]:
@@ -94,6 +96,7 @@ def pieces(report: Report, show_suppressed: bool = False) -> list[tuple[str, str
         out.append((f"{where(path, span)}: ", "bold"))
         out.append((finding.code, _STYLES[finding.severity]))
         out.append((f" {finding.message}", ""))
+        out.append((verdict(finding), _VERDICT_STYLES.get(finding.dynamic or "", "")))
         out.append((f" [{finding.rule}]", "dim"))
         out.append((" [*]\n" if finding.fix is not None and finding.fix.safe else "\n", "bold"))
         out.extend(_frame(_source_lines(path, span, cache), finding))

@@ -1,0 +1,170 @@
+"""Checks of findings on single Keras calls, imports and methods (KC201, KC202, KC203).
+
+The evidence is Keras's own reaction under the installed version: the exception it raises
+(or the warning it gives) when the call is made as written, the module it cannot import,
+the attribute it no longer has.
+"""
+
+from __future__ import annotations
+
+from kerascheck.dynamic.cases import Case, Context, Judge, Verdict, judge_named, unverifiable
+from kerascheck.dynamic.jobs import (
+    OPAQUE,
+    AttributeProbe,
+    Construct,
+    ConstructProbe,
+    ImportProbe,
+    JobFailed,
+    MethodProbe,
+    Outcome,
+    Plain,
+)
+from kerascheck.dynamic.model_checks import no_check
+from kerascheck.dynamic.owners import same
+from kerascheck.dynamic.plan import Unbuildable, construct, plain, short
+from kerascheck.ir import ApiUse, Arg, Finding, Known
+from kerascheck.knowledge import load
+
+# Model methods the check may call (with only the flagged keyword, so they fail before
+# doing any work).
+_METHODS = frozenset({"fit", "evaluate", "predict"})
+_CALLED_FAMILIES = ("keras.layers.", "keras.optimizers.")
+
+
+def _fixed(verdict: Verdict) -> Judge:
+    return lambda: verdict
+
+
+def _flagged(finding: Finding, use: ApiUse) -> tuple[Arg, bool] | None:
+    """The argument the finding points at, and whether it flags the keyword (not its value)."""
+    assert use.call is not None
+    for arg in use.call.args:
+        if arg.name is not None and same(finding.span, arg.keyword_span or arg.span):
+            return arg, True
+        if same(finding.span, arg.span):
+            return arg, False
+    return None
+
+
+def _value(arg: Arg) -> Plain:
+    if isinstance(arg.value, Known):
+        try:
+            return plain(arg.value.value)
+        except Unbuildable:
+            return OPAQUE
+    return OPAQUE
+
+
+def argument(finding: Finding, use: ApiUse, case: Case, ctx: Context) -> Judge:
+    if use.call is None:
+        return _fixed(unverifiable("the finding is not on a call"))
+    flagged = _flagged(finding, use)
+    if flagged is None:
+        return _fixed(unverifiable("the finding does not point at an argument of the call"))
+    arg, keyword = flagged
+    if keyword:
+        assert arg.name is not None
+        needles: tuple[str, ...] = (f"'{arg.name}'", f"`{arg.name}`")
+    elif isinstance(arg.value, Known) and isinstance(arg.value.value, str):
+        needles = (arg.value.value,)
+    else:
+        return _fixed(unverifiable("the flagged value is not known statically"))
+    name = short(use.qualname)
+    if use.kind == "method":
+        if name not in _METHODS or arg.name is None:
+            return _fixed(unverifiable(f"Model.{name}() is not called by the dynamic check"))
+        value = _value(arg)
+        index = case.ask(MethodProbe(name, ((arg.name, value),)))
+        accepted = f"accepts `{arg.name}=` in Model.{name}()"
+        return lambda: judge_named(case.answer(index), needles, ctx, accepted, value is OPAQUE)
+    if use.kind != "call" or not use.qualname.startswith(_CALLED_FAMILIES):
+        return _fixed(unverifiable(f"`{use.qualname}` is not called by the dynamic check"))
+    try:
+        target = construct(use.call, opaque=True)
+    except Unbuildable as exc:
+        return _fixed(unverifiable(str(exc)))
+    index = case.ask(ConstructProbe(target))
+    opaque = _has_opaque(target)
+    accepted = f"accepts {target.written()}"
+    return lambda: judge_named(case.answer(index), needles, ctx, accepted, opaque)
+
+
+def _has_opaque(value: Plain) -> bool:
+    if value is OPAQUE:
+        return True
+    if isinstance(value, Construct):
+        return any(_has_opaque(v) for v in value.args) or any(
+            _has_opaque(v) for _, v in value.kwargs
+        )
+    if isinstance(value, (tuple, list)):
+        return any(_has_opaque(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_opaque(v) for v in value.values())
+    return False
+
+
+def removed_api(finding: Finding, use: ApiUse, case: Case, ctx: Context) -> Judge:
+    k = load()
+    if use.kind in ("module", "import"):
+        return _lookup(case, ImportProbe(use.written), use.written, ctx)
+    if use.kind == "method":
+        method = short(use.qualname)
+        return _lookup(case, AttributeProbe(f"keras.Model.{method}"), f"Model.{method}", ctx)
+    if use.kind == "call" and use.qualname in k.removed_functions:
+        return _lookup(case, AttributeProbe(use.qualname), use.qualname, ctx)
+    if use.kind == "call" and use.call is not None:
+        return _keras1_kernel(use, case, ctx)
+    return _fixed(unverifiable("the finding is not on a Keras call, import or method"))
+
+
+def _lookup(case: Case, probe: ImportProbe | AttributeProbe, name: str, ctx: Context) -> Judge:
+    if not name.startswith(("keras.", "Model.")):
+        return _fixed(unverifiable(f"only names under `keras.` are looked up, not `{name}`"))
+    index = case.ask(probe)
+
+    def judge() -> Verdict:
+        outcome = case.answer(index)
+        if isinstance(outcome, JobFailed):
+            return unverifiable(outcome.reason)
+        assert isinstance(outcome, Outcome)
+        if outcome.error is not None:
+            return Verdict("confirmed", f"{ctx.keras}: {outcome.error.text()}")
+        return Verdict("refuted", f"{ctx.keras} still has `{name}`")
+
+    return judge
+
+
+def _keras1_kernel(use: ApiUse, case: Case, ctx: Context) -> Judge:
+    """``Convolution2D(100, 5, 5)``: what the installed Keras makes of the numbers."""
+    assert use.call is not None
+    numbers = [a.value for a in use.call.args if a.name is None]
+    if not all(isinstance(v, Known) and isinstance(v.value, int) for v in numbers):
+        return _fixed(unverifiable("the positional arguments are not known statically"))
+    values = tuple(v.value for v in numbers)  # type: ignore[union-attr]
+    target = Construct(use.call.qualname, values)
+    index = case.ask(ConstructProbe(target, ("kernel_size", "strides")))
+
+    def judge() -> Verdict:
+        outcome = case.answer(index)
+        if isinstance(outcome, JobFailed):
+            return unverifiable(outcome.reason)
+        assert isinstance(outcome, Outcome)
+        if outcome.error is not None:
+            return unverifiable(f"Keras raised {outcome.error.text()}")
+        kernel, strides = outcome.value("kernel_size"), outcome.value("strides")
+        seen = (
+            f"{ctx.keras} builds {target.written()} with kernel_size={kernel} and strides={strides}"
+        )
+        if isinstance(strides, tuple) and any(s != 1 for s in strides):
+            return Verdict("confirmed", seen)
+        return Verdict("refuted", seen)
+
+    return judge
+
+
+def prepare(finding: Finding, use: ApiUse, case: Case, ctx: Context) -> Judge:
+    if finding.code in ("KC201", "KC203"):
+        return argument(finding, use, case, ctx)
+    if finding.code == "KC202":
+        return removed_api(finding, use, case, ctx)
+    return _fixed(no_check(finding.code))

@@ -1,0 +1,213 @@
+"""A case gathers the probes one job runs and, once it has run, hands out their answers.
+
+Checks are prepared in two steps: first each finding's check asks for the probes it needs
+(``Case.ask``) and returns a judge; after the worker has answered, the judge turns the
+answers into a ``Verdict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kerascheck.dynamic.jobs import (
+    Answer,
+    GraphPlan,
+    JobFailed,
+    LabelPlan,
+    ModelOutcome,
+    ModelProbe,
+    Outcome,
+    OutputStats,
+    Probe,
+    Rebuild,
+    TrainStep,
+)
+from kerascheck.dynamic.plan import (
+    CompileParts,
+    Unbuildable,
+    compile_plan,
+    graph_plan,
+    head_plan,
+)
+from kerascheck.ir import DynamicVerdict, Flavour, ModelSpec
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: DynamicVerdict
+    evidence: str
+    claims: tuple[str, ...] = ()  # Keras messages this verdict explains (no KC900 for them)
+
+
+def unverifiable(reason: str) -> Verdict:
+    return Verdict("unverifiable", reason)
+
+
+Judge = Callable[[], Verdict]
+
+
+def judge_named(
+    outcome: object, needles: tuple[str, ...], ctx: Context, accepted: str, opaque: bool = False
+) -> Verdict:
+    """Confirmed when Keras's exception or warning names the flagged thing; refuted when
+    Keras accepts the call as written."""
+    if isinstance(outcome, JobFailed):
+        return unverifiable(outcome.reason)
+    assert isinstance(outcome, Outcome)
+    error = outcome.error
+    if error is not None and any(n in error.message for n in needles):
+        return Verdict("confirmed", f"{ctx.keras} raised {error.text()}", (error.message,))
+    for warning in outcome.warnings:
+        if any(n in warning.message for n in needles):
+            return Verdict("confirmed", f"{ctx.keras} warns {warning.text()}", (warning.message,))
+    if error is not None:
+        return unverifiable(f"Keras raised an error that names something else: {error.text()}")
+    if opaque:
+        return unverifiable(f"{ctx.keras} accepted the call, with values the check could not see")
+    return Verdict("refuted", f"{ctx.keras} {accepted}")
+
+
+@dataclass
+class Context:
+    flavour: Flavour
+    version: str = ""  # the installed Keras, known once the worker has started
+
+    @property
+    def keras(self) -> str:
+        return f"Keras {self.version}" if self.version else "Keras"
+
+
+@dataclass
+class Case:
+    probes: list[Probe] = field(default_factory=list)
+    answers: tuple[Answer, ...] | JobFailed | None = None
+
+    def ask(self, probe: Probe) -> int:
+        self.probes.append(probe)
+        return len(self.probes) - 1
+
+    def answer(self, index: int) -> Answer | JobFailed:
+        if isinstance(self.answers, JobFailed):
+            return self.answers
+        if self.answers is None:
+            return JobFailed("the Keras check did not run")
+        return self.answers[index]
+
+
+@dataclass(kw_only=True)
+class ModelCase(Case):
+    """One model: its rebuild plans (or why there are none) and its model probe."""
+
+    index: int
+    model: ModelSpec
+    graph_reason: str | None = None
+    head_reason: str | None = None
+    compile_reason: str | None = None
+    compile_parts: CompileParts | None = None
+    extra: list[LabelPlan] = field(default_factory=list)
+    graph: GraphPlan | None = None
+    head: GraphPlan | None = None
+    wanted: bool = False
+    probe: int | None = None
+
+    @classmethod
+    def of(cls, index: int, model: ModelSpec) -> ModelCase:
+        case = cls(index=index, model=model)
+        try:
+            case.graph = graph_plan(model)
+        except Unbuildable as exc:
+            case.graph_reason = str(exc)
+        try:
+            case.head = head_plan(model)
+        except Unbuildable as exc:
+            case.head_reason = str(exc)
+        try:
+            case.compile_parts = compile_plan(model)
+        except Unbuildable as exc:
+            case.compile_reason = str(exc)
+        return case
+
+    def want(self) -> None:
+        self.wanted = True
+
+    def add_labels(self, labels: LabelPlan) -> int:
+        self.want()
+        self.extra.append(labels)
+        return len(self.extra) - 1
+
+    def finish(self) -> None:
+        """Ask for the model probe once every check has said what it needs."""
+        if not self.wanted or self.probe is not None:
+            return
+        if self.graph is not None or self.head is not None:
+            parts = self.compile_parts
+            plan = parts.plan if parts is not None else None
+            self.probe = self.ask(ModelProbe(self.graph, self.head, plan, tuple(self.extra)))
+
+    # ------------------------------------------------------------------ reading answers
+    def outcome(self) -> ModelOutcome | str:
+        if self.probe is None:
+            return self.graph_reason or self.head_reason or "the model could not be rebuilt"
+        found = self.answer(self.probe)
+        if isinstance(found, JobFailed):
+            return found.reason
+        assert isinstance(found, ModelOutcome)
+        return found
+
+    def built(self) -> Rebuild | str:
+        """The whole model as Keras built it, or why it is not there."""
+        outcome = self.outcome()
+        if isinstance(outcome, str):
+            return outcome
+        if outcome.model is None:
+            return self.graph_reason or "the model could not be rebuilt"
+        return outcome.model
+
+    def why_not(self, rebuild: Rebuild | None) -> str:
+        if rebuild is None:
+            return self.graph_reason or "the model could not be rebuilt"
+        error = next((e for e in rebuild.events if e.kind == "error"), None)
+        stopped = rebuild.stopped or "it stopped early"
+        return f"{stopped} ({error.text()})" if error else stopped
+
+    def output(self, index: int) -> tuple[OutputStats, int, str] | str:
+        """Forward-pass statistics of one output, the sample count, and a note when they
+        come from the output layer rebuilt alone; or why there are none."""
+        outcome = self.outcome()
+        if isinstance(outcome, str):
+            return outcome
+        model = outcome.model
+        if model is not None and index < len(model.outputs):
+            return model.outputs[index], model.samples, ""
+        why = self.why_not(model)
+        head = outcome.head
+        if head is not None and head.outputs and index == 0:
+            return head.outputs[0], head.samples, f" (output layer rebuilt alone: {why})"
+        if head is not None:
+            return f"{why}; the output layer alone: {self.why_not(head)}"
+        return f"{why}; the output layer alone: {self.head_reason}"
+
+    def train(self, allow_head: bool) -> tuple[TrainStep, str] | str:
+        """The train step with the labels the loss expects (and a note for the head)."""
+        if self.compile_parts is None:
+            return self.compile_reason or "the model is not compiled"
+        outcome = self.outcome()
+        if isinstance(outcome, str):
+            return outcome
+        model = outcome.model
+        if model is not None and model.train is not None:
+            return model.train, ""
+        why = self.why_not(model)
+        head = outcome.head
+        if allow_head and head is not None and head.train is not None:
+            return head.train, f" (output layer rebuilt alone: {why})"
+        return why
+
+    def extra_step(self, index: int) -> TrainStep | str:
+        built = self.built()
+        if isinstance(built, str):
+            return built
+        if index < len(built.extra):
+            return built.extra[index]
+        return self.why_not(built)

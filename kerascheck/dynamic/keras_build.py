@@ -1,0 +1,260 @@
+"""Rebuild a planned model in real Keras, run it on random data, compile it, train a step.
+
+Runs in the worker process only: this is the one module (with ``worker``) that imports
+Keras. Every step goes through a ``Recorder``, so Keras's warnings and exceptions are kept
+as events and a failing step stops the rebuild instead of the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+from typing import Any
+
+import keras
+import numpy as np
+
+from kerascheck.dynamic.capture import Recorder
+from kerascheck.dynamic.jobs import (
+    CompilePlan,
+    Construct,
+    GraphPlan,
+    LabelPlan,
+    ModelOutcome,
+    ModelProbe,
+    Opaque,
+    OutputStats,
+    Rebuild,
+    Reference,
+    TrainStep,
+)
+
+SAMPLES = 16  # random inputs per forward pass; also the train batch
+SEED = 0
+
+
+def resolve(qualname: str) -> Any:
+    """A Keras object by its dotted name; only names under ``keras.``."""
+    head, _, rest = qualname.partition(".")
+    if head != "keras" or not rest:
+        raise ValueError(f"not a Keras name: {qualname}")
+    found: Any = keras
+    for part in rest.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def materialize(value: Any) -> Any:
+    """Plain request data as Keras objects: calls made, references looked up."""
+    if isinstance(value, Construct):
+        args = [materialize(a) for a in value.args]
+        kwargs = {k: materialize(v) for k, v in value.kwargs}
+        return resolve(value.qualname)(*args, **kwargs)
+    if isinstance(value, Reference):
+        return resolve(value.qualname)
+    if isinstance(value, tuple):
+        return tuple(materialize(v) for v in value)
+    if isinstance(value, list):
+        return [materialize(v) for v in value]
+    if isinstance(value, dict):
+        return {k: materialize(v) for k, v in value.items()}
+    if isinstance(value, Opaque):
+        return value
+    return value
+
+
+def _shape(shape: Any) -> tuple[int | None, ...]:
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+class _Rebuilder:
+    def __init__(self, plan: GraphPlan) -> None:
+        self.plan = plan
+        self.record = Recorder()
+        self.rng = np.random.default_rng(SEED)
+        self.input_shape: tuple[int | None, ...] | None = None
+        self.layer_inputs: list[tuple[int | None, ...] | None] = [None] * len(plan.layers)
+        self.output_shapes: tuple[tuple[int | None, ...], ...] = ()
+        self.outputs: list[OutputStats] = []
+        self.train: TrainStep | None = None
+        self.extra: list[TrainStep] = []
+
+    def result(self, stopped: str | None) -> Rebuild:
+        return Rebuild(
+            self.input_shape,
+            tuple(self.layer_inputs),
+            self.output_shapes,
+            tuple(self.outputs),
+            self.train,
+            tuple(self.extra),
+            tuple(self.record.events),
+            stopped,
+            SAMPLES,
+        )
+
+    def model(self) -> Any:
+        objects = []
+        for index, layer in enumerate(self.plan.layers):
+            built = self.record.run("construct", lambda c=layer.construct: materialize(c), index)
+            if self.record.failed is not None:
+                return None
+            objects.append(built)
+        if self.plan.kind == "sequential":
+            return self._sequential(objects)
+        return self._functional(objects)
+
+    def _sequential(self, objects: list[Any]) -> Any:
+        model = keras.Sequential()
+        for index, layer in enumerate(objects):
+            self.record.run("build", lambda x=layer: model.add(x), index)
+            if self.record.failed is not None:
+                return None
+        for index, layer in enumerate(objects):
+            # An input tensor has no input, nor has a layer Keras did not connect.
+            with contextlib.suppress(AttributeError, ValueError):
+                self.layer_inputs[index] = _shape(layer.input.shape)
+        return model
+
+    def _functional(self, objects: list[Any]) -> Any:
+        tensors: list[Any] = []
+        for index, (layer, plan) in enumerate(zip(objects, self.plan.layers, strict=True)):
+            if index == 0:
+                tensors.append(layer)
+                continue
+            sources = [tensors[i] for i in plan.inputs]
+            given = sources[0] if len(sources) == 1 else sources
+            tensors.append(self.record.run("build", lambda x=layer, g=given: x(g), index))
+            if self.record.failed is not None:
+                return None
+        outputs = [tensors[i] for i in self.plan.outputs]
+        given = outputs[0] if len(outputs) == 1 else outputs
+        return self.record.run("build", lambda: keras.Model(tensors[0], given))
+
+    def forward(self, model: Any) -> Any | None:
+        """Random inputs, or None when the input shape leaves dimensions to the data."""
+        try:
+            shape = _shape(model.input_shape)
+        except (AttributeError, ValueError):
+            return None
+        self.input_shape = shape
+        self.output_shapes = tuple(_shape(t.shape) for t in model.outputs)
+        if any(d is None for d in shape[1:]):
+            return None
+        dtype = str(model.inputs[0].dtype)
+        size = (SAMPLES, *shape[1:])
+        if "int" in dtype:
+            x = self.rng.integers(0, 2, size=size).astype(dtype)
+        elif "float" in dtype:
+            x = self.rng.standard_normal(size).astype(dtype)
+        else:
+            return None
+        produced = self.record.run("forward", lambda: model(x, training=False))
+        if self.record.failed is not None:
+            return None
+        arrays = produced if isinstance(produced, (list, tuple)) else [produced]
+        for tensor, array in zip(model.outputs, arrays, strict=True):
+            values = np.asarray(array, dtype="float64")
+            self.outputs.append(
+                OutputStats(
+                    _shape(tensor.shape),
+                    float(np.min(values)),
+                    float(np.max(values)),
+                    bool(np.all(values == 1.0)),
+                )
+            )
+        return x
+
+    def compile(self, model: Any, plan: CompilePlan) -> bool:
+        optimizer: Any = keras.optimizers.SGD()
+        if plan.optimizer is not None:
+            written = self.record.run("optimizer", lambda: _optimizer(plan.optimizer))
+            if self.record.failed is None:
+                optimizer = written
+        self.record.run(
+            "compile",
+            lambda: model.compile(
+                optimizer=optimizer,
+                loss=materialize(plan.loss),
+                metrics=materialize(list(plan.metrics)),
+                run_eagerly=True,  # one step: tracing a graph would cost more than it saves
+            ),
+        )
+        return self.record.failed is None
+
+    def step(self, model: Any, x: Any, labels: LabelPlan, record: Recorder) -> TrainStep:
+        shape = self.outputs[0].shape
+        y = make_labels(labels, shape, self.rng)
+        result = record.run("train", lambda: model.train_on_batch(x, y, return_dict=True), None)
+        loss = None if result is None else float(result["loss"])
+        return TrainStep(labels, tuple(y.shape), loss, record.failed, _metric_classes(model))
+
+
+def _optimizer(value: Any) -> Any:
+    built = materialize(value)
+    return keras.optimizers.get(built) if isinstance(built, str) else built
+
+
+def _metric_classes(model: Any) -> tuple[str, ...]:
+    # Keras keeps the metrics it resolved from compile(metrics=...) in this object, in order.
+    compiled = getattr(model, "_compile_metrics", None)
+    if compiled is None or not getattr(compiled, "built", False):
+        return ()
+    return tuple(type(m).__name__ for m in compiled.metrics)
+
+
+def make_labels(plan: LabelPlan, shape: tuple[int | None, ...], rng: Any) -> Any:
+    """Labels for ``SAMPLES`` rows shaped after the output (batch dimension first)."""
+    last = shape[-1] or 1
+    rows = (SAMPLES, *(d or 1 for d in shape[1:-1]))
+    classes = plan.classes or last
+    # Evenly spread class ids: the first and the last class always occur.
+    ids = np.linspace(0, classes - 1, num=int(np.prod(rows))).round().astype("int64").reshape(rows)
+    if plan.encoding == "onehot":
+        return np.eye(classes, dtype="float32")[ids]
+    if plan.encoding == "integer":
+        return ids
+    binary = rng.integers(0, 2, size=(*rows, last)).astype("float32")
+    if plan.encoding == "binary":
+        return binary
+    if plan.encoding == "plus_minus_one":
+        return binary * 2 - 1
+    return rng.uniform(0, 1, size=(*rows, last)).astype("float32")
+
+
+def rebuild(
+    plan: GraphPlan, compile_plan: CompilePlan | None, extra: tuple[LabelPlan, ...]
+) -> Rebuild:
+    keras.utils.set_random_seed(SEED)
+    # Fresh layer names per model; the garbage collection it would also run costs 0.5 s.
+    keras.backend.clear_session(free_memory=False)
+    builder = _Rebuilder(plan)
+    model = builder.model()
+    if model is None:
+        return builder.result("Keras could not build it")
+    x = builder.forward(model)
+    if x is None and builder.record.failed is None:
+        shape = builder.input_shape
+        if shape is None:
+            return builder.result("the model declares no input shape (Keras sets it at fit())")
+        return builder.result(f"the input shape {shape} has dimensions only the data fixes")
+    if x is None:
+        return builder.result("Keras could not run it")
+    if compile_plan is None:
+        return builder.result(None)
+    if not builder.compile(model, compile_plan):
+        return builder.result("Keras could not compile it")
+    builder.train = builder.step(model, x, compile_plan.labels, builder.record)
+    for labels in extra:
+        builder.extra.append(builder.step(model, x, labels, Recorder()))
+    return builder.result(None)
+
+
+def run_model_probe(probe: ModelProbe) -> ModelOutcome:
+    model = None
+    if probe.graph is not None:
+        model = rebuild(probe.graph, probe.compile, probe.extra_labels)
+    head = None
+    if probe.head is not None and (model is None or not model.outputs):
+        head_compile = replace(probe.compile, metrics=()) if probe.compile else None
+        head = rebuild(probe.head, head_compile, ())
+    return ModelOutcome(model, head)
