@@ -639,6 +639,14 @@ def load_average() -> list[float] | None:
         return None
 
 
+def busy(before: list[float] | None, after: list[float] | None, cores: int | None) -> bool:
+    """Other work was running: a 1-minute load average above half the cores, before or after
+    (the harness itself adds up to --jobs while it runs, so 'after' allows for that)."""
+    if before is None or after is None or not cores:
+        return False
+    return before[0] > cores / 2 or after[0] > cores + 0.5
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -722,7 +730,8 @@ def header_lines(result: dict[str, Any]) -> list[str]:
         f"cpu (user+sys, children included); small file: {s['statistic']} of "
         f"{s['small_repeat']}",
         f"load     average {m['load_average_before']} before, {m['load_average_after']} after "
-        f"({m['usable_cores']} usable cores)",
+        f"({m['usable_cores']} usable cores)"
+        + ("  BUSY MACHINE: wall times are inflated, compare cpu" if m["busy"] else ""),
         "",
     ]
 
@@ -934,6 +943,7 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     machine["sources_changed_during_run"] = source_fingerprint() != fingerprint
     machine["load_average_before"] = load_before
     machine["load_average_after"] = load_average()
+    machine["busy"] = busy(load_before, machine["load_average_after"], machine["usable_cores"])
     return {
         "schema": 1,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
