@@ -1,14 +1,16 @@
 """``kerascheck lsp``: the language server (LSP over stdin/stdout, built on pygls).
 
 Open Python documents are linted in memory on open, change and save, with the options
-``kerascheck check`` uses for the same file (its nearest configuration file). A lint takes
-milliseconds, so it runs synchronously on every change: no debounce timer to tune, and a
-code action always sees the findings of the text it is asked about. The engine is imported
-on the first lint, so ``initialize`` is answered at once.
+``kerascheck check`` uses for the same file (its nearest configuration file). While the user
+types, a document is linted once the changes pause (``CHANGE_DELAY``): a lint takes tens of
+milliseconds, and a burst of keystrokes should not queue a lint each. A code action on a
+document changed since its last lint lints it first, so a fix never applies to stale text.
+The engine is imported on the first lint, so ``initialize`` is answered at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 DOCS_URL = "https://github.com/kerascheck/kerascheck/blob/main/docs/rules.md"
 SOURCE = "kerascheck"
+CHANGE_DELAY = 0.15  # seconds without a change before a changed document is linted
 SEVERITIES = {
     "error": lsp.DiagnosticSeverity.Error,
     "warning": lsp.DiagnosticSeverity.Warning,
@@ -148,10 +151,12 @@ def _is_python(document: TextDocument) -> bool:
 
 
 def _overlaps(a: lsp.Range, b: lsp.Range) -> bool:
-    return (a.start.line, a.start.character) <= (b.end.line, b.end.character) and (
-        b.start.line,
-        b.start.character,
-    ) <= (a.end.line, a.end.character)
+    """Touching counts: a cursor just after a diagnostic still gets its fix."""
+
+    def at(position: lsp.Position) -> tuple[int, int]:
+        return position.line, position.character
+
+    return at(a.start) <= at(b.end) and at(b.start) <= at(a.end)
 
 
 class KerascheckServer(LanguageServer):
@@ -251,8 +256,11 @@ def build_server() -> KerascheckServer:
         ls.check(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: KerascheckServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        ls.check(params.text_document.uri)
+    async def did_change(ls: KerascheckServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        uri, version = params.text_document.uri, params.text_document.version
+        await asyncio.sleep(CHANGE_DELAY)
+        if ls.workspace.get_text_document(uri).version == version:  # else a newer change waits
+            ls.check(uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: KerascheckServer, params: lsp.DidSaveTextDocumentParams) -> None:

@@ -89,17 +89,20 @@ async def _open(client: LanguageClient, path: Path, text: str) -> list[lsp.Diagn
     return await _published(client, uri)
 
 
-async def _change(
-    client: LanguageClient, path: Path, text: str, version: int
-) -> list[lsp.Diagnostic]:
-    uri = path.as_uri()
+def _send_change(client: LanguageClient, path: Path, text: str, version: int) -> None:
     client.text_document_did_change(
         lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=path.as_uri(), version=version),
             content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)],
         )
     )
-    return await _published(client, uri)
+
+
+async def _change(
+    client: LanguageClient, path: Path, text: str, version: int
+) -> list[lsp.Diagnostic]:
+    _send_change(client, path, text, version)
+    return await _published(client, path.as_uri())
 
 
 async def _save(client: LanguageClient, path: Path) -> list[lsp.Diagnostic]:
@@ -138,6 +141,19 @@ async def test_diagnostic_at_the_exact_utf16_range_then_cleared_by_an_edit(
     assert "1-unit output" in found.message
 
     assert await _change(vscode, path, FIXED, version=2) == []
+
+
+@pytest.mark.asyncio
+async def test_a_burst_of_changes_is_linted_once_at_its_last_version(
+    vscode: LanguageClient, tmp_path: Path
+) -> None:
+    path = tmp_path / "model.py"
+    assert await _open(vscode, path, FIXED) == []
+    for version, text in enumerate([BUG, FIXED, BUG, FIXED, BUG], start=2):
+        _send_change(vscode, path, text, version)
+    published = await vscode.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    assert published.version == 6
+    assert [d.code for d in published.diagnostics] == ["KC101"]
 
 
 @pytest.mark.asyncio
@@ -250,6 +266,26 @@ async def test_quick_fix_renames_lr_with_a_versioned_edit(
     assert "Adam(learning_rate=0.01)" in fixed
     assert await _change(vscode, path, fixed, version=2) == []
     assert await _quick_fixes(vscode, path, [lsp.Diagnostic(range=_lr_range(), message="")]) == []
+
+
+@pytest.mark.asyncio
+async def test_a_code_action_right_after_a_change_sees_the_new_text(
+    vscode: LanguageClient, tmp_path: Path
+) -> None:
+    path = tmp_path / "train.py"
+    await _open(vscode, path, OLD_ADAM)
+    _send_change(vscode, path, "\n" + OLD_ADAM, version=2)  # every line one further down
+    lr = _lr_range()
+    moved = lsp.Range(
+        start=lsp.Position(line=6, character=lr.start.character),
+        end=lsp.Position(line=6, character=lr.end.character),
+    )
+    [action] = await _quick_fixes(vscode, path, [lsp.Diagnostic(range=moved, message="")])
+    assert action.edit is not None and action.edit.document_changes is not None
+    [change] = action.edit.document_changes
+    assert isinstance(change, lsp.TextDocumentEdit)
+    assert change.text_document.version == 2
+    assert list(change.edits) == [lsp.TextEdit(range=moved, new_text="learning_rate")]
 
 
 @pytest.mark.asyncio
