@@ -19,6 +19,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from kerascheck.cli import build_parser
 from kerascheck.lsp import rule_url
 from kerascheck.registry import all_rules
 
@@ -324,6 +325,10 @@ def test_every_rule_link_points_at_its_heading_in_docs_rules_md() -> None:
 
 def _probe(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+
+
+def test_the_stdio_flag_some_clients_add_is_accepted() -> None:
+    assert build_parser().parse_args([*COMMAND[1:], "--stdio"]).command == "lsp"
 
 
 def test_without_pygls_the_command_exits_2_with_an_install_hint() -> None:
