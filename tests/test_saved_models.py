@@ -242,6 +242,18 @@ def test_broken_files_do_not_stop_the_others(tmp_path: Path) -> None:
     assert len(lines) == 4
 
 
+def test_json_errors_and_keras3_compile_typos(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"class_name": "Sequential", "config": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (error,) = check(deep).errors
+    assert error.message == "the file is nested too deeply to read"
+    # Keras 3 checks loss strings only at the first fit(): a saved compile_config keeps typos.
+    config = json.loads((DATA / "keras3_good.json").read_text())
+    config["compile_config"]["loss"] = "binary_crosentropy"
+    (tmp_path / "typo.json").write_text(json.dumps(config))
+    assert found(tmp_path / "typo.json") == [("KC203", "compile_config.loss")]
+
+
 def test_h5_without_h5py_is_one_clear_error(tmp_path: Path) -> None:
     shutil.copy(DATA / "tf2_sequential.h5", tmp_path / "model.h5")
     probe = (
