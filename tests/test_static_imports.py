@@ -14,12 +14,16 @@ def test_static_run_imports_no_tensorflow_or_keras(tmp_path: Path) -> None:
         "import sys; from kerascheck.cli import main;"
         f"main(['check', {str(ROOT / 'fixtures')!r}, '--format', 'json', '--jobs', '1']);"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'));"
-        "print('HEAVY', heavy, file=sys.stderr)"
+        "print('HEAVY', heavy, file=sys.stderr);"
+        # The dynamic mode's package too: the engine reaches it only under --dynamic.
+        "dynamic = sorted(m for m in sys.modules if m.startswith('kerascheck.dynamic'));"
+        "print('DYNAMIC', dynamic, file=sys.stderr)"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path
     )
     assert "HEAVY []" in result.stderr, result.stderr[-2000:]
+    assert "DYNAMIC []" in result.stderr, result.stderr[-2000:]
 
 
 def test_checked_code_is_never_executed(tmp_path: Path) -> None:

@@ -135,13 +135,17 @@ def _lookup(case: Case, probe: ImportProbe | AttributeProbe, name: str, ctx: Con
 
 
 def _keras1_kernel(use: ApiUse, case: Case, ctx: Context) -> Judge:
-    """``Convolution2D(100, 5, 5)``: what the installed Keras makes of the numbers."""
+    """``Convolution2D(100, 5, 5)``: what the installed Keras makes of Keras 1's
+    (filters, rows, cols), next to what Keras 1 meant (that kernel, strides 1)."""
     assert use.call is not None
-    numbers = [a.value for a in use.call.args if a.name is None]
-    if not all(isinstance(v, Known) and isinstance(v.value, int) for v in numbers):
-        return _fixed(unverifiable("the positional arguments are not known statically"))
-    values = tuple(v.value for v in numbers)  # type: ignore[union-attr]
-    target = Construct(use.call.qualname, values)
+    numbers: list[int] = []
+    for arg in sorted((a for a in use.call.args if a.name is None), key=lambda a: a.index):
+        if not (isinstance(arg.value, Known) and type(arg.value.value) is int):
+            break
+        numbers.append(arg.value.value)
+    if len(numbers) < 3:
+        return _fixed(unverifiable("the positional sizes are not known statically"))
+    target = Construct(use.call.qualname, tuple(numbers))
     index = case.ask(ConstructProbe(target, ("kernel_size", "strides")))
 
     def judge() -> Verdict:
@@ -149,15 +153,17 @@ def _keras1_kernel(use: ApiUse, case: Case, ctx: Context) -> Judge:
         if isinstance(outcome, JobFailed):
             return unverifiable(outcome.reason)
         assert isinstance(outcome, Outcome)
-        if outcome.error is not None:
-            return unverifiable(f"Keras raised {outcome.error.text()}")
         kernel, strides = outcome.value("kernel_size"), outcome.value("strides")
+        if outcome.error is not None or not isinstance(kernel, tuple):
+            error = outcome.error.text() if outcome.error else "no kernel size"
+            return unverifiable(f"Keras raised {error}")
+        meant = tuple(numbers[1 : 1 + len(kernel)])
         seen = (
-            f"{ctx.keras} builds {target.written()} with kernel_size={kernel} and strides={strides}"
+            f"{ctx.keras} builds {target.written()} with kernel_size={kernel} and "
+            f"strides={strides}; Keras 1 meant kernel {meant} with strides 1"
         )
-        if isinstance(strides, tuple) and any(s != 1 for s in strides):
-            return Verdict("confirmed", seen)
-        return Verdict("refuted", seen)
+        changed = kernel != meant or any(s != 1 for s in strides or ())
+        return Verdict("confirmed" if changed else "refuted", seen)
 
     return judge
 

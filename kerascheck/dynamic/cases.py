@@ -184,9 +184,8 @@ class ModelCase(Case):
         head = outcome.head
         if head is not None and head.outputs and index == 0:
             return head.outputs[0], head.samples, f" (output layer rebuilt alone: {why})"
-        if head is not None:
-            return f"{why}; the output layer alone: {self.why_not(head)}"
-        return f"{why}; the output layer alone: {self.head_reason}"
+        alone = self.why_not(head) if head is not None else self.head_reason
+        return why if alone in (None, why) else f"{why}; the output layer alone: {alone}"
 
     def train(self, allow_head: bool) -> tuple[TrainStep, str] | str:
         """The train step with the labels the loss expects (and a note for the head)."""

@@ -85,7 +85,7 @@ class CompilePlan:
     loss: Plain
     metrics: tuple[Plain, ...]
     optimizer: Plain | None  # None: plain SGD (the optimizer never changes the evidence)
-    labels: LabelPlan
+    labels: LabelPlan | None  # None: compile only, no train step
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,8 @@ def rebuild(
         return builder.result(None)
     if not builder.compile(model, compile_plan):
         return builder.result("Keras could not compile it")
+    if compile_plan.labels is None:
+        return builder.result("the loss is not one the check knows labels for")
     builder.train = builder.step(model, x, compile_plan.labels, builder.record)
     for labels in extra:
         builder.extra.append(builder.step(model, x, labels, Recorder()))

@@ -161,10 +161,8 @@ def categorical_loss_single_unit(finding: Finding, case: ModelCase, ctx: Context
         if step.error is not None:
             return Verdict("confirmed", f"{shapes}: {ctx.keras} raised {step.error.text()}{note}")
         if step.loss is not None and abs(step.loss) < 1e-6:
-            evidence = (
-                f"{shapes}: '{written}' is {step.loss:.2g} on a train step, so nothing is "
-                f"learnt{note}"
-            )
+            value = "exactly 0" if step.loss == 0 else f"{step.loss:.2g}"
+            evidence = f"{shapes}: '{written}' is {value} on a train step: nothing is learnt{note}"
             return Verdict("confirmed", evidence, _claims(case, "expected y_pred.shape"))
         return Verdict("refuted", f"{shapes}: '{written}' is {step.loss:.3g} on a train step{note}")
 

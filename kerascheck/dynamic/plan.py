@@ -30,6 +30,7 @@ from kerascheck.ir import (
     MetricSpec,
     ModelSpec,
     OptimizerSpec,
+    OutputSpec,
 )
 from kerascheck.knowledge import load
 
@@ -175,21 +176,28 @@ def layer_plan(layer: LayerSpec, index: int, inputs: tuple[int, ...] = ()) -> La
     return LayerPlan(construct(layer.call, layer.activation), index, inputs)
 
 
-def graph_plan(model: ModelSpec) -> GraphPlan:
-    """The whole model, or ``Unbuildable``."""
+def _rebuilt_kind(model: ModelSpec) -> None:
     if model.kind == "subclass":
         raise Unbuildable(
             "a subclassed model: its call() is user code, which kerascheck never runs"
         )
     if model.kind not in ("sequential", "functional"):
         raise Unbuildable(f"a model read from a {model.kind} is not rebuilt")
-    if not model.complete:
-        raise Unbuildable("the model is built partly by code kerascheck cannot follow")
+
+
+def graph_plan(model: ModelSpec) -> GraphPlan:
+    """The whole model, or ``Unbuildable``."""
+    _rebuilt_kind(model)
     if not model.layers:
         raise Unbuildable("the model has no layers kerascheck knows of")
-    if model.kind == "sequential":
-        return GraphPlan("sequential", tuple(layer_plan(x, i) for i, x in enumerate(model.layers)))
-    return _functional_plan(model)
+    if model.kind == "functional":
+        plan = _functional_plan(model)
+    else:
+        plan = GraphPlan("sequential", tuple(layer_plan(x, i) for i, x in enumerate(model.layers)))
+    # After the layers: a custom layer says more than "incomplete", which it also causes.
+    if not model.complete:
+        raise Unbuildable("the model is built partly by code kerascheck cannot follow")
+    return plan
 
 
 def _functional_plan(model: ModelSpec) -> GraphPlan:
@@ -224,54 +232,68 @@ def _functional_plan(model: ModelSpec) -> GraphPlan:
     return GraphPlan("functional", tuple(plans), outputs)
 
 
-def _output_layer(model: ModelSpec, index: int) -> int:
-    """The layer index of an output: its unit layer, then any activation or transparent
-    layers that are the only thing consuming it."""
+def _unit_index(model: ModelSpec, output: OutputSpec) -> int:
+    """The index in ``model.layers`` of the layer that defines an output's units."""
+    layer = output.layer
+    found = [i for i, x in enumerate(model.layers) if layer is not None and x.call is layer.call]
+    if layer is None or layer.call is None or len(found) != 1:
+        raise Unbuildable("an output cannot be traced to a layer")
+    return found[0]
+
+
+def _passes_through(layer: LayerSpec) -> bool:
+    """Activation and inference-time identity layers between a unit layer and the output."""
     k = load()
-    output = model.outputs[index]
-    if output.layer is None or output.layer.call is None:
-        raise Unbuildable("an output cannot be traced to a layer")
-    found = [i for i, x in enumerate(model.layers) if x.call is output.layer.call]
-    if len(found) != 1:
-        raise Unbuildable("an output cannot be traced to a layer")
-    current = found[0]
+    return (
+        layer.class_name in k.transparent_layers
+        or layer.class_name == "Activation"
+        or layer.class_name in k.activation_layers
+    )
+
+
+def _following(model: ModelSpec, index: int) -> list[int]:
+    """The activation / transparent layers that carry a unit layer's output to the model
+    output, in order (the IR's own view of how the output activation is applied)."""
+    if model.kind == "sequential":
+        after = list(range(index + 1, len(model.layers)))
+        if not all(_passes_through(model.layers[i]) for i in after):
+            raise Unbuildable("the layers after the output layer are not only activations")
+        return after
+    chain, current = [], index
     while True:
         consumers = [c for p, c in model.edges if p == current]
-        if len(consumers) != 1:
-            return current
-        following = model.layers[consumers[0]]
-        passes = following.class_name in k.transparent_layers or (
-            following.class_name == "Activation" or following.class_name in k.activation_layers
-        )
-        if not passes:
-            return current
+        if -1 in consumers:
+            raise Unbuildable("an operation that is not a layer follows the output layer")
+        if len(consumers) != 1 or not _passes_through(model.layers[consumers[0]]):
+            return chain
         current = consumers[0]
+        chain.append(current)
+
+
+def _output_layer(model: ModelSpec, index: int) -> int:
+    """The layer index that produces an output of a functional graph."""
+    unit = _unit_index(model, model.outputs[index])
+    return ([unit, *_following(model, unit)])[-1]
 
 
 def head_plan(model: ModelSpec) -> GraphPlan:
-    """The output layer alone on random features, for a single-output model that cannot be
-    rebuilt whole. Only a Dense layer qualifies: what it outputs does not depend on how many
-    features it receives."""
-    if model.kind not in ("sequential", "functional"):
-        raise Unbuildable("only Sequential and functional models have a head to rebuild")
+    """The output layer and the activation layers after it, alone on random features, for a
+    single-output model that cannot be rebuilt whole. Only a Dense output layer qualifies:
+    what it outputs does not depend on how many features it receives."""
+    _rebuilt_kind(model)
     if len(model.outputs) != 1:
         raise Unbuildable("only single-output models have their head rebuilt alone")
-    output = model.outputs[0]
-    layer = output.layer
-    if layer is None or layer.call is None or layer.conditional:
-        raise Unbuildable("the output layer is not known")
-    if layer.class_name != "Dense":
-        raise Unbuildable(f"a {layer.class_name} output layer is not rebuilt alone")
-    if not isinstance(output.activation, Known):
-        raise Unbuildable("the output activation is not known statically")
+    unit = _unit_index(model, model.outputs[0])
+    layer = model.layers[unit]
+    if layer.class_name != "Dense" or layer.call is None or layer.conditional:
+        raise Unbuildable(f"a {layer.class_name or 'custom'} output layer is not rebuilt alone")
     dense = construct(layer.call, layer.activation, drop=_SHAPE_ARGUMENTS)
     plans = [
-        LayerPlan(Construct("keras.Input", (), (("shape", (HEAD_FEATURES,)),)), 0),
-        LayerPlan(dense, 1, (0,)),
+        LayerPlan(Construct("keras.Input", (), (("shape", (HEAD_FEATURES,)),)), -1),
+        LayerPlan(dense, unit, (0,)),
     ]
-    if output.activation != layer.activation:
-        final = Construct("keras.layers.Activation", (output.activation.value or "linear",))
-        plans.append(LayerPlan(final, 2, (1,)))
+    for index in _following(model, unit):
+        plans.append(layer_plan(model.layers[index], index, (len(plans) - 1,)))
     return GraphPlan("sequential", tuple(plans))
 
 
@@ -337,8 +359,9 @@ def _optimizer_value(optimizer: OptimizerSpec | None) -> Plain | None:
     return None
 
 
-def default_labels(loss: LossSpec) -> LabelPlan:
-    """Labels of the shape and kind the loss expects."""
+def default_labels(loss: LossSpec) -> LabelPlan | None:
+    """Labels of the shape and kind the loss expects, or None for a loss the IR does not
+    name (the model is still compiled, to hear what Keras says about it)."""
     name = loss.name.value if isinstance(loss.name, Known) else None
     if name in _BINARY_LOSSES:
         return LabelPlan("binary")
@@ -348,7 +371,7 @@ def default_labels(loss: LossSpec) -> LabelPlan:
         return LabelPlan("integer")
     if name in load().regression_losses or name == "cosine_similarity":
         return LabelPlan("continuous")
-    raise Unbuildable("the loss is user code or not known statically")
+    return None
 
 
 def data_labels(info: DataInfo) -> LabelPlan | None:

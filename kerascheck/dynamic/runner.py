@@ -45,6 +45,10 @@ def _read_all(stream: IO[bytes], replies: queue.Queue[Any]) -> None:
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # Probe models are tiny: one thread each is faster than TensorFlow's default of one per
+    # core, and leaves the other cores to the rest of the machine.
+    for threads in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        env.setdefault(threads, "1")
     # The worker imports kerascheck from wherever this process did (a source tree too).
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
