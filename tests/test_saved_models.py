@@ -277,7 +277,20 @@ def test_h5_files_without_a_model_config_or_not_hdf5(tmp_path: Path) -> None:
     assert check(tmp_path / "model.weights.h5") == FileResult(str(tmp_path / "model.weights.h5"))
     (tmp_path / "fake.h5").write_text("not hdf5")
     (error,) = check(tmp_path / "fake.h5").errors
-    assert error.message.startswith("not a readable HDF5 file")
+    assert error.message == "not an HDF5 file (no HDF5 signature at its start)"
+
+
+def test_an_h5_file_that_crashes_hdf5_is_one_error(tmp_path: Path) -> None:
+    pytest.importorskip("h5py")
+    data = bytearray((DATA / "tf2_sequential.h5").read_bytes())
+    data[1089] = 123  # one flipped byte: HDF5 1.14 dies of a segmentation fault on it
+    (tmp_path / "crash.h5").write_bytes(bytes(data))
+    shutil.copy(DATA / "legacy_keras1.json", tmp_path / "model.json")
+    result = run_check(tmp_path, ".", "--format", "concise", "--isolated")
+    assert result.returncode == 2, result.stderr
+    crash, model = sorted(result.stdout.splitlines())
+    assert crash.startswith("crash.h5: error: ")
+    assert model.startswith("model.json:layers[2] dense_2: KC101 ")
 
 
 # ----------------------------------------------------------------------------- discovery

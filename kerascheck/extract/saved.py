@@ -13,11 +13,11 @@ from dataclasses import replace
 
 from kerascheck.extract.saved_compile import build_compile
 from kerascheck.extract.saved_graph import build_model
+from kerascheck.extract.saved_h5 import read_h5
 from kerascheck.extract.saved_read import (
     SAVED_SUFFIXES,
     SavedConfig,
     SavedModelError,
-    read_h5,
     read_keras_archive,
     read_model_json,
 )

@@ -1,9 +1,9 @@
-"""Reading saved Keras model configs from .keras archives, model JSON and .h5 files.
+"""Reading saved Keras model configs from .keras archives and model JSON (.h5: saved_h5).
 
 Only JSON is ever parsed: nothing is deserialized through Keras, no custom object is looked
 up, no pickle is read. Reads are bounded by ``MAX_CONFIG_BYTES`` and archive members are
-opened by their fixed names only, never extracted. ``zipfile`` and ``h5py`` are imported
-when a file needs them, so discovery and Python-only runs do not pay for them.
+opened by their fixed names only, never extracted. ``zipfile`` is imported when a file
+needs it, so discovery and Python-only runs do not pay for it.
 """
 
 from __future__ import annotations
@@ -54,14 +54,14 @@ def looks_like_model_json(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _too_big(what: str, size: int) -> SavedModelError:
+def too_big(what: str, size: int) -> SavedModelError:
     return SavedModelError(
         f"{what} is {size:,} bytes uncompressed, more than the {MAX_CONFIG_BYTES:,}-byte "
         "limit for a model config; refusing to read it"
     )
 
 
-def _parse(data: bytes | str, what: str) -> Any:
+def parse_json(data: bytes | str, what: str) -> Any:
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
         return json.loads(text)
@@ -73,7 +73,7 @@ def _parse(data: bytes | str, what: str) -> Any:
         raise SavedModelError(f"{what} is nested too deeply to read") from exc
 
 
-def _is_model(value: object) -> bool:
+def is_model_config(value: object) -> bool:
     return (
         isinstance(value, dict) and isinstance(value.get("class_name"), str) and "config" in value
     )
@@ -83,7 +83,7 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _dict(value: object) -> dict[str, Any] | None:
+def as_dict(value: object) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
@@ -99,9 +99,9 @@ def _from_document(doc: object) -> SavedConfig | None:
     else:
         model, training = doc, doc.get("compile_config")
         key, version = "compile_config", doc.get("keras_version")
-    if not _is_model(model):
+    if not is_model_config(model):
         return None
-    return SavedConfig(model, _dict(training), key, _text(version), "keras_version")
+    return SavedConfig(model, as_dict(training), key, _text(version), "keras_version")
 
 
 def read_model_json(path: str) -> SavedConfig | None:
@@ -113,13 +113,13 @@ def read_model_json(path: str) -> SavedConfig | None:
                 return None
             size = os.fstat(handle.fileno()).st_size
             if size > MAX_CONFIG_BYTES:
-                raise _too_big("the file", size)
+                raise too_big("the file", size)
             data = head + handle.read(MAX_CONFIG_BYTES + 1 - len(head))
     except OSError as exc:
         raise SavedModelError(f"cannot read: {exc.strerror or exc}") from exc
     if len(data) > MAX_CONFIG_BYTES:  # grew while being read
-        raise _too_big("the file", len(data))
-    return _from_document(_parse(data, "the file"))
+        raise too_big("the file", len(data))
+    return _from_document(parse_json(data, "the file"))
 
 
 # ----------------------------------------------------------------------------- .keras
@@ -136,11 +136,11 @@ def _member(archive: Any, name: str) -> bytes | None:
     except KeyError:
         return None
     if info.file_size > MAX_CONFIG_BYTES:
-        raise _too_big(name, info.file_size)
+        raise too_big(name, info.file_size)
     with archive.open(info) as member:
         data = member.read(MAX_CONFIG_BYTES + 1)
     if len(data) > MAX_CONFIG_BYTES:
-        raise _too_big(name, len(data))
+        raise too_big(name, len(data))
     return data
 
 
@@ -161,62 +161,24 @@ def read_keras_archive(path: str) -> SavedConfig:
             metadata = _member(archive, _METADATA)
     except OSError as exc:
         raise SavedModelError(f"cannot read: {exc.strerror or exc}") from exc
-    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ) as exc:
         raise SavedModelError(f"not a valid .keras archive (zip): {exc}") from exc
     if config is None:
         raise SavedModelError(f"not a Keras model archive: it has no {_CONFIG}")
-    model = _parse(config, _CONFIG)
-    if not _is_model(model):
+    model = parse_json(config, _CONFIG)
+    if not is_model_config(model):
         raise SavedModelError(f"{_CONFIG} is not a Keras object config (class_name, config)")
     version = None
     if metadata is not None:
-        meta = _parse(metadata, _METADATA)
+        meta = parse_json(metadata, _METADATA)
         version = _text(meta.get("keras_version")) if isinstance(meta, dict) else None
     return SavedConfig(
-        model, _dict(model.get("compile_config")), "compile_config", version, _METADATA
+        model, as_dict(model.get("compile_config")), "compile_config", version, _METADATA
     )
-
-
-# ----------------------------------------------------------------------------- .h5
-def _attribute(attrs: Any, name: str) -> str | None:
-    """A text attribute; HDF5 never compresses attributes, so reading one whole costs no
-    more memory than its size in the file, and an oversized one is refused after."""
-    if name not in attrs:
-        return None
-    value = attrs[name]
-    if hasattr(value, "shape") and value.shape == ():
-        value = value.item()
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    if not isinstance(value, str):
-        raise SavedModelError(f"the {name} attribute is not text")
-    if len(value) > MAX_CONFIG_BYTES:
-        raise _too_big(f"the {name} attribute", len(value))
-    return value
-
-
-def read_h5(path: str) -> SavedConfig | None:
-    """The ``model_config`` / ``training_config`` attributes of a Keras .h5 file; None for
-    a file without a model config (weights only)."""
-    try:
-        import h5py
-    except ImportError as exc:
-        raise SavedModelError(
-            "reading .h5 files needs h5py: install kerascheck[h5] (pip install 'kerascheck[h5]')"
-        ) from exc
-    try:
-        with h5py.File(path, "r") as handle:
-            model_text = _attribute(handle.attrs, "model_config")
-            if model_text is None:
-                return None
-            training_text = _attribute(handle.attrs, "training_config")
-            version = _attribute(handle.attrs, "keras_version")
-    except OSError as exc:
-        raise SavedModelError(f"not a readable HDF5 file: {exc}") from exc
-    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-        raise SavedModelError(f"cannot read the HDF5 attributes: {exc}") from exc
-    model = _parse(model_text, "the model_config attribute")
-    if not _is_model(model):
-        raise SavedModelError("the model_config attribute is not a Keras model config")
-    training = _parse(training_text, "the training_config attribute") if training_text else None
-    return SavedConfig(model, _dict(training), "training_config", version, "keras_version")
