@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -17,7 +18,9 @@ from kerascheck.registry import RuleLoadError
 from kerascheck.settings import load_config, options_for
 
 if TYPE_CHECKING:
+    from kerascheck.cache import ResultCache
     from kerascheck.engine import Options, Report
+    from kerascheck.progress import ProgressBar
 
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -83,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--show-suppressed", action="store_true", help="also list findings silenced inline"
     )
     check.add_argument("--statistics", action="store_true", help="print counts per rule code")
+    check.add_argument(
+        "--no-cache", action="store_true", help="check every file again, ignoring cached results"
+    )
+    check.add_argument(
+        "--cache-dir",
+        default=None,
+        metavar="DIR",
+        help="where results are cached (default: $KERASCHECK_CACHE_DIR or ~/.cache/kerascheck)",
+    )
     check.add_argument(
         "--output-file",
         "-o",
@@ -162,7 +174,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         name = args.stdin_filename or "<stdin>"
         report = Report([lint_source(sys.stdin.read(), name, options)])
     else:
-        report = lint_paths(args.paths, options, jobs=max(1, jobs))
+        with _progress_bar() as progress:
+            report = lint_paths(args.paths, options, max(1, jobs), _cache(args, options), progress)
     if args.paths == ["-"] and args.fix:
         # The fixed buffer went to stdout (the editor replaces its buffer with it), so the
         # findings that are left go to stderr.
@@ -180,6 +193,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         _write(render(report, fmt, args))
     return report.exit_code
+
+
+def _cache(args: argparse.Namespace, options: Options) -> ResultCache | None:
+    if args.no_cache:
+        return None
+    from kerascheck.cache import ResultCache, default_directory
+
+    directory = Path(args.cache_dir) if args.cache_dir else default_directory()
+    return ResultCache.open(directory, options)
+
+
+def _progress_bar() -> contextlib.AbstractContextManager[ProgressBar | None]:
+    """A bar on stderr when it is a terminal; rich is not even imported otherwise."""
+    if not sys.stderr.isatty() or "NO_COLOR" in os.environ:
+        return contextlib.nullcontext()
+    from kerascheck.progress import ProgressBar
+
+    return ProgressBar(sys.stderr)
 
 
 def render(report: Report, fmt: str, args: argparse.Namespace) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -29,6 +29,9 @@ from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
 from kerascheck.source import SourceError, read_source
 from kerascheck.suppress import split, suppressions
+
+if TYPE_CHECKING:
+    from kerascheck.cache import ResultCache
 
 R = TypeVar("R")
 
@@ -304,9 +307,37 @@ def _lint_chunk(paths: list[str], options: Options) -> list[FileResult]:
     return [lint_file(p, options, rules) for p in paths]
 
 
-def lint_paths(paths: Iterable[str], options: Options, jobs: int = 1) -> Report:
+class Progress(Protocol):
+    """What a long run reports to (the CLI's progress bar on a terminal)."""
+
+    def start(self, total: int, done: int) -> None: ...
+
+    def advance(self) -> None: ...
+
+
+def lint_paths(
+    paths: Iterable[str],
+    options: Options,
+    jobs: int = 1,
+    cache: ResultCache | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Check every discovered file; cached results are reused and new ones stored."""
     files = list(discover(paths, options.exclude))
-    return Report(list(lint_files(files, options, jobs)))
+    results: list[FileResult | None] = [cache.lookup(f) if cache else None for f in files]
+    misses = [i for i, result in enumerate(results) if result is None]
+    if progress is not None:
+        progress.start(len(files), len(files) - len(misses))
+    checked = lint_files([files[i] for i in misses], options, jobs)
+    for index, result in zip(misses, checked, strict=True):
+        results[index] = result
+        if cache is not None:
+            cache.store(files[index], result)
+        if progress is not None:
+            progress.advance()
+    if cache is not None:
+        cache.save()
+    return Report([r for r in results if r is not None])
 
 
 def lint_files(files: list[str], options: Options, jobs: int = 1) -> Iterator[FileResult]:

@@ -13,6 +13,14 @@ from kerascheck.engine import FileResult, Options, lint_source
 from kerascheck.ir import Finding
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test's CLI runs start with an empty result cache of their own."""
+    monkeypatch.setenv("KERASCHECK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 def lint(code: str, path: str = "snippet.py", **options: object) -> FileResult:
     return lint_source(textwrap.dedent(code).lstrip("\n"), path, Options(**options))  # type: ignore[arg-type]
 
