@@ -11,12 +11,15 @@ from pathlib import Path
 BUG = 'import keras\nm = keras.Sequential([keras.layers.Dense(1, activation="softmax")])\n'
 
 
-def run_on_a_terminal(cwd: Path, env: dict[str, str]) -> str:
+def run_on_a_terminal(cwd: Path, env: dict[str, str], *args: str, stream: str = "stdout") -> str:
+    """What ``kerascheck check ARGS`` writes to ``stream`` when that stream is a terminal
+    (the other one goes to /dev/null)."""
     leader, follower = pty.openpty()
+    streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, stream: follower}
     process = subprocess.Popen(
-        [sys.executable, "-m", "kerascheck", "check", "bug.py"],
-        stdout=follower,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "kerascheck", "check", *(args or ("bug.py",))],
+        stdout=streams["stdout"],
+        stderr=streams["stderr"],
         cwd=cwd,
         env=env,
     )
@@ -43,3 +46,22 @@ def test_rich_colours_on_a_terminal_and_none_with_no_color(tmp_path: Path) -> No
     assert "\x1b[" in coloured and "KC101" in coloured
     plain = run_on_a_terminal(tmp_path, {**env, "NO_COLOR": "1"})
     assert "\x1b[" not in plain and "bug.py:2:56: KC101" in plain
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    for index in range(60):
+        (tmp_path / f"m{index}.py").write_text(BUG)
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env["TERM"] = "xterm-256color"
+    args = ("--jobs", "1", "--no-cache", "--format", "concise", ".")
+    drawn = run_on_a_terminal(tmp_path, env, *args, stream="stderr")
+    assert "Checking" in drawn and "/60" in drawn
+    piped = subprocess.run(
+        [sys.executable, "-m", "kerascheck", "check", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert piped.stderr == "" and piped.stdout.count("KC101") == 60
