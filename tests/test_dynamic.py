@@ -113,7 +113,7 @@ def test_fixtures_under_dynamic() -> None:
     heavy modules it imported itself: none, the Keras worker is a process of its own."""
     probe = (
         "import sys; from kerascheck.cli import main;"
-        "code = main(['check', 'fixtures', '--dynamic', '--format', 'json']);"
+        "code = main(['check', 'fixtures', '--dynamic', '--no-cache', '--format', 'json']);"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'));"
         "print('HEAVY', heavy, file=sys.stderr); sys.exit(code)"
     )
@@ -314,8 +314,10 @@ def test_kc900_is_silent_on_sound_models(example) -> None:
 
 @needs_keras
 def test_kc900_can_be_ignored_like_any_rule() -> None:
-    code = KC900.invalid[0].code
+    code = textwrap.dedent(KC900.invalid[0].code).strip()
     assert _dynamic(code, ignore=("KC900",)).findings == ()
+    inline = _dynamic(code + "  # kerascheck: ignore[KC900]\n")
+    assert inline.findings == () and [f.code for f in inline.suppressed] == ["KC900"]
 
 
 # ----------------------------------------------------------------------------- budget
@@ -404,7 +406,16 @@ def test_without_tensorflow_dynamic_exits_2_with_the_install_hint(
     env = {**ENV, "PYTHONPATH": str(site)}
 
     def check(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "kerascheck", "check", "model.py", "--isolated", *args]
+        command = [
+            sys.executable,
+            "-m",
+            "kerascheck",
+            "check",
+            "model.py",
+            "--isolated",
+            "--no-cache",
+            *args,
+        ]
         return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env)
 
     dynamic = check("--dynamic")
