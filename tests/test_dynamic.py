@@ -121,7 +121,7 @@ def test_fixtures_under_dynamic() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=ENV
     )
     assert run.returncode == 1, run.stderr[-3000:]
-    assert "HEAVY []" in run.stderr, run.stderr[-2000:]
+    assert run.stderr == "HEAVY []\n", run.stderr[-2000:]  # no progress bar when piped
     report = json.loads(run.stdout)
     assert report["errors"] == []
     found = {
@@ -427,3 +427,17 @@ def test_without_tensorflow_dynamic_exits_2_with_the_install_hint(
     # The static check does not need TensorFlow at all.
     static = check("--format", "concise")
     assert static.returncode == 1 and "KC101" in static.stdout, static.stderr
+
+
+# ----------------------------------------------------------------------------- progress
+@needs_keras
+def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    from test_terminal import run_on_a_terminal
+
+    (tmp_path / "bug.py").write_text(ONE_UNIT_SOFTMAX)
+    env = {**ENV, "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    args = ("--dynamic", "--no-cache", "--format", "concise", "bug.py")
+    drawn = run_on_a_terminal(tmp_path, env, *args, stream="stderr")
+    assert "rebuilding models of bug.py" in drawn
+    # Piped, nothing but the report: see test_fixtures_under_dynamic.
