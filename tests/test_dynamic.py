@@ -429,6 +429,27 @@ def test_without_tensorflow_dynamic_exits_2_with_the_install_hint(
     assert static.returncode == 1 and "KC101" in static.stdout, static.stderr
 
 
+# ----------------------------------------------------------------------------- safety
+@needs_keras
+def test_the_checked_project_is_never_run_nor_imported(tmp_path: Path) -> None:
+    # A project with its own keras.py and numpy.py next to the checked file: the worker must
+    # import the real Keras, and nothing of the project may run.
+    marker = tmp_path / "marker"
+    evil = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+    (tmp_path / "keras.py").write_text(evil)
+    (tmp_path / "numpy.py").write_text(evil)
+    (tmp_path / "model.py").write_text(evil + ONE_UNIT_SOFTMAX)
+    run = subprocess.run(
+        [sys.executable, "-m", "kerascheck", "check", "--dynamic", "--no-cache", "model.py"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**ENV, "NO_COLOR": "1"},
+    )
+    assert "[confirmed: output is constant 1.0 on 16 random inputs]" in run.stdout, run.stderr
+    assert not marker.exists()
+
+
 # ----------------------------------------------------------------------------- progress
 @needs_keras
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:

@@ -92,7 +92,7 @@ def verify(
 
     def model_case(owner: ModelOwner) -> ModelCase:
         if owner.index not in models:
-            models[owner.index] = ModelCase.of(owner.index, owner.model)
+            models[owner.index] = ModelCase.of(owner.model)
         return models[owner.index]
 
     def prepare(finding: Finding, owner: Owner) -> Judge:

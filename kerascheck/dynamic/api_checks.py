@@ -7,7 +7,15 @@ the attribute it no longer has.
 
 from __future__ import annotations
 
-from kerascheck.dynamic.cases import Case, Context, Judge, Verdict, judge_named, unverifiable
+from kerascheck.dynamic.cases import (
+    Case,
+    Context,
+    Judge,
+    Verdict,
+    fixed,
+    judge_named,
+    unverifiable,
+)
 from kerascheck.dynamic.jobs import (
     OPAQUE,
     AttributeProbe,
@@ -29,10 +37,6 @@ from kerascheck.knowledge import load
 # doing any work).
 _METHODS = frozenset({"fit", "evaluate", "predict"})
 _CALLED_FAMILIES = ("keras.layers.", "keras.optimizers.")
-
-
-def _fixed(verdict: Verdict) -> Judge:
-    return lambda: verdict
 
 
 def _flagged(finding: Finding, use: ApiUse) -> tuple[Arg, bool] | None:
@@ -57,10 +61,10 @@ def _value(arg: Arg) -> Plain:
 
 def argument(finding: Finding, use: ApiUse, case: Case, ctx: Context) -> Judge:
     if use.call is None:
-        return _fixed(unverifiable("the finding is not on a call"))
+        return fixed(unverifiable("the finding is not on a call"))
     flagged = _flagged(finding, use)
     if flagged is None:
-        return _fixed(unverifiable("the finding does not point at an argument of the call"))
+        return fixed(unverifiable("the finding does not point at an argument of the call"))
     arg, keyword = flagged
     if keyword:
         assert arg.name is not None
@@ -68,21 +72,21 @@ def argument(finding: Finding, use: ApiUse, case: Case, ctx: Context) -> Judge:
     elif isinstance(arg.value, Known) and isinstance(arg.value.value, str):
         needles = (arg.value.value,)
     else:
-        return _fixed(unverifiable("the flagged value is not known statically"))
+        return fixed(unverifiable("the flagged value is not known statically"))
     name = short(use.qualname)
     if use.kind == "method":
         if name not in _METHODS or arg.name is None:
-            return _fixed(unverifiable(f"Model.{name}() is not called by the dynamic check"))
+            return fixed(unverifiable(f"Model.{name}() is not called by the dynamic check"))
         value = _value(arg)
         index = case.ask(MethodProbe(name, ((arg.name, value),)))
         accepted = f"accepts `{arg.name}=` in Model.{name}()"
         return lambda: judge_named(case.answer(index), needles, ctx, accepted, value is OPAQUE)
     if use.kind != "call" or not use.qualname.startswith(_CALLED_FAMILIES):
-        return _fixed(unverifiable(f"`{use.qualname}` is not called by the dynamic check"))
+        return fixed(unverifiable(f"`{use.qualname}` is not called by the dynamic check"))
     try:
         target = construct(use.call, opaque=True)
     except Unbuildable as exc:
-        return _fixed(unverifiable(str(exc)))
+        return fixed(unverifiable(str(exc)))
     index = case.ask(ConstructProbe(target))
     opaque = _has_opaque(target)
     accepted = f"accepts {target.written()}"
@@ -114,12 +118,12 @@ def removed_api(finding: Finding, use: ApiUse, case: Case, ctx: Context) -> Judg
         return _lookup(case, AttributeProbe(use.qualname), use.qualname, ctx)
     if use.kind == "call" and use.call is not None:
         return _keras1_kernel(use, case, ctx)
-    return _fixed(unverifiable("the finding is not on a Keras call, import or method"))
+    return fixed(unverifiable("the finding is not on a Keras call, import or method"))
 
 
 def _lookup(case: Case, probe: ImportProbe | AttributeProbe, name: str, ctx: Context) -> Judge:
     if not name.startswith(("keras.", "Model.")):
-        return _fixed(unverifiable(f"only names under `keras.` are looked up, not `{name}`"))
+        return fixed(unverifiable(f"only names under `keras.` are looked up, not `{name}`"))
     index = case.ask(probe)
 
     def judge() -> Verdict:
@@ -144,7 +148,7 @@ def _keras1_kernel(use: ApiUse, case: Case, ctx: Context) -> Judge:
             break
         numbers.append(arg.value.value)
     if len(numbers) < 3:
-        return _fixed(unverifiable("the positional sizes are not known statically"))
+        return fixed(unverifiable("the positional sizes are not known statically"))
     target = Construct(use.call.qualname, tuple(numbers))
     index = case.ask(ConstructProbe(target, ("kernel_size", "strides")))
 
@@ -173,4 +177,4 @@ def prepare(finding: Finding, use: ApiUse, case: Case, ctx: Context) -> Judge:
         return argument(finding, use, case, ctx)
     if finding.code == "KC202":
         return removed_api(finding, use, case, ctx)
-    return _fixed(no_check(finding.code))
+    return fixed(no_check(finding.code))

@@ -47,8 +47,27 @@ def unverifiable(reason: str) -> Verdict:
 Judge = Callable[[], Verdict]
 
 
+def fixed(verdict: Verdict) -> Judge:
+    """A verdict known before anything runs."""
+    return lambda: verdict
+
+
+@dataclass
+class Context:
+    flavour: Flavour
+    version: str = ""  # the installed Keras, known once the worker has started
+
+    @property
+    def keras(self) -> str:
+        return f"Keras {self.version}" if self.version else "Keras"
+
+
 def judge_named(
-    outcome: object, needles: tuple[str, ...], ctx: Context, accepted: str, opaque: bool = False
+    outcome: Answer | JobFailed,
+    needles: tuple[str, ...],
+    ctx: Context,
+    accepted: str,
+    opaque: bool = False,
 ) -> Verdict:
     """Confirmed when Keras's exception or warning names the flagged thing; refuted when
     Keras accepts the call as written."""
@@ -66,16 +85,6 @@ def judge_named(
     if opaque:
         return unverifiable(f"{ctx.keras} accepted the call, with values the check could not see")
     return Verdict("refuted", f"{ctx.keras} {accepted}")
-
-
-@dataclass
-class Context:
-    flavour: Flavour
-    version: str = ""  # the installed Keras, known once the worker has started
-
-    @property
-    def keras(self) -> str:
-        return f"Keras {self.version}" if self.version else "Keras"
 
 
 @dataclass
@@ -99,7 +108,6 @@ class Case:
 class ModelCase(Case):
     """One model: its rebuild plans (or why there are none) and its model probe."""
 
-    index: int
     model: ModelSpec
     graph_reason: str | None = None
     head_reason: str | None = None
@@ -112,8 +120,8 @@ class ModelCase(Case):
     probe: int | None = None
 
     @classmethod
-    def of(cls, index: int, model: ModelSpec) -> ModelCase:
-        case = cls(index=index, model=model)
+    def of(cls, model: ModelSpec) -> ModelCase:
+        case = cls(model=model)
         try:
             case.graph = graph_plan(model)
         except Unbuildable as exc:

@@ -13,6 +13,7 @@ from kerascheck.dynamic.cases import (
     Judge,
     ModelCase,
     Verdict,
+    fixed,
     judge_named,
     unverifiable,
 )
@@ -48,12 +49,8 @@ def no_check(code: str) -> Verdict:
     return unverifiable(f"no dynamic check for {code}")
 
 
-def _fixed(verdict: Verdict) -> Judge:
-    return lambda: verdict
-
-
 def _lost() -> Judge:
-    return _fixed(unverifiable("the finding does not point at a part of the model the check knows"))
+    return fixed(unverifiable("the finding does not point at a part of the model the check knows"))
 
 
 def _claims(case: ModelCase, needle: str) -> tuple[str, ...]:
@@ -197,7 +194,7 @@ def _resolved_metric(case: ModelCase, index: int) -> tuple[str, str] | str:
 def accuracy_ambiguous(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
     found = _metric_index(finding, case)
     if found is None:
-        return _fixed(unverifiable(case.compile_reason or "the metric is not compiled"))
+        return fixed(unverifiable(case.compile_reason or "the metric is not compiled"))
     index, written = found
     case.want()
 
@@ -225,7 +222,7 @@ def accuracy_ambiguous(finding: Finding, case: ModelCase, ctx: Context) -> Judge
 def accuracy_on_regression(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
     found = _metric_index(finding, case)
     if found is None or case.compile_parts is None:
-        return _fixed(unverifiable(case.compile_reason or "the metric is not compiled"))
+        return fixed(unverifiable(case.compile_reason or "the metric is not compiled"))
     index, written = found
     loss = case.compile_parts.loss.written
     case.want()
@@ -260,10 +257,10 @@ def label_encoding_mismatch(finding: Finding, case: ModelCase, ctx: Context) -> 
     info = _fitted_labels(finding, case.model)
     loss = case.compile_parts.loss if case.compile_parts is not None else None
     if info is None or loss is None:
-        return _fixed(unverifiable(case.compile_reason or "the labels are not known"))
+        return fixed(unverifiable(case.compile_reason or "the labels are not known"))
     labels = data_labels(info)
     if labels is None:
-        return _fixed(unverifiable("the labels' encoding is not known"))
+        return fixed(unverifiable("the labels' encoding is not known"))
     if labels.encoding == "plus_minus_one":
         return _negative_loss(loss, case, ctx)
     extra = case.add_labels(labels)
@@ -287,7 +284,7 @@ def _negative_loss(loss: LossSpec, case: ModelCase, ctx: Context) -> Judge:
     try:
         value = loss_value(loss)
     except Unbuildable as exc:
-        return _fixed(unverifiable(str(exc)))
+        return fixed(unverifiable(str(exc)))
     probe = LossProbe(value, loss.from_logits == Known(True), -1.0, (0.1, 0.01))
     index = case.ask(probe)
 
@@ -402,5 +399,5 @@ CHECKS: dict[str, Callable[[Finding, ModelCase, Context], Judge]] = {
 def prepare(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
     check = CHECKS.get(finding.code)
     if check is None:
-        return _fixed(no_check(finding.code))
+        return fixed(no_check(finding.code))
     return check(finding, case, ctx)

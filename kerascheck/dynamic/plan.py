@@ -50,16 +50,22 @@ _REBUILT_FAMILIES = (
     "keras.optimizers.",
 )
 _INPUTS = frozenset({"keras.Input", "keras.layers.Input", "keras.layers.InputLayer"})
-# Layers that wrap user code or load files: rebuilding them would run something else.
-_REFUSED = frozenset({"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"})
+# Layers that wrap user code or read files (a saved model, a vocabulary file): making them
+# would run or read something of the user's.
+_REFUSED = frozenset(
+    {
+        "Lambda",
+        "TFSMLayer",
+        "TorchModuleWrapper",
+        "JaxLayer",
+        "FlaxLayer",
+        "TextVectorization",
+        "StringLookup",
+        "IntegerLookup",
+    }
+)
 # Preprocessing layers that learn their state from data (adapt()) unless it is given.
-_ADAPTED = {
-    "Normalization": ("mean", "variance"),
-    "TextVectorization": ("never",),
-    "StringLookup": ("vocabulary",),
-    "IntegerLookup": ("vocabulary",),
-    "Discretization": ("bin_boundaries",),
-}
+_ADAPTED = {"Normalization": ("mean", "variance"), "Discretization": ("bin_boundaries",)}
 # Merge layers: the order of their inputs, which the IR's edges do not keep, changes neither
 # the shape nor the range of what they compute.
 _MERGES = frozenset({"Concatenate", "Add", "Multiply", "Average", "Maximum", "Minimum"})
@@ -112,6 +118,8 @@ def construct(
     name = short(call.qualname)
     if not call.qualname.startswith(_REBUILT_FAMILIES) and call.qualname not in _INPUTS:
         raise Unbuildable(f"`{call.qualname}` is not a Keras object kerascheck rebuilds")
+    if name in _REFUSED:
+        raise Unbuildable(f"`{name}` wraps user code or reads files, which kerascheck never does")
     if call.has_star_args:
         raise Unbuildable(f"`{name}` is called with *args or **kwargs")
     dropped = set(drop)
@@ -168,8 +176,6 @@ def layer_plan(layer: LayerSpec, index: int, inputs: tuple[int, ...] = ()) -> La
     if layer.conditional:
         raise Unbuildable(f"{_layer_name(layer)} is added under a condition only a run decides")
     name = short(layer.call.qualname)
-    if name in _REFUSED:
-        raise Unbuildable(f"`{name}` wraps user code or files, which kerascheck never runs")
     needs = _ADAPTED.get(name)
     if needs is not None and not all(layer.call.kwarg(n) for n in needs):
         raise Unbuildable(f"`{name}` learns its state from the data (adapt())")

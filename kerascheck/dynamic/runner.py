@@ -16,8 +16,10 @@ import atexit
 import contextlib
 import os
 import queue
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import IO, Any
@@ -58,6 +60,7 @@ def _environment() -> dict[str, str]:
 class Worker:
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
+        self._home: str | None = None
         self._replies: queue.Queue[Any] = queue.Queue()
         self._broken: str | None = None
         self.version = ""
@@ -68,11 +71,15 @@ class Worker:
             self._start()
 
     def _start(self) -> None:
+        # An empty working directory: `python -m` puts it first on sys.path, where a checked
+        # project's own keras.py or numpy.py would otherwise shadow the real ones.
+        self._home = tempfile.mkdtemp(prefix="kerascheck-worker-")
         process = subprocess.Popen(
             [sys.executable, "-m", "kerascheck.dynamic.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            cwd=self._home,
             env=_environment(),
         )
         assert process.stdout is not None
@@ -127,6 +134,9 @@ class Worker:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+            self._home = None
 
 
 _WORKER: Worker | None = None
