@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from kerascheck.engine import FileError, FileResult
     from kerascheck.ir import Edit, Finding, Fix, Span
 
-DOCS_URL = "https://github.com/kerascheck/kerascheck/blob/main/docs/rules.md"
 SOURCE = "kerascheck"
 CHANGE_DELAY = 0.15  # seconds without a change before a changed document is linted
 SEVERITIES = {
@@ -43,16 +42,10 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 def rule_url(code: str) -> str | None:
-    """The rule's section of docs/rules.md, whose headings read ``## KC101 softmax-single-unit``.
-
-    None for a plugin's rule: its documentation lives elsewhere.
-    """
     from kerascheck.registry import rule_by_code
 
     rule = rule_by_code(code)
-    if rule is None or not rule.__module__.startswith("kerascheck.rules."):
-        return None
-    return f"{DOCS_URL}#{rule.code.lower()}-{rule.name}"
+    return rule.help_uri() if rule is not None else None
 
 
 @dataclass(frozen=True)

@@ -79,8 +79,11 @@ class Rule:
         return Finding(self.code, self.name, severity or self.severity, message, span, fix)
 
     @classmethod
-    def help_uri(cls) -> str:
-        """The rule's section of docs/rules.md (GitHub's anchor of ``## KC101 name``)."""
+    def help_uri(cls) -> str | None:
+        """Where the rule is documented: for a built-in, its section of docs/rules.md
+        (GitHub's anchor of ``## KC101 name``); a plugin overrides this or has none."""
+        if not cls.__module__.startswith("kerascheck.rules."):
+            return None
         return f"{DOCS_URL}#{cls.code.lower()}-{cls.name}"
 
     @classmethod

@@ -24,7 +24,7 @@ from test_lsp import COMMAND
 
 from kerascheck import __version__
 from kerascheck.cli import build_parser
-from kerascheck.lsp import DOCS_URL
+from kerascheck.rule import DOCS_URL
 
 if sys.version_info >= (3, 11):
     import tomllib

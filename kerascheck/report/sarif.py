@@ -42,16 +42,17 @@ def _artifact(path: str) -> dict[str, Any]:
 
 
 def _rule(rule: type[Rule]) -> dict[str, Any]:
-    return {
+    described = {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": " ".join((rule.__doc__ or rule.summary).split())},
         "help": {"text": rule.summary, "markdown": rule.doc()},
-        "helpUri": rule.help_uri(),
         "defaultConfiguration": {"level": _LEVELS[rule.severity]},
         "properties": {"tags": ["keras", "correctness"]},
     }
+    uri = rule.help_uri()
+    return described | ({"helpUri": uri} if uri else {})
 
 
 def _region(line: int, col: int, end_line: int, end_col: int) -> dict[str, int]:
