@@ -22,7 +22,6 @@ from kerascheck.dynamic.jobs import (
     LabelPlan,
     ModelOutcome,
     ModelProbe,
-    Opaque,
     OutputStats,
     Rebuild,
     Reference,
@@ -58,9 +57,7 @@ def materialize(value: Any) -> Any:
         return [materialize(v) for v in value]
     if isinstance(value, dict):
         return {k: materialize(v) for k, v in value.items()}
-    if isinstance(value, Opaque):
-        return value
-    return value
+    return value  # a literal, or an Opaque placeholder for Keras to reject by name
 
 
 def _shape(shape: Any) -> tuple[int | None, ...]:
@@ -119,7 +116,9 @@ class _Rebuilder:
         tensors: list[Any] = []
         for index, (layer, plan) in enumerate(zip(objects, self.plan.layers, strict=True)):
             if index == 0:
-                tensors.append(layer)
+                # keras.Input(...) gives a tensor; an InputLayer(...) object holds one.
+                is_layer = isinstance(layer, keras.layers.InputLayer)
+                tensors.append(layer.output if is_layer else layer)
                 continue
             sources = [tensors[i] for i in plan.inputs]
             given = sources[0] if len(sources) == 1 else sources
@@ -130,16 +129,16 @@ class _Rebuilder:
         given = outputs[0] if len(outputs) == 1 else outputs
         return self.record.run("build", lambda: keras.Model(tensors[0], given))
 
-    def forward(self, model: Any) -> Any | None:
-        """Random inputs, or None when the input shape leaves dimensions to the data."""
+    def forward(self, model: Any) -> Any | str:
+        """The random inputs it ran on, why it could not run them, or None when Keras failed."""
         try:
             shape = _shape(model.input_shape)
         except (AttributeError, ValueError):
-            return None
+            return "the model declares no input shape (Keras sets it at fit())"
         self.input_shape = shape
         self.output_shapes = tuple(_shape(t.shape) for t in model.outputs)
         if any(d is None for d in shape[1:]):
-            return None
+            return f"the input shape {shape} has dimensions only the data fixes"
         dtype = str(model.inputs[0].dtype)
         size = (SAMPLES, *shape[1:])
         if "int" in dtype:
@@ -147,7 +146,7 @@ class _Rebuilder:
         elif "float" in dtype:
             x = self.rng.standard_normal(size).astype(dtype)
         else:
-            return None
+            return f"the input is of type {dtype}, not numbers"
         produced = self.record.run("forward", lambda: model(x, training=False))
         if self.record.failed is not None:
             return None
@@ -232,11 +231,8 @@ def rebuild(
     if model is None:
         return builder.result("Keras could not build it")
     x = builder.forward(model)
-    if x is None and builder.record.failed is None:
-        shape = builder.input_shape
-        if shape is None:
-            return builder.result("the model declares no input shape (Keras sets it at fit())")
-        return builder.result(f"the input shape {shape} has dimensions only the data fixes")
+    if isinstance(x, str):
+        return builder.result(x)
     if x is None:
         return builder.result("Keras could not run it")
     if compile_plan is None:

@@ -127,8 +127,12 @@ def _method(probe: MethodProbe) -> Outcome:
     from kerascheck.dynamic.keras_build import materialize
 
     model = _tiny_model()
-    kwargs = {name: materialize(value) for name, value in probe.kwargs}
-    return _outcome(lambda: getattr(model, probe.method)(**kwargs))
+
+    def call() -> None:
+        kwargs = {name: materialize(value) for name, value in probe.kwargs}
+        getattr(model, probe.method)(**kwargs)
+
+    return _outcome(call)
 
 
 def _compile_name(probe: CompileNameProbe) -> Outcome:
