@@ -462,3 +462,18 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     drawn = run_on_a_terminal(tmp_path, env, *args, stream="stderr")
     assert "rebuilding models of bug.py" in drawn
     # Piped, nothing but the report: see test_fixtures_under_dynamic.
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--fix",), "--dynamic cannot be combined with --fix or --diff"),
+        (("--dynamic-timeout", "0"), "--dynamic-timeout must be a positive number of seconds"),
+    ],
+)
+def test_dynamic_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    (tmp_path / "model.py").write_text(ONE_UNIT_SOFTMAX)
+    command = [sys.executable, "-m", "kerascheck", "check", "--dynamic", *args, "model.py"]
+    run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=ENV)
+    assert run.returncode == 2
+    assert run.stderr == f"kerascheck: error: {message}\n"
