@@ -49,13 +49,16 @@ import datetime as dt
 import fnmatch
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -131,7 +134,12 @@ def run_process(cmd: Sequence[str], cwd: Path) -> Run:
         proc = subprocess.Popen(
             list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
         )
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # interrupted: never leave a measured child running
+            proc.kill()
+            proc.wait()
+            raise
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -195,6 +203,7 @@ def summarize(runs: Sequence[Run], ok_codes: Sequence[int] = (0, 1, 2)) -> dict[
         "statistic": STATISTIC,
         "samples": [round(r.seconds, 4) for r in runs],
         "min_seconds": min(r.seconds for r in runs),
+        "min_cpu_seconds": min(r.cpu_seconds for r in runs),
         "cpu_seconds": statistics.median(r.cpu_seconds for r in runs),
         "max_rss_mb": max(r.max_rss_kb for r in runs) * 1024 / MB,
         "returncodes": sorted({r.returncode for r in runs}),
@@ -414,7 +423,7 @@ def measure_small_file(bench: Bench) -> list[Run]:
     runs = []
     for _ in range(bench.args.small_repeat):
         flags = small_file_flags(bench)
-        runs.append(run_process(bench.kc.check(*flags, str(path)), ROOT))
+        runs.append(run_process(bench.kc.check(*flags, path.name), path.parent))
     progress(f"small file: median {statistics.median(r.seconds for r in runs):.3f} s")
     return runs
 
@@ -621,13 +630,20 @@ def machine_info(kc: Kerascheck) -> dict[str, Any]:
     }
 
 
-def source_fingerprint() -> str:
-    """A hash of the checked-out kerascheck sources: others may edit the tree during a run."""
+def measured_sources(code: dict[str, str] | None) -> list[Path]:
+    if code is not None:
+        return [Path(code["path"])]
+    return [ROOT / "kerascheck", ROOT / "rules"]
+
+
+def source_fingerprint(folders: Sequence[Path]) -> str:
+    """A hash of the measured kerascheck sources: others may edit the tree during a run."""
     digest = hashlib.sha256()
-    for folder in ("kerascheck", "rules"):
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            digest.update(path.relative_to(ROOT).as_posix().encode())
-            digest.update(path.read_bytes())
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".py", ".json") and path.is_file():
+                digest.update(path.relative_to(folder.parent).as_posix().encode())
+                digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -713,6 +729,8 @@ def render(result: dict[str, Any]) -> str:
 def header_lines(result: dict[str, Any]) -> list[str]:
     m, s, c = result["machine"], result["settings"], result["counts"]
     dirty = " + uncommitted changes" if m["git_dirty"] else ""
+    if m["measured_code"] != "working tree":
+        dirty = f", measured: {m['measured_code']}"
     if m["sources_changed_during_run"]:
         dirty += " (SOURCES CHANGED DURING THE RUN)"
     return [
@@ -866,6 +884,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="every 10th file only")
     parser.add_argument("--skip-others", action="store_true", help="skip ruff, flake8, ...")
     parser.add_argument("--json", default=str(DEFAULT_JSON), metavar="PATH", help="JSON output")
+    parser.add_argument(
+        "--snapshot",
+        nargs="?",
+        const="HEAD",
+        default=None,
+        metavar="REV",
+        help="measure kerascheck as committed at REV (default HEAD), not the working tree",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.small_repeat < 1 or args.jobs < 1:
@@ -917,8 +943,9 @@ def verify_counts(bench: Bench, discovered: set[str] | None) -> dict[str, Any]:
     }
 
 
-def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
-    fingerprint = source_fingerprint()
+def measure(args: argparse.Namespace, scratch: Path, code: dict[str, str] | None) -> dict[str, Any]:
+    sources = measured_sources(code)
+    fingerprint = source_fingerprint(sources)
     load_before = load_average()
     corpus = load_corpus(args.corpus, args.quick)
     kc = find_kerascheck()
@@ -939,8 +966,11 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     measurements["consistency"] = {"same_findings": same_output(runs)}
     settings = run_settings(bench, total_bytes, measurements["floor"].get("lines", 0))
     machine = machine_info(kc)
+    machine["measured_code"] = (
+        f"snapshot of {code['revision']} ({code['commit'][:10]})" if code else "working tree"
+    )
     machine["source_fingerprint"] = fingerprint
-    machine["sources_changed_during_run"] = source_fingerprint() != fingerprint
+    machine["sources_changed_during_run"] = source_fingerprint(sources) != fingerprint
     machine["load_average_before"] = load_before
     machine["load_average_after"] = load_average()
     machine["busy"] = busy(load_before, machine["load_average_after"], machine["usable_cores"])
@@ -1018,6 +1048,47 @@ def warm_entry(runs: dict[str, list[Run]], floor: dict[str, Any]) -> dict[str, A
     return {**entry, "ratio_to_floor": entry["seconds"] / floor["seconds"]}
 
 
+def snapshot(revision: str, scratch: Path) -> dict[str, str]:
+    """Extract kerascheck (and the top-level rules/ package) at ``revision`` into scratch and
+    put it first on the children's PYTHONPATH: the run measures that commit even while
+    others edit the working tree (each edit would also invalidate kerascheck's cache)."""
+    commit = git("rev-parse", "--verify", f"{revision}^{{commit}}")
+    if not commit:
+        raise HarnessError(f"--snapshot: no commit {revision!r} in {ROOT}")
+    src = scratch / "src"
+    src.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit, "kerascheck", "rules"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(src, filter="data")
+        else:  # Python < 3.10.12 / 3.11.4; the archive is our own commit
+            tar.extractall(src)
+    if (src / "rules").is_dir():  # installed as kerascheck.rules (pyproject package-dir)
+        (src / "rules").rename(src / "kerascheck" / "rules")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(src), os.environ.get("PYTHONPATH")])
+    )
+    check_snapshot_imported(src)
+    return {"revision": revision, "commit": commit, "path": str(src / "kerascheck")}
+
+
+def check_snapshot_imported(src: Path) -> None:
+    probe = (
+        "import kerascheck, kerascheck.rules as r; print(kerascheck.__file__); print(*r.__path__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=src.parent, check=False
+    )
+    paths = done.stdout.split()
+    if done.returncode != 0 or not paths or not all(Path(p).is_relative_to(src) for p in paths):
+        raise HarnessError(f"--snapshot: kerascheck is not imported from {src}: {done.stdout}")
+
+
 def child_environment(scratch: Path) -> None:
     """Children cache bytecode, as an installed tool does, in a scratch folder (never in the
     source tree); PYTHONDONTWRITEBYTECODE would make every process compile kerascheck."""
@@ -1026,12 +1097,18 @@ def child_environment(scratch: Path) -> None:
     os.environ["NO_COLOR"] = "1"
 
 
+def terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, terminate)
     try:
         with tempfile.TemporaryDirectory(prefix="kerascheck-bench-") as scratch:
             child_environment(Path(scratch))
-            result = measure(args, Path(scratch))
+            code = snapshot(args.snapshot, Path(scratch)) if args.snapshot else None
+            result = measure(args, Path(scratch), code)
     except HarnessError as exc:
         sys.stderr.write(f"benchmarks/run.py: error: {exc}\n")
         return 2
