@@ -20,6 +20,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from kerascheck import __version__
@@ -105,6 +106,8 @@ class ResultCache:
             return  # a bug of ours is not a property of the file
         try:
             stat = os.stat(path)
+            if not S_ISREG(stat.st_mode):
+                return  # a FIFO or a device: nothing stable to cache, and reading may block
             digest = _digest(path)
         except OSError:
             return

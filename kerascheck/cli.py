@@ -19,8 +19,9 @@ from kerascheck.settings import load_config, options_for
 
 if TYPE_CHECKING:
     from kerascheck.cache import ResultCache
-    from kerascheck.engine import Options, Report
+    from kerascheck.engine import FileResult, Options, Report
     from kerascheck.progress import ProgressBar
+    from kerascheck.source import SourceError
 
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -172,7 +173,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     elif args.paths == ["-"]:
         # An editor or hook pipes a buffer: report it under the name it will have on disk.
         name = args.stdin_filename or "<stdin>"
-        report = Report([lint_source(sys.stdin.read(), name, options)])
+        source, _ = _read_stdin()
+        if isinstance(source, str):
+            report = Report([lint_source(source, name, options)])
+        else:
+            report = Report([_unreadable(name, source)])
     else:
         with _progress_bar() as progress:
             report = lint_paths(args.paths, options, max(1, jobs), _cache(args, options), progress)
@@ -271,13 +276,22 @@ def _run_fixes(args: argparse.Namespace, options: Options, jobs: int) -> Report:
     """--fix writes files (or the fixed buffer to stdout for ``-``); --diff only prints."""
     from kerascheck.discover import discover
     from kerascheck.engine import Report
-    from kerascheck.fix import fix_files, fix_source, unified_diff
+    from kerascheck.fix import FixOutcome, _encoding, fix_files, fix_source, unified_diff
 
     if args.paths == ["-"]:
         name = args.stdin_filename or "<stdin>"
-        outcomes = [fix_source(sys.stdin.read(), name, options, args.unsafe_fixes)]
+        source, data = _read_stdin()
+        if isinstance(source, str):
+            outcomes = [fix_source(source, name, options, args.unsafe_fixes)]
+        else:
+            outcomes = [FixOutcome(name, "", "", (), _unreadable(name, source))]
         if args.fix and not args.diff:
-            _write(outcomes[0].after)
+            # The editor replaces its buffer with this: the very same bytes unless fixed,
+            # and fixed text in the buffer's own encoding.
+            fixed = outcomes[0]
+            sys.stdout.flush()
+            sys.stdout.buffer.write(fixed.after.encode(_encoding(data)) if fixed.changed else data)
+            sys.stdout.buffer.flush()
     else:
         files = list(discover(args.paths, options.exclude))
         write = not args.diff
@@ -286,6 +300,24 @@ def _run_fixes(args: argparse.Namespace, options: Options, jobs: int) -> Report:
         _write("".join(unified_diff(o) for o in outcomes if o.changed))
     fixed = sum(len(o.fixed) for o in outcomes)
     return Report([o.result for o in outcomes], fixed=fixed)
+
+
+def _read_stdin() -> tuple[str | SourceError, bytes]:
+    """The piped buffer as bytes, decoded like a file (BOM, coding cookie), not with the
+    locale's codec: a Latin-1 buffer must neither crash the run nor come back mangled."""
+    from kerascheck.source import SourceError, decode
+
+    data = sys.stdin.buffer.read()
+    try:
+        return decode(data), data
+    except SourceError as exc:
+        return exc, data
+
+
+def _unreadable(name: str, exc: SourceError) -> FileResult:
+    from kerascheck.engine import FileError, FileResult
+
+    return FileResult(name, errors=(FileError(name, str(exc)),), checked=False)
 
 
 def statistics(report: Report) -> str:

@@ -6,8 +6,8 @@ positions are resolved with libcst's PositionProvider only for files that have f
 
 from __future__ import annotations
 
-import ast
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -17,17 +17,18 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from kerascheck import nesting
 from kerascheck.discover import DEFAULT_EXCLUDES, discover, is_excluded
 from kerascheck.edits import plain_fixes
 from kerascheck.extract.python import extract
 from kerascheck.extract.saved import SAVED_SUFFIXES, SavedModelError, extract_saved, ordered
 from kerascheck.flavour import DEFAULT_FLAVOUR
 from kerascheck.ir import Edit, Finding, Fix, Flavour, ModuleSpec, Span
-from kerascheck.notebook import NOTEBOOK_SUFFIX, Notebook, parse_notebook
+from kerascheck.notebook import MAX_NOTEBOOK_BYTES, NOTEBOOK_SUFFIX, Notebook, parse_notebook
 from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
-from kerascheck.source import SourceError, read_source
+from kerascheck.source import SourceError, read_bytes, read_source
 from kerascheck.suppress import split, suppressions
 
 if TYPE_CHECKING:
@@ -187,16 +188,61 @@ def verified(
     return verify(spec, findings, rules, flavour, options.dynamic_timeout)
 
 
-def _syntax_error(path: str, source: str, exc: cst.ParserSyntaxError) -> FileError:
-    """Python's own message and position when it has one (clearer than the parser's)."""
+def _syntax_error(path: str, source: str, exc: cst.ParserSyntaxError | SyntaxError) -> FileError:
+    """Python's own message and position when it has one (clearer than the parser's).
+
+    ``exc`` is libcst's error, or a SyntaxError raised while evaluating a literal that
+    libcst accepts and Python refuses (``b"é"``, a 5,000-digit integer, ``"\\N{nope}"``)."""
     try:
-        ast.parse(source)
+        nesting.parse_python(source)
     except SyntaxError as error:
         if error.lineno is not None:
             return FileError(path, f"syntax error: {error.msg}", error.lineno, error.offset or 1)
     except (ValueError, RecursionError, MemoryError):
         pass
+    else:
+        if isinstance(exc, cst.ParserSyntaxError):  # libcst's limits, not the user's code
+            message = f"cannot parse: {exc.message} (Python accepts it; please report it)"
+            return FileError(path, message, exc.raw_line, exc.raw_column + 1)
+    if isinstance(exc, SyntaxError):
+        return FileError(path, f"syntax error: {exc.msg}")
     return FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
+
+
+def _refusal(path: str, source: str) -> FileError | None:
+    """What must not reach the parser: null bytes (Python refuses them, libcst misplaces
+    them) and nesting deep enough to crash it (see kerascheck.nesting)."""
+    null = source.find("\x00")
+    if null >= 0:
+        line = source.count("\n", 0, null) + 1
+        column = null - source.rfind("\n", 0, null)
+        return FileError(path, "syntax error: source code cannot contain null bytes", line, column)
+    refused = nesting.check(source)
+    if refused is None:
+        return None
+    return FileError(path, refused.message, refused.line, refused.column)
+
+
+def _python_rejects(path: str, source: str) -> FileError | None:
+    """Python's syntax error for code libcst accepts (``except A, e:``): findings on a file
+    that cannot run would mislead, and --fix must leave it alone. Only files with findings
+    pay for this second parse."""
+    try:
+        nesting.parse_python(source)
+    except SyntaxError as error:
+        column = (error.offset or 1) if error.lineno is not None else None
+        return FileError(path, f"syntax error: {error.msg}", error.lineno, column)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return None
+
+
+def _undecodable(path: str, source: str, exc: UnicodeEncodeError) -> FileError:
+    """A lone surrogate (stdin decoded with surrogateescape, an odd codec) has no UTF-8."""
+    line = source.count("\n", 0, exc.start) + 1
+    column = exc.start - source.rfind("\n", 0, exc.start)
+    message = f"cannot decode: undecodable character U+{ord(source[exc.start]):04X}"
+    return FileError(path, message, line, column)
 
 
 def lint_source(
@@ -204,6 +250,9 @@ def lint_source(
 ) -> FileResult:
     if not might_use_keras(source):
         return FileResult(path)
+    refused = _refusal(path, source)
+    if refused is not None:
+        return FileResult(path, errors=(refused,), checked=False)
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -212,17 +261,27 @@ def lint_source(
         return FileResult(
             path, errors=(FileError(path, "too deeply nested to parse"),), checked=False
         )
+    except UnicodeEncodeError as exc:
+        return FileResult(path, errors=(_undecodable(path, source, exc),), checked=False)
     try:
-        spec = extract(module, path, lines=source.count("\n"))
-        active = rules if rules is not None else options.rules()
-        findings = run_rules(spec, active, options.target_keras)
+        with warnings.catch_warnings():
+            # Evaluating the user's literals warns on "\d"; under -W error that would raise.
+            warnings.simplefilter("ignore")
+            spec = extract(module, path, lines=source.count("\n"))
+            active = rules if rules is not None else options.rules()
+            findings = run_rules(spec, active, options.target_keras)
     except RecursionError:
         return FileResult(
             path, errors=(FileError(path, "too deeply nested to analyse"),), checked=False
         )
+    except SyntaxError as exc:  # a literal that libcst parses and Python refuses
+        return FileResult(path, errors=(_syntax_error(path, source, exc),), checked=False)
     except Exception as exc:  # a bug of ours must not hide the other files' results
         message = f"internal error while checking ({type(exc).__name__}: {exc}); please report it"
         return FileResult(path, errors=(FileError(path, message),), checked=False)
+    rejected = _python_rejects(path, source) if findings else None
+    if rejected is not None:
+        return FileResult(path, errors=(rejected,), checked=False)
     findings = verified(spec, findings, active, options)
     if not findings:
         return FileResult(path)
@@ -256,6 +315,14 @@ def _ignored_codes(path: str, options: Options) -> tuple[str, ...]:
 
 
 def lint_file(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
+    try:
+        return _lint_file(path, options, rules)
+    except Exception as exc:  # a bug of ours must not stop the run: the other files go on
+        message = f"internal error while checking ({type(exc).__name__}: {exc}); please report it"
+        return FileResult(path, errors=(FileError(path, message),), checked=False)
+
+
+def _lint_file(path: str, options: Options, rules: Sequence[Rule] | None) -> FileResult:
     if path.endswith(SAVED_SUFFIXES):
         return filter_for_file(lint_saved(path, options, rules), path, options)
     if path.endswith(NOTEBOOK_SUFFIX):
@@ -270,8 +337,7 @@ def lint_file(path: str, options: Options, rules: Sequence[Rule] | None = None) 
 def lint_notebook(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
     """The code cells linted as one module; positions mapped back into their cells."""
     try:
-        with open(path, "rb") as handle:
-            notebook = parse_notebook(handle.read())
+        notebook = parse_notebook(read_bytes(path, MAX_NOTEBOOK_BYTES))
     except OSError as exc:
         error = FileError(path, f"cannot read: {exc.strerror or exc}")
         return FileResult(path, errors=(error,), checked=False)

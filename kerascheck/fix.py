@@ -35,7 +35,7 @@ from kerascheck.extract.saved import SAVED_SUFFIXES
 from kerascheck.ir import Finding, Fix
 from kerascheck.notebook import NOTEBOOK_SUFFIX
 from kerascheck.rule import Rule
-from kerascheck.source import SourceError, decode
+from kerascheck.source import SourceError, decode, read_bytes
 
 MAX_PASSES = 10
 
@@ -139,8 +139,7 @@ def fix_file(
     if path.endswith((NOTEBOOK_SUFFIX, *SAVED_SUFFIXES)):
         return FixOutcome(path, "", "", (), lint_file(path, options, rules))
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_bytes(path)
         source = decode(data)
     except (OSError, SourceError) as exc:
         message = str(exc) if isinstance(exc, SourceError) else f"cannot read: {exc.strerror}"

@@ -90,6 +90,10 @@ def parse_notebook(data: bytes) -> Notebook:
         raise SourceError(
             f"invalid notebook: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from exc
+    except RecursionError as exc:
+        raise SourceError("invalid notebook: JSON nested too deeply") from exc
+    except ValueError as exc:  # a number too long to convert
+        raise SourceError(f"invalid notebook: {exc}") from exc
     cells = _cells(document)
     code: list[str] = []
     starts: list[tuple[int, int]] = []
@@ -115,6 +119,10 @@ def _cells(document: object) -> list[object]:
         cells = document["cells"]
     elif "worksheets" in document:  # nbformat 3
         sheets = document["worksheets"]
+        if not isinstance(sheets, list) or any(
+            isinstance(s, dict) and not isinstance(s.get("cells", []), list) for s in sheets
+        ):
+            raise SourceError("invalid notebook: 'worksheets' is not a list of cell lists")
         cells = [c for s in sheets if isinstance(s, dict) for c in s.get("cells", [])]
     else:
         raise SourceError("invalid notebook: no 'cells'")

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import tokenize
+
+# Far beyond any real source (libcst parses about 200 KB a second); a bound, so that a
+# device such as /dev/zero named on the command line cannot fill memory.
+MAX_SOURCE_BYTES = 64 * 1024 * 1024
 
 
 class SourceError(Exception):
@@ -23,10 +28,22 @@ def decode(data: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
-def read_source(path: str) -> str:
+def read_bytes(path: str, limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """A file's bytes, refusing more than ``limit``. Opened without blocking, so a FIFO
+    that no one writes to reads as empty instead of hanging the run."""
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if nonblocking:
+                os.set_blocking(fd, True)  # a writer that is there is waited for
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
-    return decode(data)
+    if len(data) > limit:
+        raise SourceError(f"too large to check (more than {limit:,} bytes)")
+    return data
+
+
+def read_source(path: str) -> str:
+    return decode(read_bytes(path))
