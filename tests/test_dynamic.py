@@ -431,36 +431,23 @@ def test_without_tensorflow_dynamic_exits_2_with_the_install_hint(
 
 # ----------------------------------------------------------------------------- safety
 @needs_keras
-def test_the_checked_project_is_never_run_nor_imported(tmp_path: Path) -> None:
-    # A project with its own keras.py and numpy.py next to the checked file: the worker must
-    # import the real Keras, and nothing of the project may run.
+def test_progress_on_a_terminal_and_the_project_is_never_run(tmp_path: Path) -> None:
+    """On a terminal, a progress bar on stderr. And a project with its own keras.py and
+    numpy.py next to the checked file: the worker imports the real Keras (or no bar would be
+    drawn: the run would stop with an error), and nothing of the project runs."""
+    from test_terminal import run_on_a_terminal
+
     marker = tmp_path / "marker"
     evil = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
     (tmp_path / "keras.py").write_text(evil)
     (tmp_path / "numpy.py").write_text(evil)
     (tmp_path / "model.py").write_text(evil + ONE_UNIT_SOFTMAX)
-    run = subprocess.run(
-        [sys.executable, "-m", "kerascheck", "check", "--dynamic", "--no-cache", "model.py"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**ENV, "NO_COLOR": "1"},
-    )
-    assert "[confirmed: output is constant 1.0 on 16 random inputs]" in run.stdout, run.stderr
-    assert not marker.exists()
-
-
-# ----------------------------------------------------------------------------- progress
-@needs_keras
-def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
-    from test_terminal import run_on_a_terminal
-
-    (tmp_path / "bug.py").write_text(ONE_UNIT_SOFTMAX)
     env = {**ENV, "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
-    args = ("--dynamic", "--no-cache", "--format", "concise", "bug.py")
+    args = ("--dynamic", "--no-cache", "--format", "concise", "model.py")
     drawn = run_on_a_terminal(tmp_path, env, *args, stream="stderr")
-    assert "rebuilding models of bug.py" in drawn
+    assert "rebuilding models of model.py" in drawn, drawn
+    assert not marker.exists()
     # Piped, nothing but the report: see test_fixtures_under_dynamic.
 
 
