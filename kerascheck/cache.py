@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
@@ -57,8 +58,22 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def _keras_versions() -> str:
+    """Under --dynamic the verdicts come from the installed Keras: it is part of the key
+    (read from package metadata; nothing is imported)."""
+    found = []
+    for name in ("keras", "tensorflow", "tensorflow-cpu"):
+        try:
+            found.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return ",".join(found)
+
+
 def cache_key(options: Options) -> str:
     digest = hashlib.sha256(_code_fingerprint().encode())
+    if options.dynamic:
+        digest.update(_keras_versions().encode())
     digest.update(repr(options).encode())
     digest.update(repr(sorted(r.code for r in all_rules())).encode())
     return digest.hexdigest()[:32]

@@ -99,6 +99,17 @@ class SoftmaxSingleUnit(Rule):
     valid = (
         Valid(
             """
+            import keras
+            import tensorflow as tf
+            inputs = keras.Input(shape=(10, 8))
+            scores = keras.layers.Dense(1)(inputs)
+            weights = keras.layers.Softmax(axis=1)(scores)  # attention over the 10 steps
+            pooled = tf.nn.softmax(keras.layers.Dense(1)(inputs), axis=1)
+            model = keras.Model(inputs, [weights, pooled])
+            """
+        ),
+        Valid(
+            """
             from keras import Sequential
             from keras.layers import Dense
             model = Sequential([Dense(8, activation="relu"), Dense(1, activation="sigmoid")])

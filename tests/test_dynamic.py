@@ -13,13 +13,16 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kerascheck.engine import FileResult, Options, Report, lint_source
-from kerascheck.ir import Finding
+from kerascheck.ir import Finding, Known, ModelSpec
 from kerascheck.registry import rule_by_code
+from kerascheck.rule import RuleContext
+from kerascheck.rules.kc101_softmax_single_unit import SoftmaxSingleUnit
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_KERAS = all(importlib.util.find_spec(name) for name in ("tensorflow", "keras"))
@@ -142,10 +145,36 @@ def test_fixtures_under_dynamic() -> None:
 
 
 # ----------------------------------------------------------------------------- verdicts
+class _CarelessSoftmaxRule(SoftmaxSingleUnit):
+    """KC101 with its unit check removed: a static false alarm made on purpose."""
+
+    def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
+        for output in model.outputs:
+            if output.activation == Known("softmax"):
+                yield self.finding(output.activation_span, "softmax output is constant")
+
+
 @needs_keras
 def test_a_static_false_alarm_is_refuted() -> None:
-    # Attention weights: softmax over the 10 time steps, not over the 1-unit axis. KC101 reads
-    # Softmax as softmax over the last axis and cries wolf; real Keras shows weights varying.
+    source = textwrap.dedent(
+        """
+        import keras
+        inputs = keras.Input(shape=(8,))
+        outputs = keras.layers.Dense(3, activation="softmax")(inputs)
+        model = keras.Model(inputs, outputs)
+        """
+    ).lstrip("\n")
+    options = Options(dynamic=True)
+    result = lint_source(source, "snippet.py", options, [_CarelessSoftmaxRule()])
+    finding = _only(result, "KC101")
+    assert finding.dynamic == "refuted"
+    assert finding.evidence is not None and finding.evidence.startswith("output varies over [")
+
+
+@needs_keras
+def test_softmax_over_another_axis_is_not_flagged() -> None:
+    # Attention weights: softmax over the 10 time steps of a 1-unit score. Static KC101 used
+    # to flag it; this case is how --dynamic found that false alarm.
     result = _dynamic(
         """
         import keras
@@ -155,9 +184,7 @@ def test_a_static_false_alarm_is_refuted() -> None:
         model = keras.Model(inputs, weights)
         """
     )
-    finding = _only(result, "KC101")
-    assert finding.dynamic == "refuted"
-    assert finding.evidence is not None and finding.evidence.startswith("output varies over [")
+    assert [f for f in result.findings if f.code == "KC101"] == []
 
 
 EVIDENCE = """

@@ -688,6 +688,9 @@ class PythonExtractor:
             tensors = [v for v in positional if isinstance(v, Tensor)]
             if tensors:
                 activation = resolve_activation(Ref(q, ref.raw), k)
+                axis = keywords.get("axis", positional[1] if len(positional) > 1 else None)
+                if activation == Known("softmax") and axis not in (None, Known(-1)):
+                    activation = UNKNOWN  # softmax over another axis than the units'.
                 return Tensor(
                     inputs=(tensors[0],), activation=activation, activation_span=call.span
                 )
@@ -734,7 +737,11 @@ class PythonExtractor:
             arg = call.argument("activation", 0)
             activation_span = arg.span if arg is not None else call.span
         elif name in k.activation_layers:
-            activation = Known(k.activation_layers[name])
+            # Softmax(axis=1) normalises another axis (attention weights): its output range
+            # per unit is not the last-axis softmax the rules reason about.
+            axis = keywords.get("axis", positional[0] if positional else None)
+            last_axis = axis is None or axis == Known(-1)
+            activation = Known(k.activation_layers[name]) if last_axis else UNKNOWN
             activation_span = call.span
         else:
             written = keywords.get("activation")
