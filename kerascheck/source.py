@@ -25,7 +25,9 @@ def decode(data: bytes) -> str:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
         raise SourceError(f"cannot decode as {encoding}: {exc}") from exc
-    return text.removeprefix("\ufeff")
+    # The "utf-8-sig" codec has taken the BOM off; a second one is part of the text (and a
+    # syntax error, as Python says): stripping it too made --fix write back one BOM only.
+    return text
 
 
 def read_bytes(path: str, limit: int = MAX_SOURCE_BYTES) -> bytes:

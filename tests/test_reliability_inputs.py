@@ -20,6 +20,7 @@ from conftest import run_check
 
 from kerascheck import nesting
 from kerascheck.engine import FileError, FileResult, Options, Report, lint_file, lint_source
+from kerascheck.fix import fix_file
 from kerascheck.report import json_report, text
 from kerascheck.source import SourceError, read_bytes
 
@@ -215,6 +216,17 @@ def test_a_wrong_coding_cookie_is_one_error(tmp_path: Path) -> None:
 def test_a_utf8_bom_does_not_shift_positions(tmp_path: Path) -> None:
     result = lint_bytes(tmp_path, "bom.py", b"\xef\xbb\xbf" + LEGACY.encode())
     assert positions(result) == LEGACY_AT
+
+
+def test_a_second_bom_is_pythons_syntax_error_and_fix_leaves_the_file(tmp_path: Path) -> None:
+    # The codec takes one BOM off; the second is text, which Python refuses. Stripping it
+    # too once made --fix write the file back with one BOM, under a cookie that then lied.
+    data = b"\xef\xbb\xbf\xef\xbb\xbf# coding: ascii\n" + LEGACY.encode()
+    error = only_error(lint_bytes(tmp_path, "two.py", data))
+    assert "invalid non-printable character U+FEFF" in error.message
+    assert (error.line, error.column) == (1, 1)
+    fix_file(str(tmp_path / "two.py"), Options(), unsafe=True, write=True)
+    assert (tmp_path / "two.py").read_bytes() == data
 
 
 @pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["crlf", "cr"])
