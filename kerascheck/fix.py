@@ -10,6 +10,7 @@ re-linted and their positions are fresh. A pass whose result does not parse is d
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
 import functools
 import io
@@ -148,9 +149,13 @@ def fix_file(
     outcome = fix_source(source, path, options, unsafe, rules)
     if write and outcome.changed:
         try:
-            write_atomically(path, outcome.after.encode(_encoding(data)))
-        except OSError as exc:
-            error = FileError(path, f"cannot write the fixed file: {exc.strerror or exc}")
+            fixed = outcome.after.encode(_encoding(data))
+            if read_bytes(path) != data:  # saved meanwhile (an editor): that text wins
+                raise SourceError("it changed while being fixed; run again")
+            write_atomically(path, fixed)
+        except (OSError, SourceError, UnicodeEncodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            error = FileError(path, f"cannot write the fixed file: {reason}")
             return FixOutcome(path, source, source, (), FileResult(path, errors=(error,)))
     return outcome
 
@@ -159,7 +164,7 @@ def write_atomically(path: str, data: bytes) -> None:
     """Write to a temporary file beside ``path``, keep its permissions, then rename over it:
     a crash leaves either the old file or the new one, never half of one."""
     target = os.path.realpath(path)
-    mode = os.stat(target).st_mode
+    status = os.stat(target)
     handle, temporary = tempfile.mkstemp(
         dir=os.path.dirname(target), prefix=".kerascheck-", suffix=".tmp"
     )
@@ -168,7 +173,11 @@ def write_atomically(path: str, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, mode & 0o7777)
+        if hasattr(os, "chown"):
+            # Keep the owner too (root fixing someone's file); without the right, keep ours.
+            with contextlib.suppress(OSError):
+                os.chown(temporary, status.st_uid, status.st_gid)
+        os.chmod(temporary, status.st_mode & 0o7777)
         os.replace(temporary, target)
     except BaseException:
         if os.path.exists(temporary):
