@@ -550,3 +550,32 @@ def test_bad_code_in_a_notebook_cell_is_one_error_in_that_cell(
 ) -> None:
     error = only_error(_notebook(tmp_path, _cells("print(1)", code)))
     assert message in error.message and (error.cell, error.line) == (3, line)
+
+
+# ------------------------------------------------------------------ output
+
+
+def test_text_from_the_file_cannot_drive_the_terminal_or_forge_output(tmp_path: Path) -> None:
+    # Escapes in a string, a loss name and a file name; a newline that would forge a line.
+    (tmp_path / "m\x1b[2J.py").write_text(
+        "import keras\n"
+        'title = "\\x1b]0;pwned\\x07"; model = keras.Sequential([keras.layers.Dense(1)])\n'
+        'model.compile(loss="categorical_crossentr\\x1b[2Jopy\\nfake.py:1:1: KC101 forged")\n'
+        'x = "\x1b[31m\u202e"; layer = keras.layers.Dense(output_dim=1)\n'
+    )
+    outputs = {}
+    for fmt in ("text", "concise", "github"):
+        run = run_check(tmp_path, "--isolated", "--format", fmt, ".")
+        assert run.returncode == 1, run.stderr
+        outputs[fmt] = run.stdout
+    for fmt in ("text", "concise"):  # for terminals; github names the real file, for GitHub
+        assert "\x1b" not in outputs[fmt] and "\u202e" not in outputs[fmt], fmt
+    assert len(outputs["github"].splitlines()) == 2  # its own escaping keeps the newline in
+    concise = outputs["concise"].splitlines()
+    assert len(concise) == 2 and not any(line.startswith("fake.py") for line in concise)
+    assert concise[0].startswith("m\\x1b[2J.py:3:20: KC203 unknown loss 'categorical_crossentr")
+    # The caret still sits under the reported text, escapes and all.
+    frame = outputs["text"].splitlines()
+    row = next(i for i, line in enumerate(frame) if line.startswith("4 | "))
+    caret = frame[row + 1].index("^") - frame[row].index("x = ")
+    assert frame[row][frame[row].index("x = ") :][caret:].startswith("output_dim")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kerascheck.engine import FileError, Report
-from kerascheck.report.location import verdict, where
+from kerascheck.report.location import printable, verdict, where
 
 
 def error_line(error: FileError) -> str:
@@ -12,16 +12,17 @@ def error_line(error: FileError) -> str:
         where += f":cell {error.cell}"
     if error.line is not None:
         where += f":{error.line}:{error.column or 1}"
-    return f"{where}: error: {error.message}"
+    return printable(f"{where}: error: {error.message}")
 
 
 def render(report: Report, show_suppressed: bool = False) -> str:
     lines = [
-        f"{where(path, f.span)}: {f.code} {f.message}{verdict(f)}" for path, f in report.findings
+        f"{where(path, f.span)}: {f.code} {printable(f.message)}{verdict(f)}"
+        for path, f in report.findings
     ]
     if show_suppressed:
         lines += [
-            f"{where(path, f.span)}: {f.code} {f.message} [suppressed]"
+            f"{where(path, f.span)}: {f.code} {printable(f.message)} [suppressed]"
             for path, f in report.suppressed
         ]
     lines += [error_line(e) for e in report.errors]

@@ -13,7 +13,7 @@ from kerascheck.engine import Report
 from kerascheck.ir import Finding, Span
 from kerascheck.notebook import parse_notebook
 from kerascheck.report.concise import error_line
-from kerascheck.report.location import verdict, where
+from kerascheck.report.location import printable, verdict, where
 from kerascheck.source import SourceError, read_source
 
 _STYLES = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
@@ -30,11 +30,14 @@ def _frame(lines: list[str], finding: Finding) -> list[tuple[str, str]]:
     pieces: list[tuple[str, str]] = [(f"{'':>{width}} |\n", "blue")]
     last = min(span.end_line or span.line, span.line + 2, len(lines))
     for number in range(span.line, last + 1):
-        text = lines[number - 1].rstrip("\r\n").expandtabs(1)
+        raw = lines[number - 1].rstrip("\r\n").expandtabs(1)
+        text = printable(raw)
         pieces.append((f"{number:>{width}} | ", "blue"))
         pieces.append((text + "\n", ""))
         start = span.col if number == span.line else 1
-        end = span.end_col if number == span.end_line else len(text) + 1
+        end = span.end_col if number == span.end_line else len(raw) + 1
+        # Columns count the file's characters; escapes are wider on screen.
+        start, end = (len(printable(raw[: column - 1])) + 1 for column in (start, end))
         if end <= start:
             end = start + 1
         pieces.append((f"{'':>{width}} | ", "blue"))
@@ -95,7 +98,7 @@ def pieces(report: Report, show_suppressed: bool = False) -> list[tuple[str, str
         span = finding.span
         out.append((f"{where(path, span)}: ", "bold"))
         out.append((finding.code, _STYLES[finding.severity]))
-        out.append((f" {finding.message}", ""))
+        out.append((f" {printable(finding.message)}", ""))
         out.append((verdict(finding), _VERDICT_STYLES.get(finding.dynamic or "", "")))
         out.append((f" [{finding.rule}]", "dim"))
         out.append((" [*]\n" if finding.fix is not None and finding.fix.safe else "\n", "bold"))
