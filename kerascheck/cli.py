@@ -154,7 +154,7 @@ def _use_color() -> bool:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kerascheck.engine import Report, lint_paths, lint_source
+    from kerascheck.engine import Report, filter_for_file, lint_paths, lint_source
     from kerascheck.registry import all_rules
 
     known = {r.code for r in all_rules()}
@@ -175,11 +175,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         name = args.stdin_filename or "<stdin>"
         source, _ = _read_stdin()
         if isinstance(source, str):
-            report = Report([lint_source(source, name, options)])
+            report = Report([filter_for_file(lint_source(source, name, options), name, options)])
         else:
             report = Report([_unreadable(name, source)])
     else:
-        with _progress_bar() as progress:
+        # Under --dynamic the Keras worker draws its own bar, per model.
+        bar = contextlib.nullcontext() if args.dynamic else _progress_bar()
+        with bar as progress:
             report = lint_paths(args.paths, options, max(1, jobs), _cache(args, options), progress)
     if args.paths == ["-"] and args.fix:
         # The fixed buffer went to stdout (the editor replaces its buffer with it), so the

@@ -49,6 +49,14 @@ def test_pyproject_table_selects_ignores_and_sets_the_format(project: Path) -> N
     ]
 
 
+def test_per_file_ignores_apply_to_a_piped_buffer(project: Path) -> None:
+    (project / "kerascheck.toml").write_text('[per-file-ignores]\n"tests/*" = ["KC1"]\n')
+    args = ("-", "--format", "json", "--stdin-filename")
+    piped = run_check(project, *args, "tests/test_model.py", stdin=BUG)
+    assert codes(piped) == ["KC201", "KC402"]
+    assert codes(run_check(project, *args, "src/model.py", stdin=BUG))[0] == "KC101"
+
+
 def test_target_keras_in_kerascheck_toml_sets_the_severity(project: Path) -> None:
     (project / "kerascheck.toml").write_text('target-keras = "tf2"\nselect = ["KC201"]\n')
     report = json.loads(run_check(project, "src", "--format", "json").stdout)
