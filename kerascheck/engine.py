@@ -21,7 +21,7 @@ from kerascheck import nesting
 from kerascheck.discover import DEFAULT_EXCLUDES, discover, is_excluded
 from kerascheck.edits import plain_fixes
 from kerascheck.extract.python import extract
-from kerascheck.extract.saved import SAVED_SUFFIXES, SavedModelError, extract_saved, ordered
+from kerascheck.extract.saved_read import SAVED_SUFFIXES, SavedModelError
 from kerascheck.flavour import DEFAULT_FLAVOUR
 from kerascheck.ir import Edit, Finding, Fix, Flavour, ModuleSpec, Span
 from kerascheck.notebook import MAX_NOTEBOOK_BYTES, NOTEBOOK_SUFFIX, Notebook, parse_notebook
@@ -293,6 +293,9 @@ def lint_source(
 def lint_saved(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
     """A saved model (.keras, .h5, model JSON): findings point into its config; there is no
     source, so no suppressions and no fixes."""
+    # Imported here: most runs check no saved model and need not load the config reader.
+    from kerascheck.extract.saved import extract_saved, ordered
+
     try:
         spec = extract_saved(path)
         active = rules if rules is not None else options.rules()

@@ -32,7 +32,7 @@ from kerascheck.engine import (
     lint_source,
     map_files,
 )
-from kerascheck.extract.saved import SAVED_SUFFIXES
+from kerascheck.extract.saved_read import SAVED_SUFFIXES
 from kerascheck.ir import Finding, Fix
 from kerascheck.notebook import NOTEBOOK_SUFFIX
 from kerascheck.rule import Rule
