@@ -36,6 +36,12 @@ scaling        cold single-process time on nested deterministic subsets (every 1
                on each subset for this.
 others         ruff, flake8, pylint, fixit when installed, default settings, same file list.
 
+Contention: for every run the harness also records how many cores OTHER processes kept busy
+meanwhile (busy time from /proc/stat minus the child's own CPU, over the wall time); the
+table's "others" column shows it for the sample reported. Above 0.25 of a core the header
+says BUSY: wall times are then inflated (parallel runs most), and the CPU columns are the
+better guide. Run it on an otherwise idle machine for figures to quote.
+
 ``--snapshot [REV]`` measures kerascheck as committed at REV (default HEAD), extracted into
 a scratch folder first on PYTHONPATH, instead of the working tree: other people's edits
 during a run would change the code measured and invalidate kerascheck's cache. Children run
@@ -94,6 +100,7 @@ WARM_MAX_S = 1.0
 SMALL_FILE_MAX_S = 0.35
 PEAK_RSS_MAX_MB = 200.0
 SCALING_TOLERANCE = 0.15
+BUSY_OTHER_CORES = 0.25
 # Subsets as residues of the file index modulo 10: nested, deterministic, spread over the corpus.
 SUBSETS: tuple[tuple[str, frozenset[int]], ...] = (
     ("10 %", frozenset({0})),
@@ -138,11 +145,35 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    other_cores: float | None = None  # cores busy with other work meanwhile (see busy_seconds)
+
+
+def busy_seconds() -> float | None:
+    """CPU seconds all processors have spent busy since boot (/proc/stat), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal ...: everything but idle and iowait
+    ticks = [int(x) for x in fields[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def other_cores(busy_before: float | None, wall: float, own_cpu: float) -> float | None:
+    """The average number of cores other processes kept busy while ours ran."""
+    busy_after = busy_seconds()
+    if busy_before is None or busy_after is None or wall <= 0:
+        return None
+    return max(0.0, (busy_after - busy_before - own_cpu) / wall)
 
 
 def run_process(cmd: Sequence[str], cwd: Path) -> Run:
     """Start ``cmd``, wait for it with ``os.wait4`` (that child's own rusage), time it."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        busy_before = busy_seconds()
         start = time.perf_counter()
         proc = subprocess.Popen(
             list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
@@ -155,15 +186,17 @@ def run_process(cmd: Sequence[str], cwd: Path) -> Run:
             raise
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu = usage.ru_utime + usage.ru_stime
         out.seek(0)
         err.seek(0)
         return Run(
             seconds=seconds,
             max_rss_kb=usage.ru_maxrss,
-            cpu_seconds=usage.ru_utime + usage.ru_stime,
+            cpu_seconds=cpu,
             returncode=proc.returncode,
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
+            other_cores=other_cores(busy_before, seconds, cpu),
         )
 
 
@@ -204,7 +237,15 @@ def run_on_files(prefix: Sequence[str], files: Sequence[str], cwd: Path) -> Run:
         returncode=max(r.returncode for r in runs),
         stdout="".join(r.stdout for r in runs),
         stderr="".join(r.stderr for r in runs),
+        other_cores=weighted_other_cores(runs),
     )
+
+
+def weighted_other_cores(runs: Sequence[Run]) -> float | None:
+    if any(r.other_cores is None for r in runs):
+        return None
+    wall = sum(r.seconds for r in runs)
+    return sum(r.other_cores * r.seconds for r in runs) / wall if wall else None  # type: ignore[operator]
 
 
 def summarize(
@@ -223,7 +264,10 @@ def summarize(
         "cpu_seconds": pick([r.cpu_seconds for r in runs]),
         "max_rss_mb": max(r.max_rss_kb for r in runs) * 1024 / MB,
         "returncodes": sorted({r.returncode for r in runs}),
+        "other_cores": [None if r.other_cores is None else round(r.other_cores, 2) for r in runs],
     }
+    chosen = min(runs, key=lambda r: abs(r.seconds - summary["seconds"]))
+    summary["other_cores_chosen"] = chosen.other_cores
     if bad:
         summary["error"] = f"exit {bad[0].returncode}: {tail(bad[0].stderr)}"
     return summary
@@ -693,12 +737,11 @@ def load_average() -> list[float] | None:
         return None
 
 
-def busy(before: list[float] | None, after: list[float] | None, cores: int | None) -> bool:
-    """Other work was running: a 1-minute load average above half the cores, before or after
-    (the harness itself adds up to --jobs while it runs, so 'after' allows for that)."""
-    if before is None or after is None or not cores:
-        return False
-    return before[0] > cores / 2 or after[0] > cores + 0.5
+def busy(measurements: dict[str, Any]) -> bool:
+    """Other processes kept more than a quarter of a core busy during a figure we report."""
+    keys = ("floor", "cold_single", "cold_parallel", "warm", "small_file")
+    seen = [measurements[k].get("other_cores_chosen") for k in keys]
+    return any(cores is not None and cores > BUSY_OTHER_CORES for cores in seen)
 
 
 def cpu_model() -> str:
@@ -741,6 +784,10 @@ def git(*args: str) -> str:
 
 def seconds_text(value: float) -> str:
     return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def cores_text(cores: float | None) -> str:
+    return "?" if cores is None else f"{cores:.2f} cores"
 
 
 def verdict(entry: dict[str, Any]) -> str:
@@ -787,7 +834,12 @@ def header_lines(result: dict[str, Any]) -> list[str]:
         f"{s['small_repeat']}",
         f"load     average {m['load_average_before']} before, {m['load_average_after']} after "
         f"({m['usable_cores']} usable cores)"
-        + ("  BUSY MACHINE: wall times are inflated, compare cpu" if m["busy"] else ""),
+        + (
+            "\nBUSY     other processes used CPU during the runs (column 'others'): wall times "
+            "are inflated, compare cpu"
+            if m["busy"]
+            else ""
+        ),
         "",
     ]
 
@@ -810,6 +862,7 @@ def main_table(result: dict[str, Any]) -> list[str]:
             f"{rss['ratio_to_floor']:.2f}",
             f"floor {rss['floor_mb']:.0f} MB",
             "",
+            "",
             rss["target"],
             verdict(rss),
         ],
@@ -819,20 +872,22 @@ def main_table(result: dict[str, Any]) -> list[str]:
             "",
             "",
             "",
+            "",
             f"within {SCALING_TOLERANCE:.0%}",
             verdict(m["scaling"]),
         ],
     ]
-    head = ["measurement", "wall", "x floor", "cpu", "cpu x floor", "target", "result"]
+    head = ["measurement", "wall", "x floor", "cpu", "cpu x floor", "others", "target", "result"]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     rule = ["-" * w for w in widths]
     return [row(head, widths), row(rule, widths), *(row(r, widths) for r in rows), ""]
 
 
 def timed_row(label: str, entry: dict[str, Any], floor: dict[str, Any] | None) -> list[str]:
-    """label, wall, wall / floor wall, cpu (user + sys), cpu / floor cpu, target, verdict."""
+    """label, wall, wall / floor wall, cpu (user + sys), cpu / floor cpu, the cores other
+    processes kept busy meanwhile, target, verdict."""
     if entry["status"] == "skipped":
-        return [label, entry["reason"], "", "", "", entry.get("target", ""), "skip"]
+        return [label, entry["reason"], "", "", "", "", entry.get("target", ""), "skip"]
     wall, cpu = entry["seconds"], entry["cpu_seconds"]
     ratios = ["", ""]
     if floor is not None:
@@ -843,6 +898,7 @@ def timed_row(label: str, entry: dict[str, Any], floor: dict[str, Any] | None) -
         ratios[0],
         seconds_text(cpu),
         ratios[1],
+        cores_text(entry.get("other_cores_chosen")),
         entry.get("target", ""),
         verdict(entry) if entry is not floor else "",
     ]
@@ -1013,7 +1069,7 @@ def measure(args: argparse.Namespace, scratch: Path, code: dict[str, str] | None
     machine["sources_changed_during_run"] = source_fingerprint(sources) != fingerprint
     machine["load_average_before"] = load_before
     machine["load_average_after"] = load_average()
-    machine["busy"] = busy(load_before, machine["load_average_after"], machine["usable_cores"])
+    machine["busy"] = busy(measurements)
     return {
         "schema": 1,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
