@@ -8,6 +8,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from conftest import run_check
 
 from kerascheck.engine import Options
@@ -159,3 +160,113 @@ def test_fix_on_fixtures_leaves_only_unfixable_findings(tmp_path: Path) -> None:
     # KC202: what is left needs a person (removed with no one-to-one replacement).
     unfixable = ("set_image_dim_ordering", "learning_phase")
     assert all(any(name in line for name in unfixable) for line in remaining_kc202), remaining_kc202
+
+
+# Every fix the issue lists, byte for byte: the file, the text a fix replaces, what it
+# writes instead, and whether it needs --unsafe-fixes.
+GOLDEN = [
+    ("from keras.optimizers import SGD\nopt = SGD(lr=0.1)\n", "lr=", "learning_rate=", False),
+    (
+        "from keras.models import Sequential\nm = Sequential()\nm.fit(x, y, nb_epoch=3)\n",
+        "nb_epoch=",
+        "epochs=",
+        False,
+    ),
+    (
+        "from keras.layers import Dense\nd = Dense(3, init='zeros')\n",
+        "init=",
+        "kernel_initializer=",
+        False,
+    ),
+    (
+        "from keras.layers import Conv2D\nc = Conv2D(8, 3, border_mode='same')\n",
+        "border_mode=",
+        "padding=",
+        False,
+    ),
+    (
+        "from keras.layers import Conv2D\nc = Conv2D(8, 3, subsample=(2, 2))\n",
+        "subsample=",
+        "strides=",
+        False,
+    ),
+    (
+        "from keras.layers import Dense\nd = Dense(3, W_regularizer=r)\n",
+        "W_regularizer=",
+        "kernel_regularizer=",
+        False,
+    ),
+    (
+        "from keras.layers import Dense\nd = Dense(3, b_regularizer=r)\n",
+        "b_regularizer=",
+        "bias_regularizer=",
+        False,
+    ),
+    ("from keras.layers import Dense\nd = Dense(output_dim=3)\n", "output_dim=", "units=", False),
+    (
+        "from keras.layers import Conv1D\nc = Conv1D(nb_filter=8, kernel_size=3)\n",
+        "nb_filter=",
+        "filters=",
+        False,
+    ),
+    (
+        "from keras.models import Sequential\nm = Sequential()\nm.fit_generator(g, epochs=2)\n",
+        "fit_generator",
+        "fit",
+        False,
+    ),
+    (
+        "from keras.utils.np_utils import to_categorical\n",
+        "keras.utils.np_utils",
+        "keras.utils",
+        False,
+    ),
+    ("from keras.layers.core import Dense, Dropout\n", "keras.layers.core", "keras.layers", False),
+    ("import keras\nkeras.layers.Dense(2, activation='relu6_')\n", "'relu6_'", "'relu6'", False),
+    (
+        "import keras\nm = keras.Sequential([keras.layers.Dense(1, activation='softmax')])\n"
+        "m.compile(loss='categorical_crossentropy')\n",
+        "'softmax')])\nm.compile(loss='categorical_crossentropy')",
+        "'sigmoid')])\nm.compile(loss='binary_crossentropy')",
+        True,
+    ),
+    (
+        "import keras\nm = keras.Sequential([keras.layers.Dense(3, activation='softmax')])\n"
+        "m.compile(loss='mse')\n",
+        "'softmax'",
+        "'linear'",
+        True,
+    ),
+    (
+        "import keras\nm = keras.Sequential([keras.layers.Dense(3)])\n"
+        "m.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=False))\n",
+        "from_logits=False",
+        "from_logits=True",
+        True,
+    ),
+    (
+        "from keras.models import Sequential\nm = Sequential()\nc = m.predict_classes(x)\n",
+        "m.predict_classes(x)",
+        "m.predict(x).argmax(axis=-1)",
+        True,
+    ),
+    (
+        "from keras.layers import Convolution2D\nc = Convolution2D(32, 3, 3)\n",
+        "32, 3, 3",
+        "32, (3, 3)",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "old", "new", "unsafe"), GOLDEN)
+def test_golden_fix(tmp_path: Path, before: str, old: str, new: str, unsafe: bool) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(before)
+    args = ("--isolated", "--target-keras", "keras3", "m.py")
+    run_check(tmp_path, "--fix", *args)
+    if unsafe:
+        assert path.read_text() == before, "an unsafe fix needs --unsafe-fixes"
+        run_check(tmp_path, "--fix", "--unsafe-fixes", *args)
+    assert before.count(old) == 1
+    assert path.read_text() == before.replace(old, new)
