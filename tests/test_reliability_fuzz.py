@@ -14,12 +14,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -79,7 +77,6 @@ def fuzz_settings(kind: str) -> settings:
             HealthCheck.too_slow,
             HealthCheck.data_too_large,
             HealthCheck.filter_too_much,
-            HealthCheck.function_scoped_fixture,
         ],
     )
 
@@ -90,66 +87,73 @@ def mutated_files(draw: st.DrawFn) -> bytes:
     return fuzz.mutate(seed, draw(st.randoms(use_true_random=False)))
 
 
-@pytest.fixture
-def scratch() -> Iterator[Path]:
-    # Not tmp_path: hypothesis runs many examples inside one test call.
-    folder = Path(tempfile.mkdtemp(prefix="kerascheck-fuzz-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _lint_generated(source: str, with_keras: bool) -> None:
+def _lint_generated(kind: str, source: str, with_keras: bool) -> None:
+    TRIED[kind] += 1
     # Most generated modules never mention Keras; the prefix gets them past the prefilter.
     source = ("import keras\n" if with_keras else "") + source
     result = lint_source(source, "generated.py", Options())
     assert fuzz.check_source(source, result) == []
 
 
+def _ran(kind: str, run: Callable[[], None]) -> None:
+    """Run a hypothesis test and check it tried all its examples (the figure the docs
+    quote); the count is per process, so it holds under xdist too."""
+    TRIED[kind] = 0
+    run()
+    assert TRIED[kind] == EXAMPLES[kind], (kind, TRIED[kind])
+
+
 # hypothesmith compiles what it generates; Python warns about `...()` and the like.
 @pytest.mark.filterwarnings("ignore::SyntaxWarning")
-@fuzz_settings("grammar")
-@given(source=hypothesmith.from_grammar(), with_keras=st.booleans())
-def test_generated_modules_are_checked_without_a_traceback(source: str, with_keras: bool) -> None:
-    TRIED["grammar"] += 1
-    _lint_generated(source, with_keras)
+def test_generated_modules_are_checked_without_a_traceback() -> None:
+    @fuzz_settings("grammar")
+    @given(source=hypothesmith.from_grammar(), with_keras=st.booleans())
+    def generated(source: str, with_keras: bool) -> None:
+        _lint_generated("grammar", source, with_keras)
+
+    _ran("grammar", generated)
 
 
 @pytest.mark.filterwarnings("ignore::SyntaxWarning")
-@fuzz_settings("libcst_nodes")
-@given(source=hypothesmith.from_node(), with_keras=st.booleans())
-def test_modules_built_from_libcst_nodes_are_checked(source: str, with_keras: bool) -> None:
-    TRIED["libcst_nodes"] += 1
-    _lint_generated(source, with_keras)
+def test_modules_built_from_libcst_nodes_are_checked() -> None:
+    @fuzz_settings("libcst_nodes")
+    @given(source=hypothesmith.from_node(), with_keras=st.booleans())
+    def generated(source: str, with_keras: bool) -> None:
+        _lint_generated("libcst_nodes", source, with_keras)
+
+    _ran("libcst_nodes", generated)
 
 
-@fuzz_settings("mutants")
-@given(data=mutated_files())
-def test_mutated_files_are_checked_or_one_error(scratch: Path, data: bytes) -> None:
-    TRIED["mutants"] += 1
-    path = scratch / "mutant.py"
-    path.write_bytes(data)
-    result = lint_file(str(path), Options())
-    assert fuzz.check_result(data, result) == []
+def test_mutated_files_are_checked_or_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "mutant.py"
+
+    @fuzz_settings("mutants")
+    @given(data=mutated_files())
+    def mutated(data: bytes) -> None:
+        TRIED["mutants"] += 1
+        path.write_bytes(data)
+        result = lint_file(str(path), Options())
+        assert fuzz.check_result(data, result) == []
+
+    _ran("mutants", mutated)
 
 
-@fuzz_settings("fix")
-@given(data=mutated_files())
-def test_fix_on_mutated_files_never_breaks_one(scratch: Path, data: bytes) -> None:
-    TRIED["fix"] += 1
-    path = scratch / "mutant.py"
-    path.write_bytes(data)
+def test_fix_on_mutated_files_never_breaks_one(tmp_path: Path) -> None:
+    path = tmp_path / "mutant.py"
     options = Options()
-    fix_file(str(path), options, unsafe=True, write=True)
-    after = path.read_bytes()
-    fix_file(str(path), options, unsafe=True, write=True)
-    assert fuzz.check_fix(data, after, path.read_bytes()) == []
-    assert [p.name for p in scratch.iterdir()] == ["mutant.py"]  # no temporary left behind
 
+    @fuzz_settings("fix")
+    @given(data=mutated_files())
+    def fixed(data: bytes) -> None:
+        TRIED["fix"] += 1
+        path.write_bytes(data)
+        fix_file(str(path), options, unsafe=True, write=True)
+        after = path.read_bytes()
+        fix_file(str(path), options, unsafe=True, write=True)
+        assert fuzz.check_fix(data, after, path.read_bytes()) == []
+        assert [p.name for p in tmp_path.iterdir()] == ["mutant.py"]  # no temporary left
 
-def test_every_generator_ran_its_examples() -> None:
-    # Under xdist this file's tests may share a worker or not; check what ran here.
-    for kind, count in TRIED.items():
-        assert count >= EXAMPLES[kind], (kind, count)
+    _ran("fix", fixed)
 
 
 # ------------------------------------------------------------------ the CLI, end to end

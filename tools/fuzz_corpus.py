@@ -108,6 +108,12 @@ TOKENS = [
     "[" * 150,
     "-" * 5000,
     " and x" * 2000,
+    # Past the depths that crash libcst's native parser (the nesting guard's job).
+    "(" * 2000,
+    "-" * 10_000,
+    "lambda: " * 4000,
+    " and x" * 8000,
+    "elif x:\n pass\n" * 4000,
     "# -*- coding: latin-1 -*-\n",
     "# coding: utf-16\n",
     "# coding: klingon\n",
@@ -340,6 +346,7 @@ class Tally:
     violations: list[str] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)  # the interpreter died (a segfault)
     outcomes: Counter = field(default_factory=Counter)  # clean / findings / error kinds
+    original_errors: list[str] = field(default_factory=list)  # unmutated files not checked
     slowest: list[tuple[float, str]] = field(default_factory=list)
 
     def merge(self, other: Tally) -> None:
@@ -350,6 +357,7 @@ class Tally:
         self.violations += other.violations
         self.crashes += other.crashes
         self.outcomes.update(other.outcomes)
+        self.original_errors += other.original_errors
         self.slowest = sorted(self.slowest + other.slowest, reverse=True)[:10]
 
 
@@ -393,6 +401,8 @@ def fuzz_file(path: Path, mutants: int, seed: int, fix: bool, scratch: Path) -> 
             result = lint_file(str(copy), options, rules)
             tally.violations += [f"{name}: {p}" for p in check_result(data, result)]
             tally.outcomes[_outcome(result)] += 1
+            if label == "original" and result.errors:
+                tally.original_errors.append(f"{path}: {result.errors[0].message}")
             if fix:
                 fix_file(str(copy), options, unsafe=True, write=True, rules=rules)
                 after = copy.read_bytes()
@@ -500,21 +510,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wall time: {elapsed:.0f} s on {args.jobs} processes")
     for outcome, count in tally.outcomes.most_common():
         print(f"  {count:>7}  {outcome}")
+    print(f"unmutated files that could not be checked: {len(tally.original_errors)}")
+    for line in tally.original_errors[:10]:
+        print(f"  {line}")
     print("slowest inputs:")
     for seconds, name in tally.slowest[:5]:
         print(f"  {seconds:6.2f} s  {name}")
     for problem in [*tally.crashes, *tally.tracebacks, *tally.violations][:20]:
         print(f"\n{problem}")
     if args.json is not None:
-        figures = asdict(tally) | {
-            "files": len(files),
-            "mutants": args.mutants,
-            "fixtures": len(fixtures),
-            "fixture_mutants": args.fixture_mutants,
-            "seed": args.seed,
-            "jobs": args.jobs,
-            "seconds": round(elapsed, 1),
-        }
+        # asdict() would rebuild the Counter from (key, count) pairs, counting the pairs.
+        figures = (
+            asdict(tally)
+            | {"outcomes": dict(tally.outcomes.most_common())}
+            | {
+                "files": len(files),
+                "mutants": args.mutants,
+                "fixtures": len(fixtures),
+                "fixture_mutants": args.fixture_mutants,
+                "seed": args.seed,
+                "jobs": args.jobs,
+                "seconds": round(elapsed, 1),
+            }
+        )
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
     return 1 if tally.tracebacks or tally.crashes or tally.violations else 0
 
