@@ -154,9 +154,10 @@ def _use_color() -> bool:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kerascheck.engine import Report, filter_for_file, lint_paths, lint_source
+    from kerascheck.engine import Report, filter_for_file, lint_paths, lint_source, tune_gc
     from kerascheck.registry import all_rules
 
+    tune_gc()
     known = {r.code for r in all_rules()}
     for code in [*(args.select or []), *args.ignore]:
         if code != "ALL" and not any(k.startswith(code) for k in known):

@@ -6,6 +6,7 @@ positions are resolved with libcst's PositionProvider only for files that have f
 
 from __future__ import annotations
 
+import gc
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -413,6 +414,15 @@ def lint_files(files: list[str], options: Options, jobs: int = 1) -> Iterator[Fi
     return map_files(_lint_chunk, files, options, jobs)
 
 
+def tune_gc() -> None:
+    """Set the cyclic garbage collector for a batch run. Parsing allocates millions of
+    short-lived, acyclic nodes that reference counting frees; scanning them every 700
+    allocations, and rescanning the imported modules each time, is measured waste (a few per
+    cent of a corpus run). Called by the CLI and in pool workers, never by library users."""
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 50)
+
+
 def map_files(
     worker: Callable[[list[str], Options], list[R]], files: list[str], options: Options, jobs: int
 ) -> Iterator[R]:
@@ -422,6 +432,6 @@ def map_files(
         return
     chunk = max(1, min(64, len(files) // (jobs * 8)))
     chunks = [files[i : i + chunk] for i in range(0, len(files), chunk)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=tune_gc) as pool:
         for results in pool.map(worker, chunks, [options] * len(chunks)):
             yield from results

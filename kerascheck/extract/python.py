@@ -394,13 +394,24 @@ class PythonExtractor:
             return UNKNOWN
         return method(self, node, scope)
 
+    # libcst's ``evaluated_value`` compiles each literal with ast.literal_eval; the plain
+    # spellings that make up nearly all literals are read directly (measured: a fifth of the
+    # extractor's time on the reference corpus).
     def eval_integer(self, node: cst.Integer, scope: Scope) -> Value:
-        return Known(node.evaluated_value)
+        try:
+            return Known(int(node.value.replace("_", ""), 0))
+        except ValueError:  # 007-style zeros: let Python's rules decide
+            return Known(node.evaluated_value)
 
     def eval_float(self, node: cst.Float, scope: Scope) -> Value:
-        return Known(node.evaluated_value)
+        return Known(float(node.value.replace("_", "")))
 
     def eval_string(self, node: cst.SimpleString | cst.ConcatenatedString, scope: Scope) -> Value:
+        if isinstance(node, cst.SimpleString):
+            text = node.value
+            quote = text[-1]
+            if text[0] == quote and "\\" not in text and not text.startswith(quote * 3):
+                return Known(text[1:-1])
         value = node.evaluated_value
         return Known(value) if isinstance(value, str) else UNKNOWN
 
