@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kerascheck.engine import FileResult, Options, lint_source
-from kerascheck.ir import Finding
+from kerascheck.ir import Edit, Finding, Fix, ModuleSpec
+from kerascheck.rule import Rule, RuleContext
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +52,15 @@ def run_check(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.Com
 @pytest.fixture
 def lint_snippet():
     return lint
+
+
+class BreakingFixRule(Rule):
+    """A plugin rule whose fix would leave an unbalanced parenthesis (--fix must drop it)."""
+
+    code = "KC999"
+    name = "breaking-fix"
+    summary = why = example = use_instead = "test"
+
+    def check_module(self, module: ModuleSpec, ctx: RuleContext) -> Iterator[Finding]:
+        span = module.api_uses[0].span
+        yield self.finding(span, "x", fix=Fix("break", (Edit(span, "(", "before"),), safe=True))

@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_check
+from conftest import BreakingFixRule, run_check
 
 from kerascheck.engine import Options
 from kerascheck.fix import fix_source, parses
-from kerascheck.ir import Edit, Finding, Fix, ModuleSpec
-from kerascheck.rule import Rule, RuleContext
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -121,21 +118,9 @@ def test_stdin_fix_prints_the_fixed_buffer(tmp_path: Path) -> None:
     assert result.returncode == 0
 
 
-class _BreakingRule(Rule):
-    """A plugin rule whose fix would leave an unbalanced parenthesis."""
-
-    code = "KC999"
-    name = "breaking-fix"
-    summary = why = example = use_instead = "test"
-
-    def check_module(self, module: ModuleSpec, ctx: RuleContext) -> Iterator[Finding]:
-        span = module.api_uses[0].span
-        yield self.finding(span, "x", fix=Fix("break", (Edit(span, "(", "before"),), safe=True))
-
-
 def test_a_fix_that_does_not_parse_is_dropped() -> None:
     source = "from keras.layers import Dense\n"
-    outcome = fix_source(source, "x.py", Options(), unsafe=False, rules=[_BreakingRule()])
+    outcome = fix_source(source, "x.py", Options(), unsafe=False, rules=[BreakingFixRule()])
     assert outcome.after == source
     assert not outcome.fixed
     assert [f.code for f in outcome.result.findings] == ["KC999"]

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_check
+from conftest import BreakingFixRule, run_check
 
 from kerascheck import fix as fix_module
 from kerascheck.cli import main
@@ -478,20 +478,8 @@ def test_a_fix_the_encoding_cannot_hold_is_an_error_not_a_crash(legacy_file: Pat
     assert error.message.startswith("cannot write the fixed file: 'latin-1' codec")
 
 
-class _BreakingRule(Rule):
-    """A plugin whose fix leaves an unbalanced parenthesis."""
-
-    code = "KC999"
-    name = "breaking-fix"
-    summary = why = example = use_instead = "test"
-
-    def check_module(self, module: ModuleSpec, ctx: RuleContext) -> Iterator[Finding]:
-        span = module.api_uses[0].span
-        yield self.finding(span, "x", fix=Fix("break", (Edit(span, "(", "before"),), safe=True))
-
-
 def test_a_fix_that_does_not_parse_never_reaches_the_disk(legacy_file: Path) -> None:
-    outcome = fix_file(str(legacy_file), Options(), False, True, rules=[_BreakingRule()])
+    outcome = fix_file(str(legacy_file), Options(), False, True, rules=[BreakingFixRule()])
     assert legacy_file.read_text() == LEGACY and not outcome.fixed
     assert _leftovers(legacy_file.parent) == []
 
