@@ -99,14 +99,15 @@ def _method_fix(use: ApiUse) -> Fix | None:
 def _keras1_kernel_fix(use: ApiUse, dims: int) -> Fix | None:
     """`Convolution2D(32, 3, 3)` -> `Convolution2D(32, (3, 3))` (an alias of Conv2D)."""
     call = use.call
-    if call is None:
+    if call is None or dims < 2:
         return None
     sizes = [call.positional(i) for i in range(1, 1 + dims)]
-    if any(a is None for a in sizes) or dims < 2:
-        return None
+    numbers = [a.value.value for a in sizes if a is not None and isinstance(a.value, Known)]
+    if len(numbers) != dims or not all(type(n) is int for n in numbers):
+        return None  # every kernel size must be a resolved integer to write the tuple
     first, last = sizes[0], sizes[-1]
     assert first is not None and last is not None
-    kernel = ", ".join(str(a.value.value) for a in sizes if a and isinstance(a.value, Known))
+    kernel = ", ".join(map(str, numbers))
     return Fix(
         f"Pass the Keras 1 kernel size as a tuple: `({kernel})` (changes what Keras 2/3 build)",
         (Edit(first.span, f"({kernel})", through=last.span),),
@@ -255,6 +256,14 @@ class RemovedApi(Rule):
             model = Sequential()
             model.add(Convolution2D(100, (5, 5), activation="relu"))
             """,
+        ),
+        Invalid(
+            """
+            from keras.layers import Convolution3D
+            depth = int(input())
+            layer = Convolution3D(32, 3, 3, depth)  # unknown third size: no tuple is written
+            """,
+            line=3,
         ),
         Invalid(
             """
