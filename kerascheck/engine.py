@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -29,6 +30,7 @@ from kerascheck.notebook import MAX_NOTEBOOK_BYTES, NOTEBOOK_SUFFIX, Notebook, p
 from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
+from kerascheck.slicing import SlicedSource, model_vocabulary, slice_source
 from kerascheck.source import SourceError, read_bytes, read_source
 from kerascheck.suppress import split, suppressions
 
@@ -246,6 +248,47 @@ def _undecodable(path: str, source: str, exc: UnicodeEncodeError) -> FileError:
     return FileError(path, message, line, column)
 
 
+@cache
+def _relevant_names(rules: tuple[type[Rule], ...]) -> frozenset[str] | None:
+    """What makes a function body matter to these rules; None when one reads whole files."""
+    names = set(model_vocabulary())
+    for rule in rules:
+        if rule.relevant_names is None:
+            return None
+        names |= rule.relevant_names
+    return frozenset(names)
+
+
+def _parse(source: str, sliced: SlicedSource | None) -> cst.Module:
+    """The sliced text when there is one; a libcst error on it is reported on the file."""
+    if sliced is not None:
+        try:
+            return cst.parse_module(sliced.text)
+        except cst.ParserSyntaxError:
+            pass
+    return cst.parse_module(source)
+
+
+def _in_file(span: Span, sliced: SlicedSource) -> Span:
+    if not span.line:
+        return span
+    return replace(span, line=sliced.line(span.line), end_line=sliced.line(span.end_line))
+
+
+def _unsliced(findings: list[Finding], sliced: SlicedSource | None) -> list[Finding]:
+    """Positions in the sliced text mapped back to the file's lines (columns are kept)."""
+    if sliced is None:
+        return findings
+    unsliced = []
+    for finding in findings:
+        fix = finding.fix
+        if fix is not None:
+            edits = tuple(replace(e, span=_in_file(e.span, sliced)) for e in fix.edits)
+            fix = replace(fix, edits=edits)
+        unsliced.append(replace(finding, span=_in_file(finding.span, sliced), fix=fix))
+    return unsliced
+
+
 def lint_source(
     source: str, path: str, options: Options, rules: Sequence[Rule] | None = None
 ) -> FileResult:
@@ -254,8 +297,11 @@ def lint_source(
     refused = _refusal(path, source)
     if refused is not None:
         return FileResult(path, errors=(refused,), checked=False)
+    active = rules if rules is not None else options.rules()
+    relevant = _relevant_names(tuple(type(rule) for rule in active))
+    sliced = slice_source(source, relevant) if relevant is not None else None
     try:
-        module = cst.parse_module(source)
+        module = _parse(source, sliced)
     except cst.ParserSyntaxError as exc:
         return FileResult(path, errors=(_syntax_error(path, source, exc),), checked=False)
     except RecursionError:
@@ -269,7 +315,6 @@ def lint_source(
             # Evaluating the user's literals warns on "\d"; under -W error that would raise.
             warnings.simplefilter("ignore")
             spec = extract(module, path, lines=source.count("\n"))
-            active = rules if rules is not None else options.rules()
             findings = run_rules(spec, active, options.target_keras)
     except RecursionError:
         return FileResult(
@@ -280,13 +325,14 @@ def lint_source(
     except Exception as exc:  # a bug of ours must not hide the other files' results
         message = f"internal error while checking ({type(exc).__name__}: {exc}); please report it"
         return FileResult(path, errors=(FileError(path, message),), checked=False)
-    rejected = _python_rejects(path, source) if findings else None
+    # A sliced source is one Python's parser has accepted.
+    rejected = _python_rejects(path, source) if findings and sliced is None else None
     if rejected is not None:
         return FileResult(path, errors=(rejected,), checked=False)
     findings = verified(spec, findings, active, options)
     if not findings:
         return FileResult(path)
-    placed = plain_fixes(positioned(module, findings), source)
+    placed = plain_fixes(_unsliced(positioned(module, findings), sliced), source)
     kept, suppressed = split(placed, suppressions(source))
     return FileResult(path, kept, suppressed=suppressed)
 

@@ -62,6 +62,11 @@ class Rule:
     # Reported only by `check --dynamic` (KC900): its invalid examples cannot fire statically
     # and are run by tests/test_dynamic.py instead of the static example tests.
     dynamic_only: ClassVar[bool] = False
+    # Names whose mention makes a function body matter to this rule, beyond the ones the
+    # extractor reacts to (kerascheck.slicing.model_vocabulary). None: the rule may read any
+    # Keras call the extractor records, so while it is active files are parsed whole. Every
+    # built-in rule reads only what the knowledge tables name and says ``frozenset()``.
+    relevant_names: ClassVar[frozenset[str] | None] = None
     valid: ClassVar[tuple[Valid, ...]] = ()
     invalid: ClassVar[tuple[Invalid, ...]] = ()
 

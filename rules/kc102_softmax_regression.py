@@ -10,6 +10,7 @@ class SoftmaxRegression(Rule):
     """Flags a softmax output trained with a regression loss (mse, mae, poisson, huber...)."""
 
     code = "KC102"
+    relevant_names = frozenset()
     name = "softmax-regression"
     summary = "Softmax output trained with a regression loss."
     why = """

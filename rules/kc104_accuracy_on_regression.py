@@ -10,6 +10,7 @@ class AccuracyOnRegression(Rule):
     """Flags `metrics=['accuracy']` (or `'acc'`) on an output trained with a regression loss."""
 
     code = "KC104"
+    relevant_names = frozenset()
     name = "accuracy-on-regression"
     severity = "warning"
     summary = "'accuracy' reported for a regression loss is meaningless."

@@ -15,6 +15,7 @@ class AccuracyAmbiguous(Rule):
     """
 
     code = "KC105"
+    relevant_names = frozenset()
     name = "accuracy-ambiguous"
     severity = "warning"
     summary = "'accuracy' resolves to a metric that does not fit the output."

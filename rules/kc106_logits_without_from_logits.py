@@ -45,6 +45,7 @@ class LogitsWithoutFromLogits(Rule):
     """Flags a cross-entropy loss on a linear (logit) output without `from_logits=True`."""
 
     code = "KC106"
+    relevant_names = frozenset()
     name = "logits-without-from-logits"
     summary = "Cross-entropy on a linear output without from_logits=True."
     why = """

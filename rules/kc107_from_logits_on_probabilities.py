@@ -10,6 +10,7 @@ class FromLogitsOnProbabilities(Rule):
     """Flags `from_logits=True` on a loss whose output already applies sigmoid or softmax."""
 
     code = "KC107"
+    relevant_names = frozenset()
     name = "from-logits-on-probabilities"
     summary = "from_logits=True while the output already applies sigmoid/softmax."
     why = """

@@ -10,6 +10,7 @@ class CategoricalLossSingleUnit(Rule):
     """Flags categorical or sparse categorical cross-entropy on a 1-unit output."""
 
     code = "KC108"
+    relevant_names = frozenset()
     name = "categorical-loss-single-unit"
     summary = "Categorical cross-entropy on a 1-unit output."
     why = """

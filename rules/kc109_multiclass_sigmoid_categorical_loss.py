@@ -9,6 +9,7 @@ class MulticlassSigmoidCategoricalLoss(Rule):
     """Flags categorical cross-entropy on a multi-unit sigmoid output."""
 
     code = "KC109"
+    relevant_names = frozenset()
     name = "multiclass-sigmoid-categorical-loss"
     summary = "Multi-unit sigmoid output trained with categorical_crossentropy."
     why = """

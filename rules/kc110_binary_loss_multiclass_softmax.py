@@ -9,6 +9,7 @@ class BinaryLossMulticlassSoftmax(Rule):
     """Flags binary_crossentropy on a softmax output with more than 2 units."""
 
     code = "KC110"
+    relevant_names = frozenset()
     name = "binary-loss-multiclass-softmax"
     summary = "binary_crossentropy on a multi-class softmax output."
     why = """

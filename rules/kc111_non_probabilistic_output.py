@@ -11,6 +11,7 @@ class NonProbabilisticOutput(Rule):
     (relu, tanh, elu, selu, softplus, leaky_relu, ...)."""
 
     code = "KC111"
+    relevant_names = frozenset()
     name = "non-probabilistic-output"
     summary = "Cross-entropy on a relu/tanh/... output that is not a probability."
     why = """

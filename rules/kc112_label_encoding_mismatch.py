@@ -65,6 +65,7 @@ class LabelEncodingMismatch(Rule):
     """
 
     code = "KC112"
+    relevant_names = frozenset()
     name = "label-encoding-mismatch"
     summary = "Labels given to fit() do not match the loss or the number of output units."
     why = """

@@ -66,6 +66,7 @@ class RemovedArgument(Rule):
     """
 
     code = "KC201"
+    relevant_names = frozenset()
     name = "removed-argument"
     summary = "Keyword argument removed or renamed in modern Keras."
     why = """

@@ -154,6 +154,7 @@ class RemovedApi(Rule):
     """
 
     code = "KC202"
+    relevant_names = frozenset()
     name = "removed-api"
     summary = "API removed in modern Keras, or whose meaning changed."
     why = """

@@ -46,6 +46,7 @@ class UnknownName(Rule):
     """
 
     code = "KC203"
+    relevant_names = frozenset()
     name = "unknown-name"
     summary = "Unknown or misspelt Keras identifier or keyword argument."
     why = """

@@ -13,6 +13,7 @@ class InputShapeNonFirst(Rule):
     first of a Sequential model."""
 
     code = "KC301"
+    relevant_names = frozenset()
     name = "input-shape-non-first"
     severity = "warning"
     summary = "input_shape / input_dim on a layer that is not first in a Sequential model."

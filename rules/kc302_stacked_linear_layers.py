@@ -36,6 +36,7 @@ class StackedLinearLayers(Rule):
     """
 
     code = "KC302"
+    relevant_names = frozenset()
     name = "stacked-linear-layers"
     severity = "warning"
     summary = "Two Dense layers with no activation between them."

@@ -68,6 +68,7 @@ class MissingFlatten(Rule):
     pooling, in a Sequential classifier (compiled with a cross-entropy loss)."""
 
     code = "KC303"
+    relevant_names = frozenset()
     name = "missing-flatten"
     summary = "Dense on a convolutional feature map without Flatten / global pooling."
     why = """

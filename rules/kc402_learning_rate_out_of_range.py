@@ -17,6 +17,7 @@ class LearningRateOutOfRange(Rule):
     """
 
     code = "KC402"
+    relevant_names = frozenset()
     name = "learning-rate-out-of-range"
     severity = "warning"
     summary = "Learning rate far outside the optimizer's usable range."

@@ -13,6 +13,7 @@ class ValidationDataLeak(Rule):
     """
 
     code = "KC403"
+    relevant_names = frozenset()
     name = "validation-data-leak"
     severity = "warning"
     summary = "validation_data is the same array as the training data."

@@ -9,6 +9,7 @@ class DropoutRateExtreme(Rule):
     """Flags `Dropout(rate)` with rate >= 0.9, and dropout as the last layer of a model."""
 
     code = "KC404"
+    relevant_names = frozenset()
     name = "dropout-rate-extreme"
     severity = "warning"
     summary = "Dropout rate of 0.9 or more, or dropout applied to the model's output."

@@ -15,6 +15,7 @@ class KerasRuntimeWarning(Rule):
     """
 
     code = "KC900"
+    relevant_names = frozenset()
     name = "keras-runtime-warning"
     severity = "warning"
     summary = "Keras itself warns or raises while the model is rebuilt (--dynamic only)."

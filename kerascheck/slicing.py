@@ -1,0 +1,316 @@
+"""The pre-pass that lets libcst parse less: function bodies no rule can learn from are left out.
+
+Parsing with libcst is most of a check's cost (docs/performance.md); CPython's ``ast``
+parses the same file in about a tenth of the time. So a file is parsed with ``ast`` first,
+and every function or method body that mentions none of the *relevant names* is replaced
+by ``...`` in the text that libcst parses. The relevant names are the ones the extractor
+reacts to (Keras layers, models, inputs, optimizers, losses, activations, the model methods
+``add``/``compile``/``fit``..., data sources, ``keras`` itself for imports; all read from
+the knowledge tables), plus, found to a fixed point, the names of the functions and classes
+that are kept and the module-level names bound from relevant code (``D =
+keras.layers.Dense``, ``from keras.layers import Dense as D``).
+
+For the extractor a left-out function is then exactly what a function imported from
+another file is: calling it returns UNKNOWN and changes nothing it tracks. A body that
+could change a tracked value mentions a relevant name (``model.add``, ``model.compile``),
+so it is kept; a left-out body can cost a finding (a constant it would have returned), never
+add one. ``tests/test_slicing.py`` checks that every fixture and rule example gives the same
+findings either way, and the corpus gate does the same on the reference corpus.
+
+Kept whole: module-level and class-level statements, every method of a model subclass (the
+extractor runs ``__init__`` and ``call`` together on one ``self``), one-line functions, and
+files that load training data (the label and input data flow follows arrays through plain
+helpers such as ``def scale(x): return x / 255``).
+
+Lines of kept code are copied verbatim, so columns do not change; ``SlicedSource.line``
+maps a line of the parsed text back to the file's.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from itertools import accumulate
+
+from kerascheck.knowledge import keras3_api, load
+from kerascheck.nesting import parse_python
+
+# A word of the source as Python tokenizes identifiers (and keywords); strings and comments
+# are scanned too, which can only keep more.
+_WORD = re.compile(r"(?!\d)\w+")
+
+# Text that the calls the data flow of kerascheck.extract.dataflow starts from contain
+# (``PIL`` for ``PIL.Image.open``, ``Scaler`` for scikit-learn's scalers). A file with one is
+# never sliced: the flow goes through helpers that mention no Keras name.
+DATA_SOURCES = (
+    "load_data",
+    "to_categorical",
+    "train_test_split",
+    "ImageDataGenerator",
+    "image_dataset_from_directory",
+    "load_img",
+    "imread",
+    "PIL",
+    "Scaler",
+)
+
+# The model methods the extractor records, besides the removed ones of the knowledge tables.
+_MODEL_METHODS = frozenset({"add", "compile", "fit", "train_on_batch"})
+
+
+def _leaf(qualname: str) -> str:
+    return qualname.rpartition(".")[2]
+
+
+@cache
+def model_vocabulary() -> frozenset[str]:
+    """The names the extractor reacts to; a body mentioning none of them is left out."""
+    k = load()
+    api = keras3_api()
+    # ``keras``: an import inside a body; ``where``: ``np.where(y > 0, 1, -1)`` makes labels.
+    names = set(_MODEL_METHODS) | {"keras", "tf_keras", "where"}
+    for table in (
+        api.layer_arguments,
+        api.activations,
+        api.optimizer_arguments,
+        api.optimizers,
+        k.activations,
+        k.unit_layers,
+        k.channel_layers,
+        k.activation_layers,
+        k.default_activation,
+        k.dropout_layers,
+        k.wrapper_layers,
+        k.transparent_layers,
+        k.input_scaling_layers,
+        k.keras1_convolutions,
+        k.optimizers,
+        k.loss_classes,
+        k.datasets,
+        k.model_methods,
+        k.removed_methods,
+    ):
+        names.update(table)
+    for qualnames in (
+        k.model_constructors,
+        k.model_bases,
+        k.input_constructors,
+        k.model_loaders,
+        k.activation_functions,
+        k.removed_functions,
+        k.removed_modules,
+    ):
+        names.update(_leaf(q) for q in qualnames)
+    return frozenset(names)
+
+
+@cache
+def _model_bases() -> frozenset[str]:
+    return frozenset(_leaf(q) for q in load().model_bases)
+
+
+@dataclass(frozen=True)
+class SlicedSource:
+    """The text libcst parses, and where its lines are in the file.
+
+    ``firsts[i]`` is the first line of the text after the i-th left-out body and
+    ``removed[i]`` how many lines of the file were left out up to there."""
+
+    text: str
+    firsts: tuple[int, ...]
+    removed: tuple[int, ...]
+
+    def line(self, line: int) -> int:
+        """The file's line number of ``line`` of ``text``."""
+        index = bisect_right(self.firsts, line)
+        return line + self.removed[index - 1] if index else line
+
+
+@dataclass(frozen=True)
+class _Body:
+    name: str
+    first: int  # the body's first and last lines (1-based) and the first one's indentation
+    last: int
+    indent: str
+    words: frozenset[str]  # the body's words, its docstring left out
+    removable: bool  # False for a body that starts on the header's line
+
+
+@dataclass(frozen=True)
+class _Binding:
+    names: frozenset[str]
+    words: frozenset[str]
+
+
+class _Scan:
+    """The candidate bodies and the module- and class-level bindings of one file."""
+
+    def __init__(self, source: str, starts: list[int], vocabulary: frozenset[str]) -> None:
+        self.source = source
+        self.starts = starts
+        self.vocabulary = vocabulary
+        self.bodies: list[_Body] = []
+        self.bindings: list[_Binding] = []
+        self.models = set(_model_bases())
+
+    def words(self, first: int, last: int) -> frozenset[str]:
+        return frozenset(_WORD.findall(self.source, self.starts[first - 1], self.starts[last]))
+
+    def expression_words(self, nodes: list[ast.expr] | list[ast.keyword]) -> frozenset[str]:
+        if not nodes:
+            return frozenset()
+        first = min(node.lineno for node in nodes)
+        return self.words(first, max(node.end_lineno or first for node in nodes))
+
+    def block(self, statements: list[ast.stmt], in_model: bool) -> None:
+        for statement in statements:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if not in_model:
+                    self.function(statement)
+            elif isinstance(statement, ast.ClassDef):
+                bases = self.expression_words([*statement.bases, *statement.keywords])
+                is_model = not self.models.isdisjoint(bases)
+                if is_model:
+                    self.models.add(statement.name)
+                self.bindings.append(_Binding(frozenset({statement.name}), bases))
+                self.block(statement.body, is_model)
+            else:
+                self.binding(statement)
+
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        body = node.body
+        first = body[0].lineno
+        line = self.source[self.starts[first - 1] : self.starts[first]]
+        indent = line[: len(line) - len(line.lstrip(" \t\f"))]
+        # A body that starts on the header's line (``def f(a,\n b): return a``) stays.
+        removable = first != node.lineno and len(indent) == body[0].col_offset
+        docstring = (
+            isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        )
+        scanned = body[1].lineno if docstring and len(body) > 1 and removable else first
+        last = node.end_lineno or first
+        self.bodies.append(
+            _Body(node.name, first, last, indent, self.words(scanned, last), removable)
+        )
+
+    def binding(self, statement: ast.stmt) -> None:
+        names = frozenset(_bound_names(statement, self.vocabulary))
+        if names:
+            last = statement.end_lineno or statement.lineno
+            self.bindings.append(_Binding(names, self.words(statement.lineno, last)))
+
+
+def _bound_names(statement: ast.stmt, vocabulary: frozenset[str]) -> Iterator[str]:
+    """The names a module- or class-level statement binds; an import binds only names of
+    relevant things (``from keras.layers import Dense as D``: ``D``)."""
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        for alias in statement.names:
+            if _leaf(alias.name) in vocabulary:
+                yield (alias.asname or alias.name).partition(".")[0]
+        return
+    targets: list[ast.expr] = []
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+        targets = [statement.target]
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in statement.items if item.optional_vars]
+    yield from _names_in(targets)
+    for block in _blocks(statement):
+        for inner in block:
+            yield from _bound_names(inner, vocabulary)
+
+
+def _names_in(targets: Iterable[ast.expr]) -> Iterator[str]:
+    for target in targets:
+        if isinstance(target, ast.Name):
+            yield target.id
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            yield from _names_in(target.elts)
+        elif isinstance(target, ast.Starred):
+            yield from _names_in([target.value])
+
+
+def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
+    """The statement lists inside a compound statement (defs in them are bindings too)."""
+    for field in ("body", "orelse", "finalbody"):
+        block = getattr(statement, field, None)
+        if isinstance(block, list):
+            yield [s for s in block if isinstance(s, ast.stmt)]
+    for handler in getattr(statement, "handlers", ()):
+        yield handler.body
+    for case in getattr(statement, "cases", ()):
+        yield case.body
+
+
+def slice_source(source: str, vocabulary: frozenset[str]) -> SlicedSource | None:
+    """``source`` with the bodies that cannot matter left out; None when none is, or when
+    Python's own parser rejects the source (libcst then reports the error on the file)."""
+    if any(word in source for word in DATA_SOURCES):
+        return None
+    try:
+        tree = parse_python(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    lines = source.split("\n")
+    if "\r" in source and source.count("\r") != source.count("\r\n"):
+        return None  # a lone CR ends a line for Python but not for this split
+    starts = [0, *accumulate(len(line) + 1 for line in lines)]
+    scan = _Scan(source, starts, vocabulary)
+    scan.block(tree.body, in_model=False)
+    if not scan.bodies:
+        return None
+    kept = _kept(scan, vocabulary)
+    left_out = [
+        body for body, keep in zip(scan.bodies, kept, strict=True) if body.removable and not keep
+    ]
+    if not left_out:
+        return None
+    return _assemble(source, starts, sorted(left_out, key=lambda b: b.first))
+
+
+def _kept(scan: _Scan, vocabulary: frozenset[str]) -> list[bool]:
+    """Which bodies mention a relevant name, to a fixed point: a kept function's or class's
+    name and the names bound from relevant code are relevant too."""
+    relevant = set(vocabulary)
+    kept = [False] * len(scan.bodies)
+    bound = [False] * len(scan.bindings)
+    changed = True
+    while changed:
+        changed = False
+        for index, body in enumerate(scan.bodies):
+            if not kept[index] and not relevant.isdisjoint(body.words):
+                kept[index] = changed = True
+                relevant.add(body.name)
+        for index, binding in enumerate(scan.bindings):
+            if not bound[index] and not relevant.isdisjoint(binding.words):
+                bound[index] = changed = True
+                relevant.update(binding.names)
+    return kept
+
+
+def _assemble(source: str, starts: list[int], left_out: list[_Body]) -> SlicedSource:
+    parts: list[str] = []
+    firsts: list[int] = []
+    removed: list[int] = []
+    position = 0
+    total = 0  # lines left out so far
+    for body in left_out:
+        parts.append(source[position : starts[body.first - 1]])
+        # The ``...`` line ends like the body's last line (CRLF stays CRLF; none at the end).
+        end = starts[body.last]
+        ending = "\r\n" if source[end - 2 : end] == "\r\n" else "\n"
+        parts.append(f"{body.indent}...{ending if end <= len(source) else ''}")
+        position = end
+        # The body's lines become one, on the text's line ``body.first - total``.
+        firsts.append(body.first - total + 1)
+        total += body.last - body.first
+        removed.append(total)
+    parts.append(source[position:])
+    return SlicedSource("".join(parts), tuple(firsts), tuple(removed))
