@@ -395,3 +395,70 @@ def test_loop_over_a_literal_list_is_unrolled() -> None:
 )
 def test_precision_cases_stay_silent(code: str) -> None:
     assert codes_at(code) == []
+
+
+CHANGED_IN_PLACE = {
+    "append to the layer list": """
+        stack = [layers.Dense(64, activation="relu"), layers.Dense(1)]
+        stack.append(layers.Activation("sigmoid"))
+        model = keras.Sequential(stack)
+        model.compile(loss="binary_crossentropy")
+        """,
+    "an alias of the list changed": """
+        stack = [layers.Dense(1, activation="softmax")]
+        same = stack
+        same.insert(0, layers.Dense(10, activation="softmax"))
+        same.pop()
+        model = keras.Sequential(stack)
+        """,
+    "an item assigned": """
+        units = [64, 1]
+        units[-1] = 10
+        model = keras.Sequential([layers.Dense(units[-1], activation="softmax")])
+        """,
+    "a dict updated": """
+        config = {"units": 1}
+        config.update(units=3)
+        model = keras.Sequential([layers.Dense(config["units"], activation="softmax")])
+        """,
+    "an item deleted": """
+        head = [layers.Dense(1, activation="softmax")]
+        del head[0]
+        model = keras.Sequential([layers.Dense(8), *head])
+        """,
+    "changed inside a helper": """
+        stack = [layers.Dense(1)]
+
+        def finish():
+            stack.append(layers.Activation("sigmoid"))
+
+        finish()
+        model = keras.Sequential(stack)
+        model.compile(loss="binary_crossentropy")
+        """,
+    "the model's last layer popped": """
+        model = keras.Sequential(
+            [layers.Dense(10, activation="softmax"), layers.Dense(1, activation="softmax")]
+        )
+        model.pop()
+        """,
+}
+
+
+@pytest.mark.parametrize("code", CHANGED_IN_PLACE.values(), ids=CHANGED_IN_PLACE.keys())
+def test_a_value_changed_in_place_is_not_reported_stale(code: str) -> None:
+    """The interpreter does not follow in-place changes, so a list, dict or set changed in
+    place becomes UNKNOWN (and a popped Sequential loses its last layer): the rules must not
+    judge the value it had before (each case was a false alarm)."""
+    assert codes_at("import keras\nfrom keras import layers\n" + textwrap.dedent(code)) == []
+
+
+def test_reading_a_list_keeps_it_known() -> None:
+    code = """
+        import keras
+        from keras import layers
+        units = [64, 1]
+        position = units.index(1)
+        model = keras.Sequential([layers.Dense(units[-1], activation="softmax")])
+        """
+    assert codes_at(code) == [("KC101", 5, 62)]

@@ -87,6 +87,24 @@ _COMPARE: dict[type[cst.BaseCompOp], Callable[[Any, Any], Any]] = {
     cst.GreaterThanEqual: operator.ge,
 }
 _NUMBER = (int, float)
+# Methods that change a list, dict or set in place: a name bound to one must forget it.
+_MUTATORS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "pop",
+        "remove",
+        "clear",
+        "update",
+        "setdefault",
+        "popitem",
+        "sort",
+        "reverse",
+        "add",
+        "discard",
+    }
+)
 
 
 def span_of(node: cst.CSTNode) -> Span:
@@ -301,10 +319,17 @@ class PythonExtractor:
                 self.returns[-1].append(value)
         elif isinstance(node, (cst.Import, cst.ImportFrom)):
             self.exec_import(node, scope)
+        elif isinstance(node, cst.Del):
+            targets = node.target.elements if isinstance(node.target, cst.Tuple) else ()
+            for target in [node.target, *(e.value for e in targets)]:
+                if isinstance(target, cst.Subscript):
+                    self.forget_container(target.value, scope)
 
     def exec_augassign(self, node: cst.AugAssign, scope: Scope) -> None:
         op = _AUG_TO_BINARY.get(type(node.operator))
         right = self.evaluate(node.value, scope)
+        if isinstance(node.target, cst.Subscript):
+            self.forget_container(node.target.value, scope)
         if not isinstance(node.target, cst.Name):
             return
         left = self.evaluate(node.target, scope)
@@ -381,6 +406,27 @@ class PythonExtractor:
             owner = scope.lookup(target.value.value)
             if isinstance(owner, SelfObject):
                 owner.attrs[target.attr.value] = value
+        elif isinstance(target, cst.Subscript):
+            self.forget_container(target.value, scope)
+
+    def forget_container(self, node: cst.BaseExpression, scope: Scope) -> None:
+        """``layers.append(x)``, ``config["units"] = 1``, ``del layers[-1]``: the list, dict
+        or set a name holds has changed in place, so the name (and every other name bound
+        to the same value) becomes UNKNOWN. A model is not a container: ``add`` and ``pop``
+        on it are followed by call_method."""
+        while isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return
+        value = scope.lookup(node.value)
+        if not _is_container(value):
+            return
+        current: Scope | None = scope
+        while current is not None:
+            for name, bound in list(current.names.items()):
+                if bound is value:
+                    current.names[name] = UNKNOWN
+            current = current.parent
 
     # ----------------------------------------------------------------- expressions
     def evaluate(self, node: cst.BaseExpression, scope: Scope) -> Value:
@@ -638,6 +684,8 @@ class PythonExtractor:
                 )
                 index += 1
         starred = any(arg.star for arg in node.args)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
+            self.forget_container(node.func.value, scope)
         name = node.func.attr if isinstance(node.func, cst.Attribute) else node.func
         name_span = span_of(name)
         if isinstance(func, Ref):
@@ -845,6 +893,13 @@ class PythonExtractor:
             receiver.compile_call = build_compile(call, positional, keywords, self.k)
         elif name in ("fit", "fit_generator", "train_on_batch"):
             receiver.fits.append(build_fit(name, call, positional, keywords))
+        elif name == "pop" and not positional and receiver.layers:
+            if self.conditional > receiver.cond_level:
+                # Popped or not: the output layer is no longer known.
+                receiver.layers[-1] = _opaque_layer()
+                receiver.complete = False
+            else:
+                receiver.layers.pop()
         return UNKNOWN
 
     def call_function(
@@ -995,6 +1050,12 @@ def _opaque_layer() -> LayerSpec:
         units=UNKNOWN,
         position=-1,
     )
+
+
+def _is_container(value: Value | None) -> bool:
+    if isinstance(value, Known):
+        return isinstance(value.value, (list, dict, set))
+    return isinstance(value, Mapping) or (isinstance(value, Seq) and not value.is_tuple)
 
 
 def _is_none_check(left: Value, right: Value) -> bool:
