@@ -212,24 +212,17 @@ def _syntax_error(path: str, source: str, exc: cst.ParserSyntaxError | SyntaxErr
     return FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
 
 
-def _refusal(path: str, source: str) -> FileError | None:
-    """What must not reach the parser: null bytes (Python refuses them, libcst misplaces
-    them) and nesting deep enough to crash it (see kerascheck.nesting)."""
+def _null_byte(path: str, source: str) -> FileError:
     null = source.find("\x00")
-    if null >= 0:
-        line = source.count("\n", 0, null) + 1
-        column = null - source.rfind("\n", 0, null)
-        return FileError(path, "syntax error: source code cannot contain null bytes", line, column)
-    refused = nesting.check(source)
-    if refused is None:
-        return None
-    return FileError(path, refused.message, refused.line, refused.column)
+    line = source.count("\n", 0, null) + 1
+    column = null - source.rfind("\n", 0, null)
+    return FileError(path, "syntax error: source code cannot contain null bytes", line, column)
 
 
 def _python_rejects(path: str, source: str) -> FileError | None:
     """Python's syntax error for code libcst accepts (``except A, e:``): findings on a file
     that cannot run would mislead, and --fix must leave it alone. Only files with findings
-    pay for this second parse."""
+    that Python's parser already rejected pay for this second parse (for its message)."""
     try:
         nesting.parse_python(source)
     except SyntaxError as error:
@@ -294,12 +287,20 @@ def lint_source(
 ) -> FileResult:
     if not might_use_keras(source):
         return FileResult(path)
-    refused = _refusal(path, source)
+    if "\x00" in source:  # Python refuses null bytes, libcst misplaces them
+        return FileResult(path, errors=(_null_byte(path, source),), checked=False)
+    # One parse with Python's own parser serves the nesting guard, the slicing and the
+    # "does Python accept it" check; None when Python rejects the source.
+    tree = nesting.python_tree(source)
+    refused = nesting.check(source, tree)
     if refused is not None:
-        return FileResult(path, errors=(refused,), checked=False)
+        error = FileError(path, refused.message, refused.line, refused.column)
+        return FileResult(path, errors=(error,), checked=False)
     active = rules if rules is not None else options.rules()
     relevant = _relevant_names(tuple(type(rule) for rule in active))
-    sliced = slice_source(source, relevant) if relevant is not None else None
+    sliced = None
+    if tree is not None and relevant is not None:
+        sliced = slice_source(source, tree, relevant)
     try:
         module = _parse(source, sliced)
     except cst.ParserSyntaxError as exc:
@@ -325,8 +326,7 @@ def lint_source(
     except Exception as exc:  # a bug of ours must not hide the other files' results
         message = f"internal error while checking ({type(exc).__name__}: {exc}); please report it"
         return FileResult(path, errors=(FileError(path, message),), checked=False)
-    # A sliced source is one Python's parser has accepted.
-    rejected = _python_rejects(path, source) if findings and sliced is None else None
+    rejected = _python_rejects(path, source) if findings and tree is None else None
     if rejected is not None:
         return FileResult(path, errors=(rejected,), checked=False)
     findings = verified(spec, findings, active, options)

@@ -70,23 +70,33 @@ def parse_python(source: str) -> ast.Module:
         return ast.parse(source)
 
 
-def check(source: str) -> Refusal | None:
-    """None when the source is safe to parse, else why not.
+def python_tree(source: str) -> ast.Module | None:
+    """Python's own parse of ``source``, or None when Python rejects it (or gives up)."""
+    try:
+        return parse_python(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def check(source: str, tree: ast.Module | None = None) -> Refusal | None:
+    """None when the source is safe to parse, else why not. ``tree`` is Python's parse of
+    the source when the caller has it (None: parsed here when the screen flags the source).
 
     For a flagged source Python's own parser goes first; when it rejects the source, its
     syntax error is the answer (handing that source to libcst is the risk we avoid)."""
     if not might_be_deep(source):
         return None
-    try:
-        tree = parse_python(source)
-    except SyntaxError as error:
-        prefix = "too deeply nested to parse" if "too many" in error.msg else "syntax error"
-        column = (error.offset or 1) if error.lineno is not None else None
-        return Refusal(f"{prefix}: {error.msg}", error.lineno, column)
-    except (RecursionError, MemoryError):
-        return Refusal("too deeply nested to parse (Python's own parser gives up on it too)")
-    except ValueError as error:  # null bytes, on Python < 3.12
-        return Refusal(f"syntax error: {error}")
+    if tree is None:
+        try:
+            tree = parse_python(source)
+        except SyntaxError as error:
+            prefix = "too deeply nested to parse" if "too many" in error.msg else "syntax error"
+            column = (error.offset or 1) if error.lineno is not None else None
+            return Refusal(f"{prefix}: {error.msg}", error.lineno, column)
+        except (RecursionError, MemoryError):
+            return Refusal("too deeply nested to parse (Python's own parser gives up on it too)")
+        except ValueError as error:  # null bytes, on Python < 3.12
+            return Refusal(f"syntax error: {error}")
     node = _deeper_than(tree, MAX_DEPTH)
     if node is None:
         return None

@@ -37,7 +37,6 @@ from functools import cache
 from itertools import accumulate
 
 from kerascheck.knowledge import keras3_api, load
-from kerascheck.nesting import parse_python
 
 # A word of the source as Python tokenizes identifiers (and keywords); strings and comments
 # are scanned too, which can only keep more.
@@ -249,15 +248,11 @@ def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
         yield case.body
 
 
-def slice_source(source: str, vocabulary: frozenset[str]) -> SlicedSource | None:
-    """``source`` with the bodies that cannot matter left out; None when none is, or when
-    Python's own parser rejects the source (libcst then reports the error on the file)."""
-    if any(word in source for word in DATA_SOURCES):
-        return None
-    try:
-        tree = parse_python(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+def slice_source(source: str, tree: ast.Module, vocabulary: frozenset[str]) -> SlicedSource | None:
+    """``source`` (``tree`` is Python's parse of it) with the bodies that cannot matter
+    left out; None when none is."""
+    if "def" not in source or any(word in source for word in DATA_SOURCES):
+        return None  # no function to leave out, or a data flow to follow
     lines = source.split("\n")
     if "\r" in source and source.count("\r") != source.count("\r\n"):
         return None  # a lone CR ends a line for Python but not for this split

@@ -14,6 +14,7 @@ from kerascheck.extract import dataflow
 from kerascheck.fix import apply_fixes
 from kerascheck.ir import Finding, ModuleSpec
 from kerascheck.knowledge import keras3_api, load
+from kerascheck.nesting import python_tree
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext
 from kerascheck.slicing import DATA_SOURCES, SlicedSource, model_vocabulary, slice_source
@@ -25,8 +26,14 @@ def _source(code: str) -> str:
     return textwrap.dedent(code).lstrip("\n")
 
 
+def _slice(source: str) -> SlicedSource | None:
+    tree = python_tree(source)
+    assert tree is not None
+    return slice_source(source, tree, model_vocabulary())
+
+
 def _sliced(code: str) -> SlicedSource | None:
-    return slice_source(_source(code), model_vocabulary())
+    return _slice(_source(code))
 
 
 class WholeFileRule(Rule):
@@ -207,7 +214,7 @@ KEPT = {
 @pytest.mark.parametrize("code", KEPT.values(), ids=KEPT.keys())
 def test_what_keeps_a_body(code: str) -> None:
     source = "import keras\nimport numpy as np\n\n" + _source(code)
-    assert slice_source(source, model_vocabulary()) is None
+    assert _slice(source) is None
 
 
 NOT_SLICED = {
@@ -217,12 +224,6 @@ NOT_SLICED = {
 
         def scale(x):
             return x / 255
-        """,
-    "Python rejects it": """
-        import keras
-
-        def f():
-            return 1 +
         """,
     "lone CR line ends": "import keras\r\rdef f():\r    x = 1\r    return x\r",
     "no function": """
@@ -239,7 +240,7 @@ def test_files_parsed_whole(code: str) -> None:
 
 def test_crlf_text_keeps_crlf() -> None:
     source = "import keras\r\n\r\ndef f():\r\n    x = 1\r\n    return x\r\n\r\ny = 2\r\n"
-    sliced = slice_source(source, model_vocabulary())
+    sliced = _slice(source)
     assert sliced is not None
     assert sliced.text == "import keras\r\n\r\ndef f():\r\n    ...\r\n\r\ny = 2\r\n"
 
@@ -268,7 +269,7 @@ model.compile(optimizer=keras.optimizers.SGD(lr=0.1), loss="mse")
 @pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["LF", "CRLF"])
 def test_findings_after_a_left_out_body_are_at_the_files_positions(newline: str) -> None:
     source = AFTER_A_LEFT_OUT_BODY.replace("\n", newline)
-    assert slice_source(source, model_vocabulary()) is not None
+    assert _slice(source) is not None
     result = _lint(source)
     assert [(f.code, f.span.line, f.span.col) for f in result.findings] == [
         ("KC101", 10, 60),
@@ -281,6 +282,23 @@ def test_findings_after_a_left_out_body_are_at_the_files_positions(newline: str)
     assert applied == [0]
     assert fixed == source.replace("SGD(lr=", "SGD(learning_rate=")
     assert _key(result) == _key(_lint(source, WholeFileRule()))
+
+
+def test_a_syntax_error_after_a_function_is_reported_at_the_files_line() -> None:
+    source = _source(
+        """
+        import keras
+
+        def helper():
+            x = 1
+            return x
+
+        model = keras.Sequential(
+        """
+    )
+    assert python_tree(source) is None
+    (error,) = _lint(source).errors
+    assert (error.line, error.message) == (7, "syntax error: '(' was never closed")
 
 
 def test_a_suppression_comment_after_a_left_out_body_still_applies() -> None:
