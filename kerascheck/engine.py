@@ -301,6 +301,8 @@ def lint_source(
     sliced = None
     if tree is not None and relevant is not None:
         sliced = slice_source(source, tree, relevant)
+    python_accepts = tree is not None
+    del tree  # a large file's ast must not stay alive beside its libcst tree (peak memory)
     try:
         module = _parse(source, sliced)
     except cst.ParserSyntaxError as exc:
@@ -326,7 +328,7 @@ def lint_source(
     except Exception as exc:  # a bug of ours must not hide the other files' results
         message = f"internal error while checking ({type(exc).__name__}: {exc}); please report it"
         return FileResult(path, errors=(FileError(path, message),), checked=False)
-    rejected = _python_rejects(path, source) if findings and tree is None else None
+    rejected = _python_rejects(path, source) if findings and not python_accepts else None
     if rejected is not None:
         return FileResult(path, errors=(rejected,), checked=False)
     findings = verified(spec, findings, active, options)
