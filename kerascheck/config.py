@@ -88,24 +88,37 @@ def parse(path: Path, table: dict[str, Any], known_codes: Iterable[str]) -> Conf
     return Config(**values)
 
 
-def load_file(path: Path, known_codes: Iterable[str]) -> Config:
+def _document(path: Path) -> dict[str, Any]:
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (TOML files must be): {exc.reason}") from exc
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def load_file(path: Path, known_codes: Iterable[str]) -> Config:
+    document = _document(path)
     if path.name == "pyproject.toml":
-        table = document.get("tool", {}).get("kerascheck", {})
+        tool = document.get("tool", {})
+        table = tool.get("kerascheck", {}) if isinstance(tool, dict) else {}
     else:
         table = document
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.kerascheck] must be a table")
+        raise ConfigError(f"{path}: [tool.kerascheck] must be a table, not {table!r}")
     return parse(path, table, known_codes)
 
 
 def find(start: Path) -> Path | None:
-    """The nearest kerascheck.toml, or pyproject.toml with a [tool.kerascheck] table."""
+    """The nearest kerascheck.toml, or pyproject.toml with a ``tool.kerascheck`` key.
+
+    A pyproject.toml that mentions kerascheck is read as TOML, so every spelling of the
+    table counts (``[tool]`` + ``kerascheck.select = ...`` too), and one that cannot be read
+    is an error naming it rather than a configuration silently ignored."""
     directory = start.resolve()
     if not directory.is_dir():
         directory = directory.parent
@@ -114,6 +127,16 @@ def find(start: Path) -> Path | None:
         if standalone.is_file():
             return standalone
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and "[tool.kerascheck" in pyproject.read_text(errors="replace"):
+        if pyproject.is_file() and _configures_kerascheck(pyproject):
             return pyproject
     return None
+
+
+def _configures_kerascheck(pyproject: Path) -> bool:
+    try:
+        if b"kerascheck" not in pyproject.read_bytes():
+            return False  # the common case, without parsing
+    except OSError as exc:
+        raise ConfigError(f"{pyproject}: cannot read: {exc.strerror or exc}") from exc
+    tool = _document(pyproject).get("tool")
+    return isinstance(tool, dict) and "kerascheck" in tool

@@ -104,3 +104,39 @@ def test_bad_configuration_is_a_clear_error(project: Path, content: str, message
     assert result.returncode == 2
     assert "kerascheck.toml" in result.stderr and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[tool]\nkerascheck = 3\n", "[tool.kerascheck] must be a table, not 3"),
+        (b"[tool.kerascheck]\nselect = [\n", "invalid TOML"),
+        (b'[tool.kerascheck]\nselect = ["KC1"]  # caf\xe9\n', "not UTF-8"),
+        (b'[tool.kerascheck]\nselct = ["KC1"]\n', "unknown key `selct`"),
+    ],
+)
+def test_a_pyproject_that_cannot_configure_kerascheck_is_a_clear_error(
+    project: Path, content: bytes, message: str
+) -> None:
+    """Before, the first two were silently ignored and the third was a traceback."""
+    (project / "pyproject.toml").write_bytes(content)
+    result = run_check(project, "src")
+    assert result.returncode == 2
+    assert "pyproject.toml" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_dotted_key_spelling_of_the_table_is_found(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool]\nkerascheck.select = ["KC402"]\n')
+    assert codes(run_check(project, "src", "--format", "json")) == ["KC402"]
+
+
+def test_a_pyproject_without_the_table_is_skipped(project: Path) -> None:
+    """A project listing kerascheck as a dependency is not configuring it: the search goes
+    on upward (here to nothing), and a broken pyproject that never mentions it is not ours
+    to judge."""
+    (project / "pyproject.toml").write_text('[project]\ndependencies = ["kerascheck"]\n')
+    (project / "src" / "pyproject.toml").write_text("this is [not toml\n")
+    result = run_check(project, "src", "--format", "json")
+    assert result.returncode == 1
+    assert sorted(codes(result)) == ["KC101", "KC102", "KC201", "KC402"]
