@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
     from kerascheck.cache import ResultCache
 
 R = TypeVar("R")
+
+# Frames the analysis may use: about four per level of nesting, up to nesting.MAX_DEPTH.
+ANALYSIS_RECURSION_LIMIT = 5 * nesting.MAX_DEPTH
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,20 @@ def _syntax_error(path: str, source: str, exc: cst.ParserSyntaxError | SyntaxErr
     return FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
 
 
+@contextmanager
+def _room_for_nesting() -> Iterator[None]:
+    """Stack room for code nested as deep as the guard lets through (kerascheck.nesting,
+    1,000 levels): the extractor and libcst's visitors take a few frames a level, and
+    Python's default limit of 1,000 frames stopped them on valid code a few hundred
+    levels deep. The guard bounds the depth, so the C stack stays far from full."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, ANALYSIS_RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def _null_byte(path: str, source: str) -> FileError:
     null = source.find("\x00")
     line = source.count("\n", 0, null) + 1
@@ -314,7 +333,7 @@ def lint_source(
     except UnicodeEncodeError as exc:
         return FileResult(path, errors=(_undecodable(path, source, exc),), checked=False)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _room_for_nesting():
             # Evaluating the user's literals warns on "\d"; under -W error that would raise.
             warnings.simplefilter("ignore")
             spec = extract(module, path, lines=source.count("\n"))
@@ -334,7 +353,13 @@ def lint_source(
     findings = verified(spec, findings, active, options)
     if not findings:
         return FileResult(path)
-    placed = plain_fixes(_unsliced(positioned(module, findings), sliced), source)
+    try:
+        with _room_for_nesting():
+            placed = plain_fixes(_unsliced(positioned(module, findings), sliced), source)
+    except RecursionError:
+        return FileResult(
+            path, errors=(FileError(path, "too deeply nested to analyse"),), checked=False
+        )
     kept, suppressed = split(placed, suppressions(source))
     return FileResult(path, kept, suppressed=suppressed)
 

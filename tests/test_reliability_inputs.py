@@ -579,3 +579,25 @@ def test_text_from_the_file_cannot_drive_the_terminal_or_forge_output(tmp_path: 
     row = next(i for i, line in enumerate(frame) if line.startswith("4 | "))
     caret = frame[row + 1].index("^") - frame[row].index("x = ")
     assert frame[row][frame[row].index("x = ") :][caret:].startswith("output_dim")
+
+
+@pytest.mark.parametrize(
+    "deep",
+    [
+        " + ".join(["1"] * 600),  # one level per term
+        "not " * 700 + "x",
+        "a" + "[0]" * 800,
+    ],
+    ids=["sum_600", "not_700", "subscripts_800"],
+)
+def test_valid_code_hundreds_of_levels_deep_is_analysed(deep: str) -> None:
+    """Under the guard's limit the analysis has stack room: the file is checked, not
+    refused (it was 'too deeply nested to analyse', exit 2), and its finding is placed."""
+    source = (
+        "import keras\n"
+        f"x = {deep}\n"
+        'model = keras.Sequential([keras.layers.Dense(1, activation="softmax")])\n'
+    )
+    result = lint_source(source, "deep.py", Options())
+    assert result.errors == ()
+    assert [(f.code, f.span.line) for f in result.findings] == [("KC101", 3)]
