@@ -70,6 +70,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -125,6 +126,10 @@ OTHER_TOOLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "pylint": ("pylint", ("--exit-zero",)),
     "fixit": ("fixit", ("lint",)),
 }
+# How a tool says it checked nothing: fixit honours .gitignore, and the reference corpus
+# lives in the repository's ignored .cache/, so it would be timed doing nothing.
+NOTHING_CHECKED = {"fixit": re.compile(r"\b0 files\b")}
+
 TARGETED = ("cold_single", "cold_parallel", "warm", "small_file", "peak_rss", "scaling")
 FALLBACK_EXCLUDES = (".git", ".venv", "venv", "__pycache__", "build", "dist", "site-packages")
 
@@ -547,6 +552,10 @@ def measure_other(
         )
         for i in range(bench.args.repeat)
     ]
+    pattern = NOTHING_CHECKED.get(name)
+    if pattern is not None and any(pattern.search(r.stdout + r.stderr) for r in runs):
+        reason = f"{name} checked no file (it skips what .gitignore lists: use --corpus PATH"
+        return {"status": "skipped", "reason": reason + " outside the repository)"}
     summary = summarize(runs, bench.args.statistic, ok_codes=range(0, 128))
     summary["command"] = " ".join([Path(base[0]).name, *base[1:], *arguments, "FILES..."])
     summary["version"] = version[0] if version else "?"

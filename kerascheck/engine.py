@@ -32,7 +32,7 @@ from kerascheck.notebook import MAX_NOTEBOOK_BYTES, NOTEBOOK_SUFFIX, Notebook, p
 from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
-from kerascheck.slicing import SlicedSource, model_vocabulary, slice_source
+from kerascheck.slicing import SlicedSource, model_vocabulary, slice_source, worth_slicing
 from kerascheck.source import SourceError, read_bytes, read_source
 from kerascheck.suppress import split, suppressions
 
@@ -308,15 +308,17 @@ def lint_source(
         return FileResult(path)
     if "\x00" in source:  # Python refuses null bytes, libcst misplaces them
         return FileResult(path, errors=(_null_byte(path, source),), checked=False)
+    active = rules if rules is not None else options.rules()
+    relevant = _relevant_names(tuple(type(rule) for rule in active))
+    deep = nesting.might_be_deep(source)
+    sliceable = relevant is not None and worth_slicing(source)
     # One parse with Python's own parser serves the nesting guard, the slicing and the
-    # "does Python accept it" check; None when Python rejects the source.
-    tree = nesting.python_tree(source)
-    refused = nesting.check(source, tree)
+    # "does Python accept it" check; None when Python rejects the source or none needs it.
+    tree = nesting.python_tree(source) if deep or sliceable else None
+    refused = nesting.refusal(source, tree) if deep else None
     if refused is not None:
         error = FileError(path, refused.message, refused.line, refused.column)
         return FileResult(path, errors=(error,), checked=False)
-    active = rules if rules is not None else options.rules()
-    relevant = _relevant_names(tuple(type(rule) for rule in active))
     sliced = None
     if tree is not None and relevant is not None:
         sliced = slice_source(source, tree, relevant)

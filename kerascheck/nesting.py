@@ -78,14 +78,17 @@ def python_tree(source: str) -> ast.Module | None:
         return None
 
 
-def check(source: str, tree: ast.Module | None = None) -> Refusal | None:
-    """None when the source is safe to parse, else why not. ``tree`` is Python's parse of
-    the source when the caller has it (None: parsed here when the screen flags the source).
+def check(source: str) -> Refusal | None:
+    """None when the source is safe to parse, else why not."""
+    return refusal(source, None) if might_be_deep(source) else None
 
-    For a flagged source Python's own parser goes first; when it rejects the source, its
-    syntax error is the answer (handing that source to libcst is the risk we avoid)."""
-    if not might_be_deep(source):
-        return None
+
+def refusal(source: str, tree: ast.Module | None) -> Refusal | None:
+    """For a source the screen flagged: None when it is safe to parse, else why not.
+    ``tree`` is Python's parse of it when the caller has one (None: parsed here).
+
+    Python's own parser goes first; when it rejects the source, its syntax error is the
+    answer (handing that source to libcst is the risk we avoid)."""
     if tree is None:
         try:
             tree = parse_python(source)

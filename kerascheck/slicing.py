@@ -248,11 +248,16 @@ def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
         yield case.body
 
 
+def worth_slicing(source: str) -> bool:
+    """False for a source with no function to leave out, or a data flow to follow."""
+    return "def" in source and not any(word in source for word in DATA_SOURCES)
+
+
 def slice_source(source: str, tree: ast.Module, vocabulary: frozenset[str]) -> SlicedSource | None:
     """``source`` (``tree`` is Python's parse of it) with the bodies that cannot matter
     left out; None when none is."""
-    if "def" not in source or any(word in source for word in DATA_SOURCES):
-        return None  # no function to leave out, or a data flow to follow
+    if not worth_slicing(source):
+        return None
     lines = source.split("\n")
     if "\r" in source and source.count("\r") != source.count("\r\n"):
         return None  # a lone CR ends a line for Python but not for this split
