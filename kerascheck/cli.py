@@ -176,14 +176,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         name = args.stdin_filename or "<stdin>"
         source, _ = _read_stdin()
         if isinstance(source, str):
+            if args.dynamic:
+                _start_dynamic()
             report = Report([filter_for_file(lint_source(source, name, options), name, options)])
         else:
             report = Report([_unreadable(name, source)])
     else:
         # Under --dynamic the Keras worker draws its own bar, per model.
         bar = contextlib.nullcontext() if args.dynamic else _progress_bar()
+        prepare = _start_dynamic if args.dynamic else None
         with bar as progress:
-            report = lint_paths(args.paths, options, max(1, jobs), _cache(args, options), progress)
+            cache = _cache(args, options)
+            report = lint_paths(args.paths, options, max(1, jobs), cache, progress, prepare)
     if args.paths == ["-"] and args.fix:
         # The fixed buffer went to stdout (the editor replaces its buffer with it), so the
         # findings that are left go to stderr.
@@ -259,7 +263,7 @@ def _dynamic_options(args: argparse.Namespace, options: Options) -> Options:
     """--dynamic needs TensorFlow: say how to get it (exit 2) before checking anything."""
     from dataclasses import replace
 
-    from kerascheck.dynamic import INSTALL_HINT, DynamicUnavailable, missing, start
+    from kerascheck.dynamic import INSTALL_HINT, missing
 
     if args.fix or args.diff:
         raise UsageError("--dynamic cannot be combined with --fix or --diff")
@@ -268,11 +272,18 @@ def _dynamic_options(args: argparse.Namespace, options: Options) -> Options:
     absent = missing()
     if absent is not None:
         raise UsageError(f"--dynamic needs TensorFlow and Keras ({absent} missing): {INSTALL_HINT}")
+    return replace(options, dynamic=True, dynamic_timeout=args.dynamic_timeout)
+
+
+def _start_dynamic() -> None:
+    """Start the Keras worker (it imports TensorFlow) before the first file is checked, so
+    an installation that cannot import it is one clear error (exit 2), not one per file."""
+    from kerascheck.dynamic import DynamicUnavailable, start
+
     try:
         start()
     except DynamicUnavailable as exc:
         raise UsageError(str(exc)) from exc
-    return replace(options, dynamic=True, dynamic_timeout=args.dynamic_timeout)
 
 
 def _run_fixes(args: argparse.Namespace, options: Options, jobs: int) -> Report:

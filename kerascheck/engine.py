@@ -466,11 +466,16 @@ def lint_paths(
     jobs: int = 1,
     cache: ResultCache | None = None,
     progress: Progress | None = None,
+    before_checking: Callable[[], None] | None = None,
 ) -> Report:
-    """Check every discovered file; cached results are reused and new ones stored."""
+    """Check every discovered file; cached results are reused and new ones stored.
+    ``before_checking`` runs once, and only when some file is not in the cache (the
+    --dynamic worker starts there: a fully cached run never imports TensorFlow)."""
     files = list(discover(paths, options.exclude))
     results: list[FileResult | None] = [cache.lookup(f) if cache else None for f in files]
     misses = [i for i, result in enumerate(results) if result is None]
+    if misses and before_checking is not None:
+        before_checking()
     if progress is not None:
         progress.start(len(files), len(files) - len(misses))
     checked = lint_files([files[i] for i in misses], options, jobs)

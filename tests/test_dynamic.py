@@ -456,6 +456,29 @@ def test_without_tensorflow_dynamic_exits_2_with_the_install_hint(
     assert static.returncode == 1 and "KC101" in static.stdout, static.stderr
 
 
+@needs_keras
+def test_a_fully_cached_dynamic_run_never_starts_tensorflow(tmp_path: Path) -> None:
+    """The second run finds every verdict in the cache. It is given a TensorFlow that
+    breaks on import: had it started the Keras worker, it would exit 2."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_BROKEN)
+    (tmp_path / "model.py").write_text(ONE_UNIT_SOFTMAX)
+    command = [sys.executable, "-m", "kerascheck", "check", "model.py", "--isolated"]
+    command += ["--dynamic", "--format", "concise", "--cache-dir", str(tmp_path / "cache")]
+
+    def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env)
+
+    first = run(ENV)
+    assert first.returncode == 1 and "[confirmed:" in first.stdout, first.stderr
+    cached = run({**ENV, "PYTHONPATH": str(site)})
+    assert (cached.returncode, cached.stdout) == (1, first.stdout), cached.stderr
+    (tmp_path / "model.py").write_text(ONE_UNIT_SOFTMAX + "\n")  # now a file to check
+    changed = run({**ENV, "PYTHONPATH": str(site)})
+    assert changed.returncode == 2 and "could not import Keras" in changed.stderr
+
+
 # ----------------------------------------------------------------------------- safety
 @needs_keras
 def test_progress_on_a_terminal_and_the_project_is_never_run(tmp_path: Path) -> None:
