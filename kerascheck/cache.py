@@ -3,9 +3,10 @@
 One JSON file per key (``<cache-dir>/v1/<key>.json``) maps each checked file to its size,
 modification time, content hash and result. A file whose size and mtime are unchanged is a
 hit without being read; otherwise it is read and hashed, and an unchanged hash is still a
-hit (a ``touch``, a checkout). The key covers the kerascheck version and the bytes of its own
-modules and rule modules (so an edited rule never serves stale results), every option, and,
-per entry, the version pins the file's flavour may come from.
+hit (a ``touch``, a checkout). Size, mtime and hash are taken before the file is checked,
+so a file saved mid-run is checked again next time. The key covers the kerascheck version
+and the bytes of its own modules and rule modules (so an edited rule never serves stale
+results), every option, and, per entry, the version pins the file's flavour may come from.
 
 Concurrent runs are safe: the file is replaced atomically, after merging what another run
 wrote meanwhile; a corrupt or foreign cache file is ignored, never trusted.
@@ -22,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any
+from typing import Any, NamedTuple
 
 from kerascheck import __version__
 from kerascheck import rules as builtin_rules
@@ -79,6 +80,13 @@ def cache_key(options: Options) -> str:
     return digest.hexdigest()[:32]
 
 
+class Fingerprint(NamedTuple):
+    size: int
+    mtime_ns: int
+    digest: str
+    pins: str
+
+
 @dataclass
 class ResultCache:
     """The cached results of one key; ``lookup`` before checking, ``store`` after."""
@@ -116,17 +124,26 @@ class ResultCache:
             self.changed = True
         return _result_from_json(path, result)
 
-    def store(self, path: str, result: FileResult) -> None:
-        if any(e.message.startswith("internal error") for e in result.errors):
-            return  # a bug of ours is not a property of the file
+    def fingerprint(self, path: str) -> Fingerprint | None:
+        """The file as it is now, taken before it is checked: a file edited while it is
+        being checked is then stored under its old bytes, and checked again next run.
+        None for what cannot be cached (a FIFO or a device: reading may block)."""
         try:
             stat = os.stat(path)
             if not S_ISREG(stat.st_mode):
-                return  # a FIFO or a device: nothing stable to cache, and reading may block
+                return None
             digest = _digest(path)
         except OSError:
+            return None
+        return Fingerprint(stat.st_size, stat.st_mtime_ns, digest, self._pins(path))
+
+    def store(self, path: str, fingerprint: Fingerprint | None, result: FileResult) -> None:
+        if fingerprint is None:
             return
-        entry = [stat.st_size, stat.st_mtime_ns, digest, self._pins(path), _result_to_json(result)]
+        if any(e.message.startswith("internal error") for e in result.errors):
+            return  # a bug of ours is not a property of the file
+        size, mtime, digest, pins = fingerprint
+        entry = [size, mtime, digest, pins, _result_to_json(result)]
         self.entries[os.path.abspath(path)] = entry
         self.changed = True
 

@@ -476,13 +476,14 @@ def lint_paths(
     misses = [i for i, result in enumerate(results) if result is None]
     if misses and before_checking is not None:
         before_checking()
+    prints = [cache.fingerprint(files[i]) for i in misses] if cache is not None else []
     if progress is not None:
         progress.start(len(files), len(files) - len(misses))
     checked = lint_files([files[i] for i in misses], options, jobs)
-    for index, result in zip(misses, checked, strict=True):
+    for number, (index, result) in enumerate(zip(misses, checked, strict=True)):
         results[index] = result
         if cache is not None:
-            cache.store(files[index], result)
+            cache.store(files[index], prints[number], result)
         if progress is not None:
             progress.advance()
     if cache is not None:

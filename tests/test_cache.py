@@ -6,8 +6,10 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from conftest import run_check
 
+from kerascheck import engine
 from kerascheck.cache import ResultCache
 from kerascheck.engine import FileResult, Options, lint_file
 
@@ -83,8 +85,9 @@ def test_concurrent_saves_merge(tmp_path: Path) -> None:
     options = Options()
     first = ResultCache.open(tmp_path / "cache", options)
     second = ResultCache.open(tmp_path / "cache", options)
-    first.store(str(tmp_path / "a.py"), lint_file(str(tmp_path / "a.py"), options))
-    second.store(str(tmp_path / "b.py"), lint_file(str(tmp_path / "b.py"), options))
+    for cache, name in ((first, "a.py"), (second, "b.py")):
+        path = str(tmp_path / name)
+        cache.store(path, cache.fingerprint(path), lint_file(path, options))
     first.save()
     second.save()
     merged = ResultCache.open(tmp_path / "cache", options)
@@ -93,3 +96,27 @@ def test_concurrent_saves_merge(tmp_path: Path) -> None:
         assert isinstance(hit, FileResult)
         assert [f.code for f in hit.findings] == ["KC101"]
     assert not list((tmp_path / "cache" / "v1").glob("*.tmp"))
+
+
+def test_a_file_edited_while_it_is_checked_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached entry describes the bytes that were checked, not the bytes found after:
+    an editor saving the file mid-run must not leave the old result cached for the new
+    text (the file was hashed after the check, so the next run served the stale result)."""
+    model = tmp_path / "m.py"
+    model.write_text(BUG)
+    check_files = engine.lint_files
+
+    def check_then_edit(files: list[str], options: Options, jobs: int = 1) -> list[FileResult]:
+        results = list(check_files(files, options, jobs))
+        model.write_text("import keras\n")  # the user fixed it meanwhile
+        return results
+
+    options = Options()
+    monkeypatch.setattr(engine, "lint_files", check_then_edit)
+    first = engine.lint_paths([str(model)], options, cache=ResultCache.open(tmp_path, options))
+    assert [f.code for _, f in first.findings] == ["KC101"]
+    monkeypatch.setattr(engine, "lint_files", check_files)
+    second = engine.lint_paths([str(model)], options, cache=ResultCache.open(tmp_path, options))
+    assert second.findings == []
