@@ -24,27 +24,28 @@ _HELP = re.compile(r"^(\s*)[\w.]*\?{1,2}\s*$")
 
 
 @dataclass(frozen=True)
+class CodeCell:
+    first_line: int  # where the cell starts in the joined code (1-based)
+    number: int  # the cell's number as the notebook shows it (1-based, every cell counted)
+    text: str  # the cell's own text, as written (for code frames)
+
+
+@dataclass(frozen=True)
 class Notebook:
-    """The joined code and, per code cell, (first line in the joined code, cell number)."""
+    """The joined code and its code cells."""
 
     source: str
-    cells: tuple[tuple[int, int], ...]
-    texts: tuple[str, ...] = ()  # each code cell's own text, as written (for code frames)
-
-    def cell_lines(self, cell: int) -> list[str]:
-        for (_, number), text in zip(self.cells, self.texts, strict=True):
-            if number == cell:
-                return text.splitlines()
-        return []
+    cells: tuple[CodeCell, ...]
 
     def locate(self, span: Span) -> Span:
         """A span of the joined code as a span inside its cell (1-based cell number)."""
         if span.line < 1 or not self.cells:
             return span
-        index = bisect.bisect_right([start for start, _ in self.cells], span.line) - 1
-        start, cell = self.cells[max(index, 0)]
+        index = bisect.bisect_right([c.first_line for c in self.cells], span.line) - 1
+        cell = self.cells[max(index, 0)]
+        start = cell.first_line
         end_line = span.end_line - start + 1 if span.end_line else 0
-        return replace(span, line=span.line - start + 1, end_line=end_line, cell=cell)
+        return replace(span, line=span.line - start + 1, end_line=end_line, cell=cell.number)
 
     def place(self, finding: Finding) -> Finding:
         # Fixes are not applied to notebooks (rewriting the JSON is not ours to do), so a
@@ -96,8 +97,7 @@ def parse_notebook(data: bytes) -> Notebook:
         raise SourceError(f"invalid notebook: {exc}") from exc
     cells = _cells(document)
     code: list[str] = []
-    starts: list[tuple[int, int]] = []
-    texts: list[str] = []
+    code_cells: list[CodeCell] = []
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict):
             raise SourceError(f"invalid notebook: cell {number} is not an object")
@@ -106,10 +106,9 @@ def parse_notebook(data: bytes) -> Notebook:
         text = _text(cell.get("source", cell.get("input")))
         if text is None:
             raise SourceError(f"invalid notebook: cell {number} has no source text")
-        starts.append((len(code) + 1, number))
-        texts.append(text)
+        code_cells.append(CodeCell(len(code) + 1, number, text))
         code.extend(_cell_code(text.splitlines()) or [""])
-    return Notebook("\n".join(code) + "\n" if code else "", tuple(starts), tuple(texts))
+    return Notebook("\n".join(code) + "\n" if code else "", tuple(code_cells))
 
 
 def _cells(document: object) -> list[object]:

@@ -76,7 +76,7 @@ def test_magics_do_not_shift_lines_or_break_parsing() -> None:
         "for i in range(3):",
         "    pass",
     ]
-    assert notebook.cells == ((1, 1), (4, 2), (7, 3))
+    assert [(c.first_line, c.number) for c in notebook.cells] == [(1, 1), (4, 2), (7, 3)]
 
 
 def test_a_syntax_error_is_located_in_its_cell(tmp_path: Path) -> None:

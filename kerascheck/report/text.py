@@ -83,7 +83,9 @@ def _source_lines(
         try:
             if span.cell is not None:
                 with open(path, "rb") as handle:
-                    cache[key] = parse_notebook(handle.read()).cell_lines(span.cell)
+                    notebook = parse_notebook(handle.read())
+                for cell in notebook.cells:  # one parse serves every cell's frames
+                    cache[(path, cell.number)] = cell.text.splitlines()
             elif span.line > 0:
                 cache[key] = read_source(path).splitlines()
         except (OSError, SourceError):
