@@ -13,6 +13,8 @@ from types import ModuleType
 
 import pytest
 
+from kerascheck.discover import DEFAULT_EXCLUDES, discover
+
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "benchmarks" / "run.py"
 MEASUREMENTS = (
@@ -121,3 +123,19 @@ def test_long_argument_lists_are_split() -> None:
     assert len(parts) > 1
     assert [name for part in parts for name in part] == names
     assert list(harness.batches(names, budget=10**9)) == [names]
+
+
+def test_the_stage_timer_covers_every_stage_of_the_engine() -> None:
+    """benchmarks/stages.py on the fixtures: every wrapped stage ran (a renamed engine
+    function would make it time nothing), and the files it checked are the fixtures."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "stages.py"), str(ROOT / "fixtures")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    fixtures = len(list(discover([str(ROOT / "fixtures")], DEFAULT_EXCLUDES)))
+    assert run.stdout.startswith(f"{fixtures} files in ")
+    for label in ("libcst parse", "ast.parse", "extraction", "rules", "positions", "read"):
+        assert f"  {label}" in run.stdout, label
