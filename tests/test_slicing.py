@@ -3,18 +3,20 @@ positions map back to the file, and that leaving a body out never changes a find
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kerascheck.engine import FileResult, Options, lint_source
+from kerascheck.engine import FileResult, Options, lint_file, lint_source
 from kerascheck.extract import dataflow
 from kerascheck.fix import apply_fixes
 from kerascheck.ir import Finding, ModuleSpec
 from kerascheck.knowledge import keras3_api, load
 from kerascheck.nesting import python_tree
+from kerascheck.notebook import parse_notebook
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext
 from kerascheck.slicing import DATA_SOURCES, SlicedSource, model_vocabulary, slice_source
@@ -379,3 +381,25 @@ def test_every_data_flow_source_keeps_a_file_whole() -> None:
     ]
     for qualname in sources:
         assert any(word in qualname for word in DATA_SOURCES), qualname
+
+
+def test_a_notebook_cell_after_a_left_out_helper_is_placed_in_its_cell(tmp_path: Path) -> None:
+    """Slicing works on the notebook's joined code; its line map and then the cell map
+    place the finding."""
+    helper = "from keras.src import ops\n\ndef norm(x):\n    s = ops.sum(x)\n    return x / s\n"
+    model = 'import keras\nm = keras.Sequential([keras.layers.Dense(1, activation="softmax")])\n'
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": "# A notebook"},
+        *(
+            {"cell_type": "code", "metadata": {}, "source": text, "outputs": []}
+            for text in (helper, model)
+        ),
+    ]
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4}))
+    notebook = parse_notebook(path.read_bytes())
+    assert _slice(notebook.source) is not None
+    result = lint_file(str(path), Options())
+    assert [(f.code, f.span.cell, f.span.line, f.span.col) for f in result.findings] == [
+        ("KC101", 3, 2, 56)
+    ]
