@@ -1,7 +1,10 @@
 """``kerascheck lsp``: the language server (LSP over stdin/stdout, built on pygls).
 
-Open Python documents are linted in memory on open, change and save, with the options
-``kerascheck check`` uses for the same file (its nearest configuration file). While the user
+Open Python documents, and the Python cells of open notebooks (LSP notebook
+synchronisation: the code cells are linted together, as ``kerascheck check`` lints an
+.ipynb, and each diagnostic goes to its cell), are linted in memory on open, change and
+save, with the options ``kerascheck check`` uses for the same file (its nearest
+configuration file). While the user
 types, a document is linted once the changes pause (``CHANGE_DELAY``): a lint takes tens of
 milliseconds, and a burst of keystrokes should not queue a lint each. A code action on a
 document changed since its last lint lints it first, so a fix never applies to stale text.
@@ -13,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
@@ -25,10 +28,12 @@ from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec
 
 from kerascheck import __version__
+from kerascheck.ir import Span
 
 if TYPE_CHECKING:
     from kerascheck.engine import FileError, FileResult
-    from kerascheck.ir import Edit, Finding, Fix, Span
+    from kerascheck.ir import Edit, Finding, Fix
+    from kerascheck.notebook import Notebook
 
 SOURCE = "kerascheck"
 CHANGE_DELAY = 0.15  # seconds without a change before a changed document is linted
@@ -100,10 +105,19 @@ def text_edit(edit: Edit, positions: Positions) -> lsp.TextEdit:
 
 
 @dataclass(frozen=True)
+class DocumentEdits:
+    """A fix's edits to one document (a notebook fix may touch several cells)."""
+
+    uri: str
+    version: int | None
+    edits: tuple[lsp.TextEdit, ...]
+
+
+@dataclass(frozen=True)
 class QuickFix:
     diagnostic: lsp.Diagnostic
     fix: Fix
-    edits: tuple[lsp.TextEdit, ...]
+    changes: tuple[DocumentEdits, ...]
 
     @property
     def title(self) -> str:
@@ -127,8 +141,58 @@ def convert(result: FileResult, document: TextDocument) -> Linted:
         diagnostics.append(diagnostic(finding, positions))
         if finding.fix is not None:
             edits = tuple(text_edit(edit, positions) for edit in finding.fix.edits)
-            fixes.append(QuickFix(diagnostics[-1], finding.fix, edits))
+            change = DocumentEdits(document.uri, document.version, edits)
+            fixes.append(QuickFix(diagnostics[-1], finding.fix, (change,)))
     return Linted(document.version, tuple(diagnostics), tuple(fixes))
+
+
+def convert_cells(
+    result: FileResult, notebook: Notebook, cells: dict[int, TextDocument]
+) -> dict[str, Linted]:
+    """A lint of a notebook's joined code as one ``Linted`` per code cell (cells without a
+    finding get an empty one, which clears what the editor showed)."""
+    positions = {number: Positions.of(document) for number, document in cells.items()}
+    diagnostics: dict[int, list[lsp.Diagnostic]] = {number: [] for number in cells}
+    fixes: dict[int, list[QuickFix]] = {number: [] for number in cells}
+    first = min(cells)
+    for error in result.errors:
+        span = notebook.locate(Span(error.line or 0, error.column or 1))
+        number = span.cell if span.cell in cells else first
+        located = replace(error, line=span.line or None, column=span.col)
+        diagnostics[number].append(error_diagnostic(located, positions[number]))
+    for finding in result.findings:
+        span = notebook.locate(finding.span)
+        if span.cell not in cells:
+            continue
+        diagnostics[span.cell].append(diagnostic(replace(finding, span=span), positions[span.cell]))
+        if finding.fix is not None:
+            changes = _cell_edits(finding.fix, notebook, cells, positions)
+            if changes is not None:
+                fixes[span.cell].append(QuickFix(diagnostics[span.cell][-1], finding.fix, changes))
+    return {
+        document.uri: Linted(document.version, tuple(diagnostics[n]), tuple(fixes[n]))
+        for n, document in cells.items()
+    }
+
+
+def _cell_edits(
+    fix: Fix,
+    notebook: Notebook,
+    cells: dict[int, TextDocument],
+    positions: dict[int, Positions],
+) -> tuple[DocumentEdits, ...] | None:
+    """A fix's edits grouped by the cell they fall in; None if one falls in no cell."""
+    grouped: dict[int, list[lsp.TextEdit]] = {}
+    for edit in fix.edits:
+        span = notebook.locate(edit.span)
+        if span.cell not in cells:
+            return None
+        grouped.setdefault(span.cell, []).append(
+            text_edit(replace(edit, span=span), positions[span.cell])
+        )
+    return tuple(
+        DocumentEdits(cells[n].uri, cells[n].version, tuple(edits)) for n, edits in grouped.items()
+    )
 
 
 def document_path(uri: str) -> Path:
@@ -154,8 +218,18 @@ def _overlaps(a: lsp.Range, b: lsp.Range) -> bool:
 
 class KerascheckServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("kerascheck", __version__)
+        python_cells = lsp.NotebookDocumentFilterWithCells(
+            notebook="jupyter-notebook", cells=[lsp.NotebookCellLanguage(language="python")]
+        )
+        super().__init__(
+            "kerascheck",
+            __version__,
+            notebook_document_sync=lsp.NotebookDocumentSyncOptions(
+                notebook_selector=[python_cells], save=True
+            ),
+        )
         self.linted: dict[str, Linted] = {}
+        self.cells: dict[str, set[str]] = {}  # notebook URI -> its checked cells' URIs
         self._shown: set[str] = set()
 
     def _tell_once(self, message: str) -> None:
@@ -166,43 +240,76 @@ class KerascheckServer(LanguageServer):
                 lsp.ShowMessageParams(type=lsp.MessageType.Error, message=message)
             )
 
-    def _lint(self, document: TextDocument) -> Linted:
+    def _lint(self, source: str, uri: str) -> FileResult:
+        """``source`` checked as the file ``uri`` names (its configuration, its per-file
+        ignores); nothing when the rules cannot load (the user is told once)."""
         from kerascheck.config import Config, ConfigError
-        from kerascheck.engine import filter_for_file, lint_source
+        from kerascheck.engine import FileResult, filter_for_file, lint_source
         from kerascheck.registry import RuleLoadError, all_rules
         from kerascheck.settings import load_config, options_for
 
-        path = document_path(document.uri)
+        path = document_path(uri)
         try:
             known = [rule.code for rule in all_rules()]
         except RuleLoadError as exc:
             self._tell_once(f"kerascheck: {exc}")
-            return Linted(document.version, (), ())
+            return FileResult(str(path))
         try:
             config = load_config(path, known)
         except ConfigError as exc:
             self._tell_once(f"kerascheck: {exc} (checking with the default settings)")
             config = Config()
         options = options_for(config)
-        result = lint_source(document.source, str(path), options)
-        return convert(filter_for_file(result, str(path), options), document)
+        return filter_for_file(lint_source(source, str(path), options), str(path), options)
 
-    def check(self, uri: str) -> None:
-        document = self.workspace.get_text_document(uri)
-        if not _is_python(document):
-            return
-        linted = self.linted[uri] = self._lint(document)
+    def _publish(self, uri: str, linted: Linted) -> None:
+        self.linted[uri] = linted
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(
-                uri=uri, diagnostics=list(linted.diagnostics), version=document.version
+                uri=uri, diagnostics=list(linted.diagnostics), version=linted.version
             )
         )
+
+    def check(self, uri: str) -> None:
+        notebook = self.workspace.get_notebook_document(cell_uri=uri)
+        if notebook is not None:  # a cell is checked with the rest of its notebook
+            self.check_notebook(notebook.uri)
+            return
+        document = self.workspace.get_text_document(uri)
+        if _is_python(document):
+            self._publish(uri, convert(self._lint(document.source, uri), document))
+
+    def check_notebook(self, uri: str) -> None:
+        from kerascheck.notebook import join_cells
+
+        notebook = self.workspace.get_notebook_document(notebook_uri=uri)
+        if notebook is None:
+            return
+        cells = {
+            number: self.workspace.get_text_document(cell.document)
+            for number, cell in enumerate(notebook.cells, start=1)
+            if cell.kind == lsp.NotebookCellKind.Code
+        }
+        cells = {number: document for number, document in cells.items() if _is_python(document)}
+        for gone in self.cells.get(uri, set()) - {d.uri for d in cells.values()}:
+            self.forget(gone)
+        self.cells[uri] = {document.uri for document in cells.values()}
+        if not cells:
+            return
+        joined = join_cells((number, document.source) for number, document in cells.items())
+        linted = convert_cells(self._lint(joined.source, uri), joined, cells)
+        for cell_uri, cell_linted in linted.items():
+            self._publish(cell_uri, cell_linted)
 
     def forget(self, uri: str) -> None:
         if self.linted.pop(uri, None) is not None:
             self.text_document_publish_diagnostics(
                 lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
             )
+
+    def forget_notebook(self, uri: str) -> None:
+        for cell_uri in self.cells.pop(uri, set()):
+            self.forget(cell_uri)
 
     def quick_fixes(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         only = params.context.only
@@ -222,23 +329,29 @@ class KerascheckServer(LanguageServer):
                 kind=lsp.CodeActionKind.QuickFix,
                 diagnostics=[quick.diagnostic],
                 is_preferred=quick.fix.safe,
-                edit=self._workspace_edit(uri, document.version, quick.edits),
+                edit=self._workspace_edit(quick.changes),
             )
             for quick in linted.fixes
             if _overlaps(quick.diagnostic.range, params.range)
         ]
 
-    def _workspace_edit(
-        self, uri: str, version: int | None, edits: Sequence[lsp.TextEdit]
-    ) -> lsp.WorkspaceEdit:
+    def _workspace_edit(self, changes: Sequence[DocumentEdits]) -> lsp.WorkspaceEdit:
         # A versioned edit lets the client refuse it once the text has moved on.
         capabilities = self.client_capabilities.workspace
         workspace_edit = capabilities.workspace_edit if capabilities else None
         if workspace_edit is not None and workspace_edit.document_changes:
-            identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
-            change = lsp.TextDocumentEdit(text_document=identifier, edits=list(edits))
-            return lsp.WorkspaceEdit(document_changes=[change])
-        return lsp.WorkspaceEdit(changes={uri: list(edits)})
+            return lsp.WorkspaceEdit(
+                document_changes=[
+                    lsp.TextDocumentEdit(
+                        text_document=lsp.OptionalVersionedTextDocumentIdentifier(
+                            uri=change.uri, version=change.version
+                        ),
+                        edits=list(change.edits),
+                    )
+                    for change in changes
+                ]
+            )
+        return lsp.WorkspaceEdit(changes={change.uri: list(change.edits) for change in changes})
 
 
 def build_server() -> KerascheckServer:
@@ -262,6 +375,28 @@ def build_server() -> KerascheckServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: KerascheckServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.forget(params.text_document.uri)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_open(ls: KerascheckServer, params: lsp.DidOpenNotebookDocumentParams) -> None:
+        ls.check_notebook(params.notebook_document.uri)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    async def notebook_change(
+        ls: KerascheckServer, params: lsp.DidChangeNotebookDocumentParams
+    ) -> None:
+        uri, version = params.notebook_document.uri, params.notebook_document.version
+        await asyncio.sleep(CHANGE_DELAY)
+        notebook = ls.workspace.get_notebook_document(notebook_uri=uri)
+        if notebook is not None and notebook.version == version:  # else a newer change waits
+            ls.check_notebook(uri)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def notebook_save(ls: KerascheckServer, params: lsp.DidSaveNotebookDocumentParams) -> None:
+        ls.check_notebook(params.notebook_document.uri)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def notebook_close(ls: KerascheckServer, params: lsp.DidCloseNotebookDocumentParams) -> None:
+        ls.forget_notebook(params.notebook_document.uri)
 
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,

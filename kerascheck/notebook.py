@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from kerascheck.ir import Finding, Span
@@ -95,10 +96,8 @@ def parse_notebook(data: bytes) -> Notebook:
         raise SourceError("invalid notebook: JSON nested too deeply") from exc
     except ValueError as exc:  # a number too long to convert
         raise SourceError(f"invalid notebook: {exc}") from exc
-    cells = _cells(document)
-    code: list[str] = []
-    code_cells: list[CodeCell] = []
-    for number, cell in enumerate(cells, start=1):
+    code_cells: list[tuple[int, str]] = []
+    for number, cell in enumerate(_cells(document), start=1):
         if not isinstance(cell, dict):
             raise SourceError(f"invalid notebook: cell {number} is not an object")
         if cell.get("cell_type") != "code":
@@ -106,9 +105,19 @@ def parse_notebook(data: bytes) -> Notebook:
         text = _text(cell.get("source", cell.get("input")))
         if text is None:
             raise SourceError(f"invalid notebook: cell {number} has no source text")
-        code_cells.append(CodeCell(len(code) + 1, number, text))
+        code_cells.append((number, text))
+    return join_cells(code_cells)
+
+
+def join_cells(code_cells: Iterable[tuple[int, str]]) -> Notebook:
+    """The notebook of these (cell number, text) code cells, in order: a file's, or the
+    cells an editor sends the language server."""
+    code: list[str] = []
+    cells: list[CodeCell] = []
+    for number, text in code_cells:
+        cells.append(CodeCell(len(code) + 1, number, text))
         code.extend(_cell_code(text.splitlines()) or [""])
-    return Notebook("\n".join(code) + "\n" if code else "", tuple(code_cells))
+    return Notebook("\n".join(code) + "\n" if code else "", tuple(cells))
 
 
 def _cells(document: object) -> list[object]:

@@ -9,6 +9,7 @@ edits) announce.
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 import subprocess
 import sys
@@ -350,3 +351,154 @@ def test_the_server_imports_the_engine_lazily_and_check_never_imports_pygls() ->
         "assert 'pygls' not in sys.modules"
     )
     assert check.returncode == 0, check.stderr
+
+
+# ----------------------------------------------------------------------------- notebooks
+NOTEBOOK_CELLS = (
+    ("markdown", "# Training\n"),
+    ("python", "%matplotlib inline\nfrom keras.layers import Dense\nimport keras\n"),
+    ("python", "m = keras.Sequential([Dense(1, activation='softmax')])\n"),
+    ("python", "m.compile(loss='mse', optimizer=keras.optimizers.Adam(lr=0.01))\n"),
+)
+
+
+NOTEBOOK = Path("/project/train.ipynb")  # never read: the editor sends the cells
+
+
+def _cell_uri(path: Path, index: int) -> str:
+    return f"vscode-notebook-cell:{path}#cell{index}"
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def vscode_notebooks(lsp_client: LanguageClient):
+    """VS Code's capabilities plus notebook synchronisation (the capability set pytest-lsp
+    records predates it; VS Code announces it since LSP 3.17)."""
+    capabilities = client_capabilities("visual-studio-code")
+    capabilities.notebook_document = lsp.NotebookDocumentClientCapabilities(
+        synchronization=lsp.NotebookDocumentSyncClientCapabilities()
+    )
+    result = await lsp_client.initialize_session(lsp.InitializeParams(capabilities=capabilities))
+    assert result.capabilities.notebook_document_sync is not None
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _published_cells(client: LanguageClient, *indexes: int) -> dict[int, list]:
+    """The diagnostics published for these cells since the last call (waits for them all:
+    a notebook's cells are published in one burst)."""
+    uris = {index: _cell_uri(NOTEBOOK, index) for index in indexes}
+
+    async def all_published() -> None:
+        while not all(uri in client.diagnostics for uri in uris.values()):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(all_published(), timeout=30)
+    return {index: list(client.diagnostics.pop(uri)) for index, uri in uris.items()}
+
+
+def _open_notebook(client: LanguageClient, path: Path) -> None:
+    cells, documents = [], []
+    for index, (language, text) in enumerate(NOTEBOOK_CELLS):
+        kind = lsp.NotebookCellKind.Markup if language == "markdown" else lsp.NotebookCellKind.Code
+        cells.append(lsp.NotebookCell(kind=kind, document=_cell_uri(path, index)))
+        documents.append(
+            lsp.TextDocumentItem(
+                uri=_cell_uri(path, index), language_id=language, version=1, text=text
+            )
+        )
+    client.notebook_document_did_open(
+        lsp.DidOpenNotebookDocumentParams(
+            notebook_document=lsp.NotebookDocument(
+                uri=path.as_uri(), notebook_type="jupyter-notebook", version=1, cells=cells
+            ),
+            cell_text_documents=documents,
+        )
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_notebook_is_linted_as_one_module_with_diagnostics_in_their_cells(
+    vscode_notebooks: LanguageClient,
+) -> None:
+    """The cells see each other's imports (cell 2 uses cell 1's Dense), a magic does not
+    break the parse, each diagnostic is in its cell's own coordinates, and the markdown
+    cell is left alone."""
+    client = vscode_notebooks
+    _open_notebook(client, NOTEBOOK)
+    published = await _published_cells(client, 1, 2, 3)
+    assert published[1] == []
+    start = NOTEBOOK_CELLS[2][1].index("'softmax'")
+    softmax = lsp.Range(
+        start=lsp.Position(line=0, character=start),
+        end=lsp.Position(line=0, character=start + len("'softmax'")),
+    )
+    assert [(d.code, d.range) for d in published[2]] == [("KC101", softmax), ("KC102", softmax)]
+    assert [d.code for d in published[3]] == ["KC201"]
+    assert _cell_uri(NOTEBOOK, 0) not in client.diagnostics
+
+    fixed = NOTEBOOK_CELLS[2][1].replace("'softmax'", "'linear'")
+    client.notebook_document_did_change(
+        lsp.DidChangeNotebookDocumentParams(
+            notebook_document=lsp.VersionedNotebookDocumentIdentifier(
+                version=2, uri=NOTEBOOK.as_uri()
+            ),
+            change=lsp.NotebookDocumentChangeEvent(
+                cells=lsp.NotebookDocumentCellChanges(
+                    text_content=[
+                        lsp.NotebookDocumentCellContentChanges(
+                            document=lsp.VersionedTextDocumentIdentifier(
+                                uri=_cell_uri(NOTEBOOK, 2), version=2
+                            ),
+                            changes=[lsp.TextDocumentContentChangeWholeDocument(text=fixed)],
+                        )
+                    ]
+                )
+            ),
+        )
+    )
+    published = await _published_cells(client, 1, 2, 3)
+    assert (published[1], published[2]) == ([], [])
+    assert [d.code for d in published[3]] == ["KC201"]
+
+    client.notebook_document_did_close(
+        lsp.DidCloseNotebookDocumentParams(
+            notebook_document=lsp.NotebookDocumentIdentifier(uri=NOTEBOOK.as_uri()),
+            cell_text_documents=[
+                lsp.TextDocumentIdentifier(uri=_cell_uri(NOTEBOOK, i)) for i in range(4)
+            ],
+        )
+    )
+    assert await _published_cells(client, 1, 2, 3) == {1: [], 2: [], 3: []}
+
+
+@pytest.mark.asyncio
+async def test_a_quick_fix_in_a_notebook_cell_edits_that_cell(
+    vscode_notebooks: LanguageClient,
+) -> None:
+    lsp_client = vscode_notebooks
+    _open_notebook(lsp_client, NOTEBOOK)
+    [lr] = (await _published_cells(lsp_client, 1, 2, 3))[3]
+    actions = await lsp_client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri=_cell_uri(NOTEBOOK, 3)),
+            range=lr.range,
+            context=lsp.CodeActionContext(diagnostics=[lr]),
+        )
+    )
+    [action] = [a for a in actions or () if isinstance(a, lsp.CodeAction)]
+    assert action.edit is not None and action.edit.document_changes is not None
+    [change] = action.edit.document_changes
+    assert isinstance(change, lsp.TextDocumentEdit)
+    assert change.text_document == lsp.OptionalVersionedTextDocumentIdentifier(
+        uri=_cell_uri(NOTEBOOK, 3), version=1
+    )
+    column = NOTEBOOK_CELLS[3][1].index("lr=")
+    assert list(change.edits) == [
+        lsp.TextEdit(
+            range=lsp.Range(
+                start=lsp.Position(line=0, character=column),
+                end=lsp.Position(line=0, character=column + 2),
+            ),
+            new_text="learning_rate",
+        )
+    ]
