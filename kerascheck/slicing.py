@@ -202,7 +202,12 @@ class _Scan:
         names = frozenset(_bound_names(statement, self.vocabulary))
         if names:
             last = statement.end_lineno or statement.lineno
-            self.bindings.append(_Binding(names, self.words(statement.lineno, last)))
+            words = self.words(statement.lineno, last)
+            self.bindings.append(_Binding(names, words))
+            if not self.models.isdisjoint(words):
+                # ``from keras.models import Model as Base``, ``Base = keras.Model``: a class
+                # deriving from ``Base`` is a model class too.
+                self.models |= names
 
 
 def _bound_names(statement: ast.stmt, vocabulary: frozenset[str]) -> Iterator[str]:

@@ -206,6 +206,13 @@ KEPT = {
             def call(self, x):
                 return self.head(x)
         """,
+    "a method of a subclass of an aliased model base": """
+        from keras.models import Model as Base
+
+        class Net(Base):
+            def call(self, x):
+                return self.head(x)
+        """,
     "a body on the header's line": """
         def f(a,
               b): return a
