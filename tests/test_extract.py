@@ -462,3 +462,41 @@ def test_reading_a_list_keeps_it_known() -> None:
         model = keras.Sequential([layers.Dense(units[-1], activation="softmax")])
         """
     assert codes_at(code) == [("KC101", 5, 62)]
+
+
+SEQUENTIAL_ONE_UNIT = """
+import keras
+from helpers import extend
+model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+{between}
+model.compile(loss="categorical_crossentropy")
+"""
+
+
+@pytest.mark.parametrize(
+    ("between", "found"),
+    [
+        ("extend(model)", []),  # imported from another file: it may add layers
+        ("helpers_module = extend\nhelpers_module(model=model)", []),
+        ("print(model)", [("KC108", 5)]),  # a builtin does not change it
+        ("keras.utils.plot_model(model)", [("KC108", 5)]),  # nor does Keras
+        ("def show(m):\n    return m.name\nshow(model)", [("KC108", 7)]),  # followed
+    ],
+    ids=["imported", "imported-keyword", "builtin", "keras", "local"],
+)
+def test_a_sequential_handed_to_unseen_code_before_compile_is_not_judged(
+    between: str, found: list[tuple[str, int]]
+) -> None:
+    code = SEQUENTIAL_ONE_UNIT.format(between=between)
+    assert [(c, line) for c, line, _ in codes_at(code)] == found
+
+
+def test_handing_a_compiled_model_over_changes_nothing() -> None:
+    code = """
+        import keras
+        from helpers import log_model
+        model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(loss="categorical_crossentropy")
+        log_model(model)
+        """
+    assert [c for c, _, _ in codes_at(code)] == ["KC108"]

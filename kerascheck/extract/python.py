@@ -10,6 +10,7 @@ called with literal arguments are evaluated per call site, and ``model.compile``
 
 from __future__ import annotations
 
+import builtins
 import operator
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -87,6 +88,7 @@ _COMPARE: dict[type[cst.BaseCompOp], Callable[[Any, Any], Any]] = {
     cst.GreaterThanEqual: operator.ge,
 }
 _NUMBER = (int, float)
+_BUILTINS = frozenset(dir(builtins))
 # Methods that change a list, dict or set in place: a name bound to one must forget it.
 _MUTATORS = frozenset(
     {
@@ -686,6 +688,10 @@ class PythonExtractor:
         starred = any(arg.star for arg in node.args)
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
             self.forget_container(node.func.value, scope)
+        if _unseen(func, node.func, scope):
+            for value in [*positional, *keywords.values()]:
+                if isinstance(value, ModelObject):
+                    _escaped(value)
         name = node.func.attr if isinstance(node.func, cst.Attribute) else node.func
         name_span = span_of(name)
         if isinstance(func, Ref):
@@ -1050,6 +1056,32 @@ def _opaque_layer() -> LayerSpec:
         units=UNKNOWN,
         position=-1,
     )
+
+
+def _unseen(func: Value, node: cst.BaseExpression, scope: Scope) -> bool:
+    """A call whose code kerascheck cannot follow (a function imported from another file,
+    a method of an unknown object or of ``self``, a class that is not a model): a model
+    handed to it may come back changed. Keras's own functions and Python's builtins
+    (``print(model)``) do not change it; a local function is followed."""
+    if isinstance(func, Ref):
+        return not (is_keras(func.qualname) or func.qualname.startswith("tensorflow."))
+    if isinstance(func, BoundMethod):
+        return isinstance(func.receiver, SelfObject)
+    if isinstance(func, ClassObject):
+        return not func.is_model
+    if func is UNKNOWN:
+        builtin = isinstance(node, cst.Name) and scope.lookup(node.value) is None
+        return not (builtin and node.value in _BUILTINS)  # type: ignore[attr-defined]
+    return False
+
+
+def _escaped(model: ModelObject) -> None:
+    """A Sequential handed to unseen code before it is compiled may have gained layers
+    there (``add_head(model)``): its output is no longer known. After compile() the rules
+    judge what was compiled, which that code cannot change."""
+    if model.kind == "sequential" and model.compile_call is None:
+        model.layers.append(_opaque_layer())
+        model.complete = False
 
 
 def _is_container(value: Value | None) -> bool:
