@@ -14,7 +14,6 @@ The engine is imported on the first lint, so ``initialize`` is answered at once.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from pygls.workspace.position_codec import PositionCodec
 
 from kerascheck import __version__
 from kerascheck.ir import Span
+from kerascheck.source import NEWLINE
 
 if TYPE_CHECKING:
     from kerascheck.engine import FileError, FileResult
@@ -42,8 +42,6 @@ SEVERITIES = {
     "warning": lsp.DiagnosticSeverity.Warning,
     "info": lsp.DiagnosticSeverity.Information,
 }
-# LSP lines end at \n, \r\n or \r only (str.splitlines also splits at \f, \x1c, \u2028...).
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 def rule_url(code: str) -> str | None:
@@ -63,7 +61,7 @@ class Positions:
 
     @classmethod
     def of(cls, document: TextDocument) -> Positions:
-        return cls(_NEWLINE.split(document.source), document.position_codec)
+        return cls(NEWLINE.split(document.source), document.position_codec)
 
     def position(self, line: int, col: int) -> lsp.Position:
         point = lsp.Position(line=max(line - 1, 0), character=max(col - 1, 0))

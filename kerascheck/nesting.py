@@ -19,6 +19,8 @@ import ast
 import warnings
 from dataclasses import dataclass
 
+from kerascheck.source import split_lines
+
 # A logical line this long could hold a chain the parser is slow on (two characters a level).
 SCREEN_LENGTH = 4000
 # CPython refuses more than 200 nested brackets; libcst crashes from about 1,200.
@@ -128,7 +130,7 @@ def _position(source: str, node: ast.AST) -> tuple[int | None, int | None]:
     offset = getattr(node, "col_offset", None)
     if line is None or offset is None:
         return line, None
-    lines = source.splitlines()
+    lines = split_lines(source)
     if line > len(lines):
         return line, None
     # ast columns count UTF-8 bytes; ours count characters.

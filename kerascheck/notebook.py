@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from kerascheck.ir import Finding, Span
-from kerascheck.source import SourceError
+from kerascheck.source import SourceError, split_lines
 
 NOTEBOOK_SUFFIX = ".ipynb"
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
@@ -116,7 +116,7 @@ def join_cells(code_cells: Iterable[tuple[int, str]]) -> Notebook:
     cells: list[CodeCell] = []
     for number, text in code_cells:
         cells.append(CodeCell(len(code) + 1, number, text))
-        code.extend(_cell_code(text.splitlines()) or [""])
+        code.extend(_cell_code(split_lines(text)) or [""])
     return Notebook("\n".join(code) + "\n" if code else "", tuple(cells))
 
 

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tokenize
 
 # Far beyond any real source (libcst parses about 200 KB a second); a bound, so that a
 # device such as /dev/zero named on the command line cannot fill memory.
 MAX_SOURCE_BYTES = 64 * 1024 * 1024
+
+
+# Python ends a line at \n, \r\n or \r only (str.splitlines also splits at \f, \v,
+# \x1c-\x1e, \x85, \u2028 and \u2029, which may sit in a line or inside a string).
+NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """``text``'s lines as Python counts them (like str.splitlines otherwise: no final
+    empty line for a trailing newline)."""
+    lines = NEWLINE.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 class SourceError(Exception):

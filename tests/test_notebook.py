@@ -141,3 +141,30 @@ def test_fix_leaves_notebooks_alone(tmp_path: Path) -> None:
 def test_not_utf8_is_a_clear_error() -> None:
     with pytest.raises(SourceError, match="not UTF-8"):
         parse_notebook(b'{"cells": ["\xff"]}')
+
+
+def test_only_python_line_ends_split_a_cell(tmp_path: Path) -> None:
+    """A form feed line and a U+2028 inside a string are not line ends for Python (nor for
+    editors): splitting there made a valid cell a syntax error and shifted later lines."""
+    code = (
+        "import keras\n"
+        "\x0c\n"
+        'title = "a\u2028b"\n'
+        'm = keras.Sequential([keras.layers.Dense(1, activation="softmax")])\n'
+    )
+    _write(tmp_path / "nb.ipynb", [_cell("code", code)])
+    result = run_check(tmp_path, "--isolated", "--format", "json", "nb.ipynb")
+    report = json.loads(result.stdout)
+    assert report["errors"] == []
+    assert [(f["code"], f["cell"], f["line"]) for f in report["findings"]] == [("KC101", 1, 4)]
+
+
+def test_a_code_frame_after_a_form_feed_shows_the_finding_line(tmp_path: Path) -> None:
+    source = (
+        'import keras\n\x0c\nm = keras.Sequential([keras.layers.Dense(1, activation="softmax")])\n'
+    )
+    (tmp_path / "model.py").write_text(source)
+    result = run_check(tmp_path, "--isolated", "--select", "KC101", "model.py")
+    assert '3 | m = keras.Sequential([keras.layers.Dense(1, activation="softmax")])' in (
+        result.stdout
+    )

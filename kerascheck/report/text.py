@@ -14,7 +14,7 @@ from kerascheck.ir import Finding, Span
 from kerascheck.notebook import parse_notebook
 from kerascheck.report.concise import error_line
 from kerascheck.report.location import printable, verdict, where
-from kerascheck.source import SourceError, read_source
+from kerascheck.source import SourceError, read_source, split_lines
 
 _STYLES = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 # --dynamic verdicts: a confirmed bug stands out, a refuted one fades.
@@ -85,9 +85,9 @@ def _source_lines(
                 with open(path, "rb") as handle:
                     notebook = parse_notebook(handle.read())
                 for cell in notebook.cells:  # one parse serves every cell's frames
-                    cache[(path, cell.number)] = cell.text.splitlines()
+                    cache[(path, cell.number)] = split_lines(cell.text)
             elif span.line > 0:
-                cache[key] = read_source(path).splitlines()
+                cache[key] = split_lines(read_source(path))
         except (OSError, SourceError):
             pass
     return cache[key]
