@@ -14,7 +14,7 @@ The engine is imported on the first lint, so ``initialize`` is answered at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -352,6 +352,16 @@ class KerascheckServer(LanguageServer):
         return lsp.WorkspaceEdit(changes={change.uri: list(change.edits) for change in changes})
 
 
+async def _after_a_pause(
+    current: Callable[[], int | None], version: int, check: Callable[[], None]
+) -> None:
+    """``check`` once the changes pause: unless a newer change came meanwhile, which
+    waits its own turn."""
+    await asyncio.sleep(CHANGE_DELAY)
+    if current() == version:
+        check()
+
+
 def build_server() -> KerascheckServer:
     server = KerascheckServer()
 
@@ -362,9 +372,9 @@ def build_server() -> KerascheckServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     async def did_change(ls: KerascheckServer, params: lsp.DidChangeTextDocumentParams) -> None:
         uri, version = params.text_document.uri, params.text_document.version
-        await asyncio.sleep(CHANGE_DELAY)
-        if ls.workspace.get_text_document(uri).version == version:  # else a newer change waits
-            ls.check(uri)
+        await _after_a_pause(
+            lambda: ls.workspace.get_text_document(uri).version, version, lambda: ls.check(uri)
+        )
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: KerascheckServer, params: lsp.DidSaveTextDocumentParams) -> None:
@@ -383,10 +393,12 @@ def build_server() -> KerascheckServer:
         ls: KerascheckServer, params: lsp.DidChangeNotebookDocumentParams
     ) -> None:
         uri, version = params.notebook_document.uri, params.notebook_document.version
-        await asyncio.sleep(CHANGE_DELAY)
-        notebook = ls.workspace.get_notebook_document(notebook_uri=uri)
-        if notebook is not None and notebook.version == version:  # else a newer change waits
-            ls.check_notebook(uri)
+
+        def current() -> int | None:
+            notebook = ls.workspace.get_notebook_document(notebook_uri=uri)
+            return notebook.version if notebook is not None else None
+
+        await _after_a_pause(current, version, lambda: ls.check_notebook(uri))
 
     @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_SAVE)
     def notebook_save(ls: KerascheckServer, params: lsp.DidSaveNotebookDocumentParams) -> None:
