@@ -231,10 +231,13 @@ def _room_for_nesting() -> Iterator[None]:
         sys.setrecursionlimit(limit)
 
 
+def _line_column(source: str, index: int) -> tuple[int, int]:
+    """The 1-based line and column of ``source[index]``."""
+    return source.count("\n", 0, index) + 1, index - source.rfind("\n", 0, index)
+
+
 def _null_byte(path: str, source: str) -> FileError:
-    null = source.find("\x00")
-    line = source.count("\n", 0, null) + 1
-    column = null - source.rfind("\n", 0, null)
+    line, column = _line_column(source, source.find("\x00"))
     return FileError(path, "syntax error: source code cannot contain null bytes", line, column)
 
 
@@ -254,8 +257,7 @@ def _python_rejects(path: str, source: str) -> FileError | None:
 
 def _undecodable(path: str, source: str, exc: UnicodeEncodeError) -> FileError:
     """A lone surrogate (stdin decoded with surrogateescape, an odd codec) has no UTF-8."""
-    line = source.count("\n", 0, exc.start) + 1
-    column = exc.start - source.rfind("\n", 0, exc.start)
+    line, column = _line_column(source, exc.start)
     message = f"cannot decode: undecodable character U+{ord(source[exc.start]):04X}"
     return FileError(path, message, line, column)
 
