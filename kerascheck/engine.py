@@ -312,18 +312,19 @@ def lint_source(
         return FileResult(path, errors=(_null_byte(path, source),), checked=False)
     active = rules if rules is not None else options.rules()
     relevant = _relevant_names(tuple(type(rule) for rule in active))
+    # What makes a body matter, when the file is to be sliced at all.
+    vocabulary = relevant if relevant is not None and worth_slicing(source) else None
     deep = nesting.might_be_deep(source)
-    sliceable = relevant is not None and worth_slicing(source)
     # One parse with Python's own parser serves the nesting guard, the slicing and the
     # "does Python accept it" check; None when Python rejects the source or none needs it.
-    tree = nesting.python_tree(source) if deep or sliceable else None
+    tree = nesting.python_tree(source) if deep or vocabulary is not None else None
     refused = nesting.refusal(source, tree) if deep else None
     if refused is not None:
         error = FileError(path, refused.message, refused.line, refused.column)
         return FileResult(path, errors=(error,), checked=False)
     sliced = None
-    if tree is not None and relevant is not None:
-        sliced = slice_source(source, tree, relevant)
+    if tree is not None and vocabulary is not None:
+        sliced = slice_source(source, tree, vocabulary)
     python_accepts = tree is not None
     del tree  # a large file's ast must not stay alive beside its libcst tree (peak memory)
     try:

@@ -259,10 +259,8 @@ def worth_slicing(source: str) -> bool:
 
 
 def slice_source(source: str, tree: ast.Module, vocabulary: frozenset[str]) -> SlicedSource | None:
-    """``source`` (``tree`` is Python's parse of it) with the bodies that cannot matter
-    left out; None when none is."""
-    if not worth_slicing(source):
-        return None
+    """``source`` (``tree`` is Python's parse of it, and ``worth_slicing(source)`` holds)
+    with the bodies that cannot matter left out; None when none is."""
     lines = source.split("\n")
     if "\r" in source and source.count("\r") != source.count("\r\n"):
         return None  # a lone CR ends a line for Python but not for this split

@@ -19,7 +19,13 @@ from kerascheck.nesting import python_tree
 from kerascheck.notebook import parse_notebook
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext
-from kerascheck.slicing import DATA_SOURCES, SlicedSource, model_vocabulary, slice_source
+from kerascheck.slicing import (
+    DATA_SOURCES,
+    SlicedSource,
+    model_vocabulary,
+    slice_source,
+    worth_slicing,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +35,9 @@ def _source(code: str) -> str:
 
 
 def _slice(source: str) -> SlicedSource | None:
+    """What the engine does: files not worth slicing are parsed whole."""
+    if not worth_slicing(source):
+        return None
     tree = python_tree(source)
     assert tree is not None
     return slice_source(source, tree, model_vocabulary())
