@@ -132,16 +132,7 @@ class Linted:
 
 
 def convert(result: FileResult, document: TextDocument) -> Linted:
-    positions = Positions.of(document)
-    diagnostics = [error_diagnostic(error, positions) for error in result.errors]
-    fixes = []
-    for finding in result.findings:
-        diagnostics.append(diagnostic(finding, positions))
-        if finding.fix is not None:
-            edits = tuple(text_edit(edit, positions) for edit in finding.fix.edits)
-            change = DocumentEdits(document.uri, document.version, edits)
-            fixes.append(QuickFix(diagnostics[-1], finding.fix, (change,)))
-    return Linted(document.version, tuple(diagnostics), tuple(fixes))
+    return _convert(result, {0: document}, lambda span: replace(span, cell=0))[document.uri]
 
 
 def convert_cells(
@@ -149,47 +140,58 @@ def convert_cells(
 ) -> dict[str, Linted]:
     """A lint of a notebook's joined code as one ``Linted`` per code cell (cells without a
     finding get an empty one, which clears what the editor showed)."""
-    positions = {number: Positions.of(document) for number, document in cells.items()}
-    diagnostics: dict[int, list[lsp.Diagnostic]] = {number: [] for number in cells}
-    fixes: dict[int, list[QuickFix]] = {number: [] for number in cells}
-    first = min(cells)
+    return _convert(result, cells, notebook.locate)
+
+
+def _convert(
+    result: FileResult, documents: dict[int, TextDocument], locate: Callable[[Span], Span]
+) -> dict[str, Linted]:
+    """One ``Linted`` per document; ``locate`` places a span of the linted source in one of
+    ``documents`` (its ``cell``, a key of ``documents``; an error anywhere else goes to the
+    first)."""
+    positions = {number: Positions.of(document) for number, document in documents.items()}
+    diagnostics: dict[int, list[lsp.Diagnostic]] = {number: [] for number in documents}
+    fixes: dict[int, list[QuickFix]] = {number: [] for number in documents}
+    first = min(documents)
     for error in result.errors:
-        span = notebook.locate(Span(error.line or 0, error.column or 1))
-        number = span.cell if span.cell in cells else first
+        span = locate(Span(error.line or 0, error.column or 1))
+        number = span.cell if span.cell in documents else first
         located = replace(error, line=span.line or None, column=span.col)
         diagnostics[number].append(error_diagnostic(located, positions[number]))
     for finding in result.findings:
-        span = notebook.locate(finding.span)
-        if span.cell not in cells:
+        span = locate(finding.span)
+        if span.cell not in documents:
             continue
-        diagnostics[span.cell].append(diagnostic(replace(finding, span=span), positions[span.cell]))
+        here = diagnostic(replace(finding, span=span), positions[span.cell])
+        diagnostics[span.cell].append(here)
         if finding.fix is not None:
-            changes = _cell_edits(finding.fix, notebook, cells, positions)
+            changes = _edits(finding.fix, locate, documents, positions)
             if changes is not None:
-                fixes[span.cell].append(QuickFix(diagnostics[span.cell][-1], finding.fix, changes))
+                fixes[span.cell].append(QuickFix(here, finding.fix, changes))
     return {
         document.uri: Linted(document.version, tuple(diagnostics[n]), tuple(fixes[n]))
-        for n, document in cells.items()
+        for n, document in documents.items()
     }
 
 
-def _cell_edits(
+def _edits(
     fix: Fix,
-    notebook: Notebook,
-    cells: dict[int, TextDocument],
+    locate: Callable[[Span], Span],
+    documents: dict[int, TextDocument],
     positions: dict[int, Positions],
 ) -> tuple[DocumentEdits, ...] | None:
-    """A fix's edits grouped by the cell they fall in; None if one falls in no cell."""
+    """A fix's edits grouped by the document they fall in; None if one falls in none."""
     grouped: dict[int, list[lsp.TextEdit]] = {}
     for edit in fix.edits:
-        span = notebook.locate(edit.span)
-        if span.cell not in cells:
+        span = locate(edit.span)
+        if span.cell not in documents:
             return None
         grouped.setdefault(span.cell, []).append(
             text_edit(replace(edit, span=span), positions[span.cell])
         )
     return tuple(
-        DocumentEdits(cells[n].uri, cells[n].version, tuple(edits)) for n, edits in grouped.items()
+        DocumentEdits(documents[n].uri, documents[n].version, tuple(edits))
+        for n, edits in grouped.items()
     )
 
 
