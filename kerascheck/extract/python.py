@@ -322,17 +322,14 @@ class PythonExtractor:
         elif isinstance(node, (cst.Import, cst.ImportFrom)):
             self.exec_import(node, scope)
         elif isinstance(node, cst.Del):
-            targets = node.target.elements if isinstance(node.target, cst.Tuple) else ()
-            for target in [node.target, *(e.value for e in targets)]:
-                if isinstance(target, cst.Subscript):
-                    self.forget_container(target.value, scope)
+            # ``del x`` unbinds; ``del layers[-1]`` changes the list in place (bind forgets it).
+            self.bind(node.target, UNKNOWN, scope)
 
     def exec_augassign(self, node: cst.AugAssign, scope: Scope) -> None:
         op = _AUG_TO_BINARY.get(type(node.operator))
         right = self.evaluate(node.value, scope)
-        if isinstance(node.target, cst.Subscript):
-            self.forget_container(node.target.value, scope)
         if not isinstance(node.target, cst.Name):
+            self.bind(node.target, UNKNOWN, scope)  # ``config["units"] += 1``: in place
             return
         left = self.evaluate(node.target, scope)
         result = self.binary(op, left, right, node.value) if op is not None else UNKNOWN
