@@ -37,7 +37,9 @@ def codes_at(code: str, **options: object) -> list[tuple[str, int, int]]:
     return [(f.code, f.span.line, f.span.col) for f in findings(code, **options)]
 
 
-def run_check(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def run_check(
+    cwd: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """`python -m kerascheck check ARGS` in ``cwd``, as a user would run it."""
     return subprocess.run(
         [sys.executable, "-m", "kerascheck", "check", *args],
@@ -45,6 +47,7 @@ def run_check(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.Com
         text=True,
         cwd=cwd,
         input=stdin,
+        env=env,
         check=False,
     )
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import run_check
+
 BUG = 'import keras\nm = keras.Sequential([keras.layers.Dense(1, activation="softmax")])\n'
 
 
@@ -56,12 +58,5 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     args = ("--jobs", "1", "--no-cache", "--format", "concise", ".")
     drawn = run_on_a_terminal(tmp_path, env, *args, stream="stderr")
     assert "Checking" in drawn and "/60" in drawn
-    piped = subprocess.run(
-        [sys.executable, "-m", "kerascheck", "check", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    piped = run_check(tmp_path, *args, env=env)
     assert piped.stderr == "" and piped.stdout.count("KC101") == 60
