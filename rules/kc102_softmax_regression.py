@@ -104,7 +104,7 @@ class SoftmaxRegression(Rule):
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         regression = load().regression_losses
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             if head.output.activation != Known("softmax") or head.loss is None:
                 continue
             name = head.loss.name

@@ -81,7 +81,7 @@ class AccuracyOnRegression(Rule):
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         regression = load().regression_losses
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             loss = head.loss
             if (
                 loss is None

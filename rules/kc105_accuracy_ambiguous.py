@@ -90,7 +90,7 @@ class AccuracyAmbiguous(Rule):
     )
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             output, loss = head.output, head.loss
             units = output.units
             if not isinstance(units, Known) or units.value < 2:

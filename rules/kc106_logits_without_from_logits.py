@@ -149,7 +149,7 @@ class LogitsWithoutFromLogits(Rule):
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         probabilistic = load().probabilistic_losses
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             loss = head.loss
             if loss is None or head.output.activation != Known(None):
                 continue
