@@ -125,8 +125,12 @@ class BoundedRegressionOutput(Rule):
                 y = fit.y
                 if y.scaled == Known("standardized"):
                     target = _TARGET_RANGES["standardized"]
-                elif y.encoding == Known("continuous") and not isinstance(y.scaled, Known):
-                    target = f"{_TARGET_RANGES['continuous']} of `{y.dataset.value}`"  # type: ignore[union-attr]
+                elif (
+                    y.encoding == Known("continuous")
+                    and not isinstance(y.scaled, Known)
+                    and isinstance(y.dataset, Known)  # a regression data set's raw targets
+                ):
+                    target = f"{_TARGET_RANGES['continuous']} of `{y.dataset.value}`"
                 else:
                     continue
                 low, high = k.bounded_activations[activation.value]

@@ -125,6 +125,17 @@ class LogitsWithoutFromLogits(Rule):
     valid = (
         Valid(
             """
+            # Mixed precision: a float32 identity cast after the softmax keeps the softmax.
+            import keras
+            model = keras.Sequential([
+                keras.layers.Dense(10, activation="softmax", dtype="mixed_float16"),
+                keras.layers.Activation("linear", dtype="float32"),
+            ])
+            model.compile(optimizer="adam", loss="categorical_crossentropy")
+            """
+        ),
+        Valid(
+            """
             import keras
             model = keras.Sequential([keras.layers.Dense(10)])
             model.compile(optimizer="adam",

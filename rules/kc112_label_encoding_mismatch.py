@@ -160,8 +160,68 @@ class LabelEncodingMismatch(Rule):
             line=6,
             col=41,
         ),
+        Invalid(
+            """
+            # A range of rows keeps every fact of the loader's labels.
+            import keras
+            (x, y), _ = keras.datasets.cifar10.load_data()
+            x_small, y_small = x[:5000], y[:5000]
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x_small, y_small)
+            """,
+            line=7,
+        ),
+        Invalid(
+            """
+            # One-hot rows selected by a mask keep their columns: still 10 classes.
+            import keras
+            (x, y), _ = keras.datasets.mnist.load_data()
+            y = keras.utils.to_categorical(y, 10)
+            subset = x.mean(axis=(1, 2)) > 10
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(8, activation="softmax")])
+            model.compile(loss="categorical_crossentropy", optimizer="adam")
+            model.fit(x[subset], y[subset])
+            """,
+            line=8,
+        ),
     )
     valid = (
+        Valid(
+            """
+            # A boolean-mask subset keeps integer ids but not the class count: two classes.
+            import keras
+            (x, y), _ = keras.datasets.fashion_mnist.load_data()
+            keep = y < 2
+            x, y = x[keep], y[keep]
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x, y)
+            """
+        ),
+        Valid(
+            """
+            # Labels remapped in place: the loader's class count no longer holds.
+            import keras
+            (x, y), _ = keras.datasets.cifar10.load_data()
+            y[y > 1] = 1
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x, y)
+            """
+        ),
+        Valid(
+            """
+            # A user function returns a transformed copy: nothing is known of it.
+            import keras
+            def to_binary(labels):
+                return labels % 2
+            (x, y), _ = keras.datasets.mnist.load_data()
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x, to_binary(y))
+            """
+        ),
         Valid(
             """
             import keras

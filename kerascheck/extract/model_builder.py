@@ -171,7 +171,13 @@ def _tensor_output(tensor: Tensor, k: Knowledge, fallback: Span, name: str | Non
         if layer.class_name in k.transparent_layers:
             current = current.inputs[0] if len(current.inputs) == 1 else None
             continue
-        if layer.class_name == "Activation" or layer.class_name in k.activation_layers:
+        is_activation = layer.class_name == "Activation" or layer.class_name in k.activation_layers
+        if is_activation and layer.activation == Known(None):
+            # Activation("linear") computes nothing: mixed precision's float32 cast after a
+            # softmax (``Activation("linear", dtype="float32")``) leaves the softmax output.
+            current = current.inputs[0] if len(current.inputs) == 1 else None
+            continue
+        if is_activation:
             if activation is None:
                 activation, activation_span = layer.activation, layer.activation_span or layer.span
             current = current.inputs[0] if len(current.inputs) == 1 else None

@@ -54,6 +54,7 @@ from kerascheck.ir import (
     Arg,
     Call,
     CompileSpec,
+    DataInfo,
     Known,
     LayerSpec,
     ModuleSpec,
@@ -106,7 +107,7 @@ _RUN_KINDS: dict[str, RunKind] = {
     "predict_proba": "predict",
 }
 _BUILTINS = frozenset(dir(builtins))
-# Methods that change a list, dict or set in place: a name bound to one must forget it.
+# Methods that change a list, dict, set or array in place: a name bound to one must forget it.
 _MUTATORS = frozenset(
     {
         "append",
@@ -122,6 +123,9 @@ _MUTATORS = frozenset(
         "reverse",
         "add",
         "discard",
+        "fill",
+        "put",
+        "resize",
     }
 )
 
@@ -441,26 +445,23 @@ class PythonExtractor:
             if isinstance(owner, SelfObject):
                 owner.attrs[target.attr.value] = value
         elif isinstance(target, cst.Subscript):
-            self.forget_container(target.value, scope)
+            self.changed_in_place(target.value, scope)
 
-    def forget_container(self, node: cst.BaseExpression, scope: Scope) -> None:
-        """``layers.append(x)``, ``config["units"] = 1``, ``del layers[-1]``: the list, dict
-        or set a name holds has changed in place, so the name (and every other name bound
-        to the same value) becomes UNKNOWN. A model is not a container: ``add`` and ``pop``
-        on it are followed by call_method."""
+    def changed_in_place(self, node: cst.BaseExpression, scope: Scope) -> None:
+        """``layers.append(x)``, ``config["units"] = 1``, ``del layers[-1]``, ``y[y == 2] =
+        0``: the list, dict, set or array a name holds has changed in place, so under that
+        name (and every other name bound to the same value) a container becomes UNKNOWN and
+        an array keeps none of its known facts. A model is not a container: ``add`` and
+        ``pop`` on it are followed by call_method."""
         while isinstance(node, (cst.Attribute, cst.Subscript)):
             node = node.value
         if not isinstance(node, cst.Name):
             return
         value = scope.lookup(node.value)
-        if not _is_container(value):
-            return
-        current: Scope | None = scope
-        while current is not None:
-            for name, bound in list(current.names.items()):
-                if bound is value:
-                    current.names[name] = UNKNOWN
-            current = current.parent
+        if _is_container(value):
+            _rebind(scope, value, UNKNOWN)
+        elif isinstance(value, Data):
+            _rebind(scope, value, Data(DataInfo()))
 
     # ----------------------------------------------------------------- expressions
     def evaluate(self, node: cst.BaseExpression, scope: Scope) -> Value:
@@ -646,11 +647,10 @@ class PythonExtractor:
     def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
         base = self.evaluate(node.value, scope)
         if isinstance(base, Data):
-            # Slicing or indexing an array keeps what is known of its values.
             for element in node.slice:
                 if isinstance(element.slice, cst.Index):
                     self.evaluate(element.slice.value, scope)
-            return base
+            return dataflow.subscript(base, node.slice)
         indices = [
             self.evaluate(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
             for el in node.slice
@@ -719,7 +719,7 @@ class PythonExtractor:
                 index += 1
         starred = any(arg.star for arg in node.args)
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
-            self.forget_container(node.func.value, scope)
+            self.changed_in_place(node.func.value, scope)
         if _unseen(func, node.func, scope):
             for value in [*positional, *keywords.values()]:
                 if isinstance(value, ModelObject):
@@ -859,6 +859,8 @@ class PythonExtractor:
                 activation = UNKNOWN
             else:
                 activation = Known(k.default_activation.get(name))
+        if _activation_in_doubt(name, call, k):
+            activation = UNKNOWN
         if name in k.wrapper_layers and positional and isinstance(positional[0], LayerObject):
             inner = positional[0].spec
             activation, activation_span = inner.activation, inner.activation_span
@@ -1087,6 +1089,24 @@ def _output_tensors(value: Value) -> tuple[list[Tensor] | None, list[str | None]
     return None, None
 
 
+def _activation_in_doubt(name: str, call: Call, k: Knowledge) -> bool:
+    """A keyword the layer does not take may be the activation the author meant
+    (``activation_function="relu"``): Keras rejects the layer, which KC201 / KC203 report,
+    and nothing else may be concluded from its "default" linear activation. Keywords that
+    are known renames of other arguments (``init=``) leave the activation as written."""
+    accepted = keras3_api().layer_arguments.get(name)
+    if accepted is None:
+        return False
+    removed = {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
+    for arg in call.args:
+        if arg.name is None or arg.name in ("*", "**") or arg.name in accepted:
+            continue
+        renamed = removed.get(arg.name)
+        if renamed is None or renamed.replacement == "activation":
+            return True
+    return False
+
+
 def _opaque_layer() -> LayerSpec:
     return LayerSpec(
         class_name="",
@@ -1124,6 +1144,16 @@ def _escaped(model: ModelObject) -> None:
     if model.kind == "sequential" and not compiled:
         model.layers.append(_opaque_layer())
         model.complete = False
+
+
+def _rebind(scope: Scope, old: Value, new: Value) -> None:
+    """Every name bound to ``old`` (in this scope and the enclosing ones) now holds ``new``."""
+    current: Scope | None = scope
+    while current is not None:
+        for name, bound in list(current.names.items()):
+            if bound is old:
+                current.names[name] = new
+        current = current.parent
 
 
 def _is_container(value: Value | None) -> bool:
