@@ -1033,12 +1033,19 @@ class PythonExtractor:
             if self.conditional > receiver.cond_level:
                 receiver.layers[-1] = replace(receiver.layers[-1], conditional=True)
         elif name == "compile":
-            spec = build_compile(call, positional, keywords, self.k)
+            if "compile" in receiver.overrides:
+                # The class's own compile(): its arguments are not Keras's loss and metrics.
+                spec = CompileSpec(call.span, (), True, (), None, call)
+            else:
+                spec = build_compile(call, positional, keywords, self.k)
             receiver.events.append(spec)
             self.states.compiled(receiver, spec)
         elif name in _RUN_KINDS:
-            compiles = self.states.of(receiver)
-            run = build_run(name, _RUN_KINDS[name], call, positional, keywords, compiles)
+            kind = _RUN_KINDS[name]
+            # A train_step / test_step with a loss of its own uses no compiled loss.
+            own_step = {"train": "train_step", "evaluate": "test_step"}.get(kind)
+            compiles = () if own_step in receiver.overrides else self.states.of(receiver)
+            run = build_run(name, kind, call, positional, keywords, compiles)
             receiver.events.append(run)
         elif name == "pop" and not positional and receiver.layers:
             if self.conditional > receiver.cond_level:
@@ -1112,7 +1119,9 @@ class PythonExtractor:
             if method.node.name.value in ("__init__", "call"):
                 self.pending.pop(id(method.node), None)
         span = span_of(node if node is not None else cls.node.name)
-        model = ModelObject("subclass", span, name=cls.node.name.value)
+        model = ModelObject(
+            "subclass", span, name=cls.node.name.value, overrides=_overridden_training(cls)
+        )
         self.states.created(model)
         self_obj = SelfObject()
         init = cls.methods.get("__init__")
@@ -1130,6 +1139,34 @@ class PythonExtractor:
             model.complete = False
         self.models.append(model)
         return model
+
+
+# What a train_step / test_step that uses the compiled loss mentions.
+_COMPILED_LOSS = frozenset({"compiled_loss", "compute_loss", "loss"})
+
+
+def _overridden_training(cls: ClassObject) -> frozenset[str]:
+    """What a model class replaces of Keras's training: its own ``compile`` (whose arguments
+    are not Keras's), a ``train_step`` / ``test_step`` that never touches the compiled loss
+    (a GAN computing its own losses)."""
+    found = {"compile"} if "compile" in cls.methods else set()
+    for step in ("train_step", "test_step"):
+        method = cls.methods.get(step)
+        if method is not None and not _mentions_attribute(method.node, _COMPILED_LOSS):
+            found.add(step)
+    return frozenset(found)
+
+
+def _mentions_attribute(node: cst.CSTNode, names: frozenset[str]) -> bool:
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            nonlocal found
+            found = found or attribute.attr.value in names
+
+    node.visit(_Finder())
+    return found
 
 
 def _ir_value(value: Value) -> Any:

@@ -67,6 +67,9 @@ class ModelObject:
     complete: bool = True
     cond_level: int = 0
     embedded: bool = False  # used as a layer of another model
+    # What the model's class replaces of Keras's training: "compile" (its own signature),
+    # "train_step" / "test_step" (a loss of its own instead of the compiled one).
+    overrides: frozenset[str] = frozenset()
 
 
 @dataclass
