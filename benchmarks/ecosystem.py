@@ -26,7 +26,8 @@ and default options on the explicit list of files (``--jobs``, default 2).
 
 Comparing: ``ecosystem_baseline.json`` holds every finding of the last reviewed run with a
 verdict (true / false / null = not reviewed yet) and a one-line reason. A finding is keyed
-by repository, path, cell (notebooks), code and the stripped text of its source line; among
+by repository, path, cell (notebooks), code and an anchor: a hash of the stripped text of its
+source line (the hash, not the line, so that no third-party code is committed); among
 findings with the same key, equal line and column pair first, then equal line, then the
 rest in order, so a finding moved by an edit elsewhere in the file still matches. Printed:
 files checked, files that could not be checked (with kerascheck's error), findings per code,
@@ -383,7 +384,7 @@ class Finding:
     path: str
     cell: int | None
     code: str
-    text: str  # the stripped source line the finding starts on
+    anchor: str  # hash of the stripped source line the finding starts on
     line: int
     column: int
     message: str
@@ -393,7 +394,7 @@ class Finding:
 
     @property
     def key(self) -> tuple[str, str, int, str, str]:
-        return (self.repo, self.path, self.cell or 0, self.code, self.text)
+        return (self.repo, self.path, self.cell or 0, self.code, self.anchor)
 
     @property
     def order(self) -> tuple[str, str, int, int, int, str]:
@@ -441,12 +442,14 @@ def _source_lines(path: Path, cell: int | None) -> list[str]:
     return split_lines(source if isinstance(source, str) else "".join(source))
 
 
-def line_text(path: Path, cell: int | None, line: int | None) -> str:
+def line_anchor(path: Path, cell: int | None, line: int | None) -> str:
+    """A short hash of the stripped source line: stable while the line's text is."""
     try:
         lines = _source_lines(path, cell)
     except (OSError, ValueError):
-        return ""
-    return lines[line - 1].strip() if line is not None and 1 <= line <= len(lines) else ""
+        lines = []
+    text = lines[line - 1].strip() if line is not None and 1 <= line <= len(lines) else ""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def check(sets: Sequence[Materialised], cache: Path, jobs: int) -> Run:
@@ -470,14 +473,14 @@ def check(sets: Sequence[Materialised], cache: Path, jobs: int) -> Run:
     for found in report["findings"]:
         repo, path = located(found["path"])
         cell = found.get("cell")
-        text = line_text(cache / found["path"], cell, found["line"])
+        anchor = line_anchor(cache / found["path"], cell, found["line"])
         findings.append(
             Finding(
                 repo,
                 path,
                 cell,
                 found["code"],
-                text,
+                anchor,
                 found["line"] or 0,
                 found["column"] or 0,
                 found["message"],
