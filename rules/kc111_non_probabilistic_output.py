@@ -84,7 +84,7 @@ class NonProbabilisticOutput(Rule):
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         k = load()
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             activation, loss = head.output.activation, head.loss
             if loss is None or not isinstance(activation, Known) or activation.value is None:
                 continue

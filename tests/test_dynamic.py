@@ -189,10 +189,10 @@ def test_softmax_over_another_axis_is_not_flagged() -> None:
 
 EVIDENCE = """
 from keras import Input, Sequential, datasets, layers, losses, utils
-
+from sklearn.preprocessing import MultiLabelBinarizer
 multilabel = Sequential([Input(shape=(6,)), layers.Dense(5, activation="sigmoid")])
 multilabel.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
-
+multilabel.fit(features, MultiLabelBinarizer().fit_transform(tags))
 twice = Sequential([Input(shape=(6,)), layers.Dense(3, activation="softmax")])
 twice.compile(loss=losses.CategoricalCrossentropy(from_logits=True), optimizer="adam")
 

@@ -22,10 +22,11 @@ import libcst as cst
 from kerascheck.extract import dataflow
 from kerascheck.extract.model_builder import (
     build_compile,
-    build_fit,
     build_model_spec,
+    build_run,
     resolve_activation,
 )
+from kerascheck.extract.program_order import ModelStates
 from kerascheck.extract.values import (
     BoundMethod,
     ClassObject,
@@ -52,9 +53,12 @@ from kerascheck.ir import (
     ApiUse,
     Arg,
     Call,
+    CompileSpec,
+    DataInfo,
     Known,
     LayerSpec,
     ModuleSpec,
+    RunKind,
     Span,
 )
 from kerascheck.knowledge import Knowledge, keras3_api
@@ -88,8 +92,22 @@ _COMPARE: dict[type[cst.BaseCompOp], Callable[[Any, Any], Any]] = {
     cst.GreaterThanEqual: operator.ge,
 }
 _NUMBER = (int, float)
+# The methods that run a model, by what they do with it.
+_RUN_KINDS: dict[str, RunKind] = {
+    "fit": "train",
+    "fit_generator": "train",
+    "train_on_batch": "train",
+    "evaluate": "evaluate",
+    "evaluate_generator": "evaluate",
+    "test_on_batch": "evaluate",
+    "predict": "predict",
+    "predict_generator": "predict",
+    "predict_on_batch": "predict",
+    "predict_classes": "predict",
+    "predict_proba": "predict",
+}
 _BUILTINS = frozenset(dir(builtins))
-# Methods that change a list, dict or set in place: a name bound to one must forget it.
+# Methods that change a list, dict, set or array in place: a name bound to one must forget it.
 _MUTATORS = frozenset(
     {
         "append",
@@ -105,6 +123,9 @@ _MUTATORS = frozenset(
         "reverse",
         "add",
         "discard",
+        "fill",
+        "put",
+        "resize",
     }
 )
 
@@ -148,6 +169,7 @@ class PythonExtractor:
         self.budget = max(STEP_BUDGET_MIN, STEP_BUDGET_FACTOR * lines)
         self.conditional = 0
         self.returns: list[list[Value]] = []
+        self.states = ModelStates()
 
     # ----------------------------------------------------------------- entry point
     def extract(self) -> ModuleSpec:
@@ -165,7 +187,7 @@ class PythonExtractor:
         flavour, reason = self.markers.infer()
         return ModuleSpec(
             path=self.path,
-            models=tuple(build_model_spec(m, self.k) for m in self.models),
+            models=tuple(build_model_spec(m, self.states.of(m), self.k) for m in self.models),
             api_uses=self.counted(self.api_uses),
             flavour=flavour,
             flavour_reason=reason,
@@ -216,27 +238,37 @@ class PythonExtractor:
                     )
             self.exec_suite(node.body, scope)
         elif isinstance(node, (cst.Try, cst.TryStar)):
-            self.exec_suite(node.body, scope)
-            branches = [scope.fork()]
-            for handler in node.handlers:
-                branch = scope.fork()
-                self.exec_conditional(handler.body, branch)
-                branches.append(branch)
-            if node.orelse is not None:
-                branch = scope.fork()
-                self.exec_conditional(node.orelse.body, branch)
-                branches.append(branch)
-            if len(branches) > 1:
-                merge_into(scope, branches)
-            if node.finalbody is not None:
-                self.exec_suite(node.finalbody.body, scope)
+            self.exec_try(node, scope)
         elif isinstance(node, cst.Match):
-            branches = []
+            entry = self.states.snapshot()
+            branches, paths = [], [entry]
             for case in node.cases:
+                self.states.restore(entry)
                 branch = scope.fork()
                 self.exec_conditional(case.body, branch)
                 branches.append(branch)
+                paths.append(self.states.snapshot())
             merge_into(scope, [scope.fork(), *branches])
+            self.states.join(paths)
+
+    def exec_try(self, node: cst.Try | cst.TryStar, scope: Scope) -> None:
+        self.exec_suite(node.body, scope)
+        after_body = self.states.snapshot()
+        branches, paths = [scope.fork()], [after_body]
+        alternatives = [handler.body for handler in node.handlers]
+        if node.orelse is not None:
+            alternatives.append(node.orelse.body)
+        for body in alternatives:
+            self.states.restore(after_body)
+            branch = scope.fork()
+            self.exec_conditional(body, branch)
+            branches.append(branch)
+            paths.append(self.states.snapshot())
+        if len(branches) > 1:
+            merge_into(scope, branches)
+            self.states.join(paths)
+        if node.finalbody is not None:
+            self.exec_suite(node.finalbody.body, scope)
 
     def exec_suite(self, suite: cst.BaseSuite, scope: Scope) -> None:
         if isinstance(suite, cst.IndentedBlock):
@@ -264,8 +296,11 @@ class PythonExtractor:
             elif isinstance(orelse, cst.Else):
                 self.exec_suite(orelse.body, scope)
             return
+        entry = self.states.snapshot()
         then_branch = scope.fork()
         self.exec_conditional(node.body, then_branch)
+        after_then = self.states.snapshot()
+        self.states.restore(entry)
         else_branch = scope.fork()
         if isinstance(orelse, cst.If):
             self.conditional += 1
@@ -276,6 +311,7 @@ class PythonExtractor:
         elif isinstance(orelse, cst.Else):
             self.exec_conditional(orelse.body, else_branch)
         merge_into(scope, [then_branch, else_branch])
+        self.states.join([after_then, self.states.current])
 
     def exec_loop(self, node: cst.For | cst.While, scope: Scope) -> None:
         if isinstance(node, cst.For):
@@ -289,9 +325,12 @@ class PythonExtractor:
             self.bind(node.target, UNKNOWN, scope)
         else:
             self.evaluate(node.test, scope)
+        entry = self.states.snapshot()
+        marks = {id(model): len(model.events) for model in self.models}
         body = scope.fork()
         self.exec_conditional(node.body, body)
         merge_into(scope, [scope.fork(), body])
+        self.states.after_loop(entry, self.models, marks)
         if node.orelse is not None:
             self.exec_conditional(node.orelse.body, scope)
 
@@ -406,26 +445,23 @@ class PythonExtractor:
             if isinstance(owner, SelfObject):
                 owner.attrs[target.attr.value] = value
         elif isinstance(target, cst.Subscript):
-            self.forget_container(target.value, scope)
+            self.changed_in_place(target.value, scope)
 
-    def forget_container(self, node: cst.BaseExpression, scope: Scope) -> None:
-        """``layers.append(x)``, ``config["units"] = 1``, ``del layers[-1]``: the list, dict
-        or set a name holds has changed in place, so the name (and every other name bound
-        to the same value) becomes UNKNOWN. A model is not a container: ``add`` and ``pop``
-        on it are followed by call_method."""
+    def changed_in_place(self, node: cst.BaseExpression, scope: Scope) -> None:
+        """``layers.append(x)``, ``config["units"] = 1``, ``del layers[-1]``, ``y[y == 2] =
+        0``: the list, dict, set or array a name holds has changed in place, so under that
+        name (and every other name bound to the same value) a container becomes UNKNOWN and
+        an array keeps none of its known facts. A model is not a container: ``add`` and
+        ``pop`` on it are followed by call_method."""
         while isinstance(node, (cst.Attribute, cst.Subscript)):
             node = node.value
         if not isinstance(node, cst.Name):
             return
         value = scope.lookup(node.value)
-        if not _is_container(value):
-            return
-        current: Scope | None = scope
-        while current is not None:
-            for name, bound in list(current.names.items()):
-                if bound is value:
-                    current.names[name] = UNKNOWN
-            current = current.parent
+        if _is_container(value):
+            _rebind(scope, value, UNKNOWN)
+        elif isinstance(value, Data):
+            _rebind(scope, value, Data(DataInfo()))
 
     # ----------------------------------------------------------------- expressions
     def evaluate(self, node: cst.BaseExpression, scope: Scope) -> Value:
@@ -611,11 +647,10 @@ class PythonExtractor:
     def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
         base = self.evaluate(node.value, scope)
         if isinstance(base, Data):
-            # Slicing or indexing an array keeps what is known of its values.
             for element in node.slice:
                 if isinstance(element.slice, cst.Index):
                     self.evaluate(element.slice.value, scope)
-            return base
+            return dataflow.subscript(base, node.slice)
         indices = [
             self.evaluate(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
             for el in node.slice
@@ -684,7 +719,7 @@ class PythonExtractor:
                 index += 1
         starred = any(arg.star for arg in node.args)
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
-            self.forget_container(node.func.value, scope)
+            self.changed_in_place(node.func.value, scope)
         if _unseen(func, node.func, scope):
             for value in [*positional, *keywords.values()]:
                 if isinstance(value, ModelObject):
@@ -713,6 +748,7 @@ class PythonExtractor:
             return UNKNOWN
         if isinstance(func, ModelObject):
             # A model used as a layer: its output is opaque to this analysis.
+            func.embedded = True
             inputs = tuple(v for v in positional if isinstance(v, Tensor))
             return Tensor(inputs=inputs) if inputs else UNKNOWN
         return UNKNOWN
@@ -823,6 +859,8 @@ class PythonExtractor:
                 activation = UNKNOWN
             else:
                 activation = Known(k.default_activation.get(name))
+        if _activation_in_doubt(name, call, k):
+            activation = UNKNOWN
         if name in k.wrapper_layers and positional and isinstance(positional[0], LayerObject):
             inner = positional[0].spec
             activation, activation_span = inner.activation, inner.activation_span
@@ -846,6 +884,7 @@ class PythonExtractor:
         self, kind: str, call: Call, positional: list[Value], keywords: dict[str, Value]
     ) -> Value:
         model = ModelObject(kind, call.span, cond_level=self.conditional)
+        self.states.created(model)
         if kind == "sequential":
             layers = keywords.get("layers", positional[0] if positional else None)
             if layers is not None:
@@ -868,6 +907,8 @@ class PythonExtractor:
         return model
 
     def add_layer(self, model: ModelObject, value: Value) -> None:
+        if isinstance(value, ModelObject):
+            value.embedded = True
         if isinstance(value, LayerObject):
             model.layers.append(value.spec)
         elif isinstance(value, Tensor) and value.is_input and value.layer is not None:
@@ -893,9 +934,13 @@ class PythonExtractor:
             if self.conditional > receiver.cond_level:
                 receiver.layers[-1] = replace(receiver.layers[-1], conditional=True)
         elif name == "compile":
-            receiver.compile_call = build_compile(call, positional, keywords, self.k)
-        elif name in ("fit", "fit_generator", "train_on_batch"):
-            receiver.fits.append(build_fit(name, call, positional, keywords))
+            spec = build_compile(call, positional, keywords, self.k)
+            receiver.events.append(spec)
+            self.states.compiled(receiver, spec)
+        elif name in _RUN_KINDS:
+            compiles = self.states.of(receiver)
+            run = build_run(name, _RUN_KINDS[name], call, positional, keywords, compiles)
+            receiver.events.append(run)
         elif name == "pop" and not positional and receiver.layers:
             if self.conditional > receiver.cond_level:
                 # Popped or not: the output layer is no longer known.
@@ -969,6 +1014,7 @@ class PythonExtractor:
                 self.pending.pop(id(method.node), None)
         span = span_of(node if node is not None else cls.node.name)
         model = ModelObject("subclass", span, name=cls.node.name.value)
+        self.states.created(model)
         self_obj = SelfObject()
         init = cls.methods.get("__init__")
         if init is not None:
@@ -1043,6 +1089,24 @@ def _output_tensors(value: Value) -> tuple[list[Tensor] | None, list[str | None]
     return None, None
 
 
+def _activation_in_doubt(name: str, call: Call, k: Knowledge) -> bool:
+    """A keyword the layer does not take may be the activation the author meant
+    (``activation_function="relu"``): Keras rejects the layer, which KC201 / KC203 report,
+    and nothing else may be concluded from its "default" linear activation. Keywords that
+    are known renames of other arguments (``init=``) leave the activation as written."""
+    accepted = keras3_api().layer_arguments.get(name)
+    if accepted is None:
+        return False
+    removed = {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
+    for arg in call.args:
+        if arg.name is None or arg.name in ("*", "**") or arg.name in accepted:
+            continue
+        renamed = removed.get(arg.name)
+        if renamed is None or renamed.replacement == "activation":
+            return True
+    return False
+
+
 def _opaque_layer() -> LayerSpec:
     return LayerSpec(
         class_name="",
@@ -1076,9 +1140,20 @@ def _escaped(model: ModelObject) -> None:
     """A Sequential handed to unseen code before it is compiled may have gained layers
     there (``add_head(model)``): its output is no longer known. After compile() the rules
     judge what was compiled, which that code cannot change."""
-    if model.kind == "sequential" and model.compile_call is None:
+    compiled = any(isinstance(event, CompileSpec) for event in model.events)
+    if model.kind == "sequential" and not compiled:
         model.layers.append(_opaque_layer())
         model.complete = False
+
+
+def _rebind(scope: Scope, old: Value, new: Value) -> None:
+    """Every name bound to ``old`` (in this scope and the enclosing ones) now holds ``new``."""
+    current: Scope | None = scope
+    while current is not None:
+        for name, bound in list(current.names.items()):
+            if bound is old:
+                current.names[name] = new
+        current = current.parent
 
 
 def _is_container(value: Value | None) -> bool:

@@ -61,10 +61,11 @@ class ModelObject:
     layers: list[LayerSpec] = field(default_factory=list)
     output_tensors: list[Tensor] | None = None
     output_names: list[str | None] | None = None
-    compile_call: Any = None
-    fits: list[Any] = field(default_factory=list)
+    # compile() calls and runs (RunSpec), in program order.
+    events: list[Any] = field(default_factory=list)
     complete: bool = True
     cond_level: int = 0
+    embedded: bool = False  # used as a layer of another model
 
 
 @dataclass
