@@ -238,6 +238,10 @@ class Unavailable(Exception):
     """A repository's pinned files could not be had (the message says why)."""
 
 
+class CloneFailed(Unavailable):
+    """GitHub could not be reached or refused the pinned commit."""
+
+
 def _git(git_dir: Path, *args: str, data: bytes | None = None) -> bytes:
     done = subprocess.run(
         ["git", f"--git-dir={git_dir}", *args], input=data, capture_output=True, check=False
@@ -276,7 +280,20 @@ def clone_git_dir(cache: Path, repo: Repo) -> Path:
     url = f"https://github.com/{repo.name}.git"
     steps = (
         ["git", "init", "--bare", "--quiet", str(target)],
-        ["git", f"--git-dir={target}", "fetch", "--quiet", "--depth=1", url, repo.commit],
+        # A transfer slower than 1 kB/s for a minute is given up rather than waited for.
+        [
+            "git",
+            f"--git-dir={target}",
+            "-c",
+            "http.lowSpeedLimit=1000",
+            "-c",
+            "http.lowSpeedTime=60",
+            "fetch",
+            "--quiet",
+            "--depth=1",
+            url,
+            repo.commit,
+        ],
     )
     for step in steps:
         try:
@@ -285,11 +302,11 @@ def clone_git_dir(cache: Path, repo: Repo) -> Path:
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             shutil.rmtree(target, ignore_errors=True)
-            raise Unavailable(f"git clone of {url} failed: {exc}") from exc
+            raise CloneFailed(f"git clone of {url} failed: {exc}") from exc
         if done.returncode != 0:
             shutil.rmtree(target, ignore_errors=True)
             message = done.stderr.decode(errors="replace").strip().splitlines()
-            raise Unavailable(f"git clone of {url} failed: {message[-1] if message else '?'}")
+            raise CloneFailed(f"git clone of {url} failed: {message[-1] if message else '?'}")
     return target
 
 
@@ -327,8 +344,12 @@ class Materialised:
     files: tuple[str, ...]  # checked files, relative to the repository
 
 
-def materialise(repo: Repo, cache: Path, mirror: Path | None, offline: bool) -> Materialised:
-    """The repository's selected files under ``cache/<slug>``, reusing an up-to-date copy."""
+def materialise(
+    repo: Repo, cache: Path, mirror: Path | None, no_clone: str | None = None
+) -> Materialised:
+    """The repository's selected files under ``cache/<slug>``, reusing an up-to-date copy.
+
+    ``no_clone``, when given, is why GitHub must not be asked (the mirror must serve)."""
     root = cache / repo.slug
     marker = root / MARKER
     if marker.is_file():
@@ -340,9 +361,9 @@ def materialise(repo: Repo, cache: Path, mirror: Path | None, offline: bool) -> 
             return Materialised(repo, files)
     git_dir = mirror_git_dir(mirror, repo) if mirror is not None else None
     if git_dir is None:
-        if offline:
+        if no_clone is not None:
             where = f"not in the mirror {mirror}" if mirror is not None else "no mirror"
-            raise Unavailable(f"commit {repo.commit[:12]} {where}, and --offline forbids a clone")
+            raise Unavailable(f"commit {repo.commit[:12]} {where}, and {no_clone}")
         git_dir = clone_git_dir(cache, repo)
     entries = [
         (path, blob)
@@ -690,9 +711,14 @@ def main(argv: Sequence[str] | None = None, repositories: Sequence[Repo] = REPOS
     chosen = [r for r in repositories if not args.only or r.name in args.only]
     args.cache.mkdir(parents=True, exist_ok=True)
     sets, missing = [], []
+    no_clone = "--offline forbids a clone" if args.offline else None
     for repo in chosen:
         try:
-            sets.append(materialise(repo, args.cache, args.mirror, args.offline))
+            sets.append(materialise(repo, args.cache, args.mirror, no_clone))
+        except CloneFailed as exc:
+            missing.append(f"{repo.name}: {exc}")
+            # Without network every clone would fail the same way: do not wait for each.
+            no_clone = "an earlier clone failed, so no more are tried"
         except Unavailable as exc:
             missing.append(f"{repo.name}: {exc}")
     for line in missing:
