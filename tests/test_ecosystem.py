@@ -154,6 +154,26 @@ def test_no_sources_skips_cleanly(eco: ModuleType, tmp_path: Path, capsys) -> No
     assert not (tmp_path / "baseline.json").exists()
 
 
+def test_one_failed_clone_stops_further_clones(
+    eco: ModuleType, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    attempts = []
+
+    def unreachable(cache: Path, repo) -> Path:
+        attempts.append(repo.name)
+        raise eco.CloneFailed("git clone failed: Could not resolve host: github.com")
+
+    monkeypatch.setattr(eco, "clone_git_dir", unreachable)
+    repos = [eco.Repo(f"me/r{i}", "0" * 40, "test") for i in range(3)]
+    args = ["--mirror", str(tmp_path / "none"), "--cache", str(tmp_path / "cache")]
+    assert eco.main([*args, "--baseline", str(tmp_path / "b.json")], repositories=repos) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert attempts == ["me/r0"]
+    assert out[0] == "skipped me/r0: git clone failed: Could not resolve host: github.com"
+    assert out[1].endswith("an earlier clone failed, so no more are tried")
+    assert out[-1] == "ecosystem check skipped: no repository of the set could be materialised"
+
+
 def test_an_unknown_repository_is_a_usage_error(eco: ModuleType) -> None:
     with pytest.raises(SystemExit) as stop:
         eco.main(["--only", "nobody/nothing"])
