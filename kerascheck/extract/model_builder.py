@@ -18,6 +18,7 @@ from kerascheck.extract.values import (
 )
 from kerascheck.ir import (
     UNKNOWN,
+    AppliedActivation,
     Call,
     CompileSpec,
     DataInfo,
@@ -153,46 +154,48 @@ def _units(layer: LayerSpec, k: Knowledge) -> Any:
 
 
 def _tensor_output(tensor: Tensor, k: Knowledge, fallback: Span, name: str | None) -> OutputSpec:
-    """Walk back from an output tensor through activations and transparent layers."""
-    activation: Any = None
-    activation_span: Span | None = None
+    """Walk back from an output tensor through activations and transparent layers to the
+    layer that defines the units, collecting the activations applied on the way."""
+    if name is None and tensor.layer is not None:
+        # Keras keys losses by the name of the layer that produces the output itself; an
+        # unnamed layer gets a generated name nobody can key by.
+        name = _layer_name(tensor.layer)
+    applied: list[AppliedActivation] = []  # outermost first
     current: Tensor | None = tensor
     while current is not None:
         layer = current.layer
-        if name is None and layer is not None:
-            name = _layer_name(layer)
+        single = current.inputs[0] if len(current.inputs) == 1 else None
         if layer is None:
-            if current.activation is UNKNOWN or len(current.inputs) != 1:
+            if current.activation is UNKNOWN or single is None:
                 break
-            if activation is None:
-                activation, activation_span = current.activation, current.activation_span
-            current = current.inputs[0]
+            if current.activation != Known(None):  # ``keras.activations.linear(x)``
+                span = current.activation_span or fallback
+                applied.append(AppliedActivation(current.activation, span))
+            current = single
             continue
         if layer.class_name in k.transparent_layers:
-            current = current.inputs[0] if len(current.inputs) == 1 else None
+            current = single
             continue
         is_activation = layer.class_name == "Activation" or layer.class_name in k.activation_layers
-        if is_activation and layer.activation == Known(None):
+        if is_activation:
             # Activation("linear") computes nothing: mixed precision's float32 cast after a
             # softmax (``Activation("linear", dtype="float32")``) leaves the softmax output.
-            current = current.inputs[0] if len(current.inputs) == 1 else None
+            if layer.activation != Known(None):
+                span = layer.activation_span or layer.span
+                applied.append(AppliedActivation(layer.activation, span))
+            current = single
             continue
-        if is_activation:
-            if activation is None:
-                activation, activation_span = layer.activation, layer.activation_span or layer.span
-            current = current.inputs[0] if len(current.inputs) == 1 else None
-            continue
-        if activation is None:
-            activation, activation_span = layer.activation, layer.activation_span or layer.span
+        # The unit-defining layer: the last activation applied is the output's.
+        own = AppliedActivation(layer.activation, layer.activation_span or layer.span)
+        outer = applied[0] if applied else own
+        if layer.activation != Known(None):
+            applied.append(own)
+        activations = tuple(reversed(applied))
         units = _units(layer, k)
-        return OutputSpec(layer, units, activation, activation_span or layer.span, name)
-    return OutputSpec(
-        None,
-        UNKNOWN,
-        activation if activation is not None else UNKNOWN,
-        activation_span or fallback,
-        name,
-    )
+        return OutputSpec(layer, units, outer.activation, outer.span, name, activations)
+    outer_activation = applied[0].activation if applied else UNKNOWN
+    outer_span = applied[0].span if applied else fallback
+    return OutputSpec(None, UNKNOWN, outer_activation, outer_span, name, tuple(reversed(applied)))
 
 
 # ----------------------------------------------------------------------------- compile
@@ -268,6 +271,20 @@ def _metrics(
     return found
 
 
+def _flat_losses(value: Seq) -> list[Value]:
+    """One loss per output of nested outputs (``[a, [b, c]]``): Keras accepts the loss list
+    nested like the outputs or flat (measured, Keras 3.15)."""
+    flat: list[Value] = []
+    for item in value.items:
+        if isinstance(item, Known) and isinstance(item.value, (list, tuple)):
+            item = Seq(tuple(Known(v) for v in item.value), True)
+        if isinstance(item, Seq):
+            flat.extend(_flat_losses(item))
+        else:
+            flat.append(item)
+    return flat
+
+
 def build_compile(
     call: Call, positional: list[Value], keywords: dict[str, Value], k: Knowledge
 ) -> CompileSpec:
@@ -288,7 +305,12 @@ def build_compile(
 
         if isinstance(loss_value, Seq):
             broadcast = False
-            losses = [(None, _loss_spec(v, at(i), k)) for i, v in enumerate(loss_value.items)]
+            flat = _flat_losses(loss_value)
+            # Spans of a nested list's items are not kept: the list's own span stands in.
+            nested = len(flat) != len(loss_value.items)
+            losses = [
+                (None, _loss_spec(v, loss_span if nested else at(i), k)) for i, v in enumerate(flat)
+            ]
         elif isinstance(loss_value, Mapping):
             broadcast = False
             losses = [(key, _loss_spec(v, at(i), k)) for i, (key, v) in enumerate(loss_value.items)]
