@@ -404,6 +404,19 @@ class ApiUse:
 
 
 @dataclass(frozen=True, slots=True)
+class FlavourGuard:
+    """Code that runs only under some flavours: a branch of a Keras version or backend check
+    (``if keras.__version__.startswith("1"):``), or the body and handlers of a ``try`` that
+    catches the error of an API missing in some version (``except ImportError:``). Findings
+    inside ``span`` whose code starts with ``codes`` ("" for every code) are dropped when the
+    target flavour is not in ``runs_under``."""
+
+    span: Span
+    runs_under: frozenset[Flavour]
+    codes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleSpec:
     """One source (file, notebook or saved model) as the rules see it."""
 
@@ -413,6 +426,7 @@ class ModuleSpec:
     flavour: Flavour | None  # what the module's own imports prove, if anything
     flavour_reason: str
     cell_map: tuple[tuple[int, int], ...] | None = None
+    guards: tuple[FlavourGuard, ...] = ()
 
 
 Severity = Literal["error", "warning", "info"]
