@@ -901,9 +901,11 @@ class PythonExtractor:
                 return LayerObject(self.make_layer(name, call, positional, keywords, starred))
             tensors = tuple(t for v in positional for t in _tensors_in(v))
             return Tensor(inputs=tensors) if tensors else UNKNOWN
+        tensors = tuple(t for v in positional for t in _tensors_in(v))
         if q.startswith("tensorflow."):
-            tensors = tuple(t for v in positional for t in _tensors_in(v))
             return Tensor(inputs=tensors) if tensors else UNKNOWN
+        if tensors and q.startswith(("keras.ops.", "keras.backend.")):
+            return Tensor(inputs=tensors)  # an operation on the graph's tensors
         return KerasObject(call)
 
     def make_layer(
