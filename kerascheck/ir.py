@@ -273,6 +273,11 @@ class DataInfo:
     scaled: Value[str] = UNKNOWN
     split: Value[str] = UNKNOWN  # "train" / "test" for keras.datasets loaders
     span: Span | None = None
+    # The interval the values are drawn from or scaled into (low, high; +-inf when
+    # unbounded): ``np.random.uniform(a, b)``, ``MinMaxScaler``, a regression data set's
+    # documented targets. Kept only by operations that keep the values (row ranges,
+    # ``astype``, ``reshape``) and moved by arithmetic with known numbers (``/ 255``).
+    value_range: Value[tuple[float, float]] = UNKNOWN
 
 
 RunKind = Literal["train", "evaluate", "predict"]

@@ -67,9 +67,11 @@ def build_model_spec(
         layers = [replace(layer, position=i) for i, layer in enumerate(model.layers)]
         outputs = _sequential_outputs(layers, model, k)
     else:
-        layers, edges = _graph(model.output_tensors or [])
+        layers, edges, placed = _graph(model.output_tensors or [])
         outputs = tuple(
-            _tensor_output(t, k, model.span, (model.output_names or [None] * 99)[i])
+            _placed(
+                _tensor_output(t, k, model.span, (model.output_names or [None] * 99)[i]), placed
+            )
             for i, t in enumerate(model.output_tensors or [])
         )
     return ModelSpec(
@@ -99,10 +101,20 @@ def _sequential_outputs(
     return (_tensor_output(chain, k, model.span, None),)
 
 
-def _graph(outputs: list[Tensor]) -> tuple[list[LayerSpec], tuple[tuple[int, int], ...]]:
+def _placed(output: OutputSpec, placed: dict[int, LayerSpec]) -> OutputSpec:
+    """The output with its layer as the model lists it (with its position)."""
+    if output.layer is None or id(output.layer) not in placed:
+        return output
+    return replace(output, layer=placed[id(output.layer)])
+
+
+def _graph(
+    outputs: list[Tensor],
+) -> tuple[list[LayerSpec], tuple[tuple[int, int], ...], dict[int, LayerSpec]]:
     """Layers reachable from the outputs (inputs first, each once) and the edges between
     them: (producer position, consumer position), consumer -1 for an operation that is not
-    a layer (``x + y``). Iterative, so deep graphs cannot exhaust the stack."""
+    a layer (``x + y``); and each layer as placed, by the identity of the layer met in the
+    graph. Iterative, so deep graphs cannot exhaust the stack."""
     ordered: list[LayerSpec] = []
     position: dict[int, int] = {}
     done: set[int] = set()
@@ -133,7 +145,8 @@ def _graph(outputs: list[Tensor]) -> tuple[list[LayerSpec], tuple[tuple[int, int
                 edges.add((position[id(parent.layer)], consumer))
             frontier.append(parent)
     layers = [replace(layer, position=i) for i, layer in enumerate(ordered)]
-    return layers, tuple(sorted(edges))
+    placed = {id(original): layer for original, layer in zip(ordered, layers, strict=True)}
+    return layers, tuple(sorted(edges)), placed
 
 
 def _layer_name(layer: LayerSpec) -> str | None:

@@ -31,10 +31,12 @@ class LossClass:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A ``keras.datasets`` loader: ``classes`` is None for a regression target."""
+    """A ``keras.datasets`` loader: ``classes`` is None for a regression target, whose
+    documented typical range is ``target_range``."""
 
     classes: int | None
     image: bool
+    target_range: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,14 @@ def load() -> Knowledge:
         transparent_layers=frozenset(raw["transparent_layers"]),
         identity_functions=frozenset(raw["identity_functions"]),
         wrapper_layers=frozenset(raw["wrapper_layers"]),
-        datasets={name: Dataset(**v) for name, v in raw["datasets"].items()},
+        datasets={
+            name: Dataset(
+                v["classes"],
+                v["image"],
+                tuple(v["target_range"]) if "target_range" in v else None,  # type: ignore[arg-type]
+            )
+            for name, v in raw["datasets"].items()
+        },
         learning_rate=LearningRateRange(
             adaptive_optimizers=frozenset(raw["learning_rate"]["adaptive_optimizers"]),
             adaptive_max=raw["learning_rate"]["adaptive_max"],
