@@ -253,6 +253,19 @@ class StackedLinearLayers(Rule):
         ),
         Valid(
             """
+            # The linear 3-D code is itself the output of the encoder model (for plotting).
+            import keras
+            pixels = keras.Input((784,))
+            hidden = keras.layers.Dense(32, activation="relu")(pixels)
+            code = keras.layers.Dense(3)(hidden)
+            restored = keras.layers.Dense(32, activation="relu")(code)
+            restored = keras.layers.Dense(784, activation="sigmoid")(restored)
+            autoencoder = keras.Model(pixels, restored)
+            encoder = keras.Model(pixels, code)
+            """
+        ),
+        Valid(
+            """
             # PCA: an undercomplete linear autoencoder, output as wide as its input.
             import keras
             inputs = keras.Input((784,))
@@ -313,9 +326,12 @@ class StackedLinearLayers(Rule):
         nonlinear = any(isinstance(x.activation, Known) and x.activation.value for x in layers)
         if not nonlinear and _is_autoencoder(model):
             return
+        features = _linear_outputs(ctx)
         for index, layer in enumerate(layers):
             if layer.class_name != "Dense" or layer.activation != Known(None):
                 continue
+            if layer.call is not None and id(layer.call) in features:
+                continue  # a model outputs it as it is: a deliberate linear code or feature
             after = _neighbour(model, index, forward=True)
             following = layers[after] if after is not None else None
             if following is None or following.class_name != "Dense":
@@ -329,6 +345,17 @@ class StackedLinearLayers(Rule):
                 "this Dense has no activation and feeds another Dense: two linear layers "
                 "compose into one; add an activation (e.g. activation='relu')",
             )
+
+
+def _linear_outputs(ctx: RuleContext) -> set[int]:
+    """The Dense layers some model of the module outputs without an activation (an
+    autoencoder's code that an encoder model returns, a logged intermediate output)."""
+    return {
+        id(output.layer.call)
+        for model in ctx.module.models
+        for output in model.outputs
+        if output.layer is not None and output.layer.call is not None and not output.activations
+    }
 
 
 def _adds_nothing(model: ModelSpec, index: int, following: LayerSpec) -> bool:
