@@ -104,6 +104,25 @@ class SoftmaxSingleUnit(Rule):
             """,
             line=5,
         ),
+        Invalid(
+            """
+            # One head of a two-output model.
+            import keras
+            inputs = keras.Input((8,))
+            flag = keras.layers.Dense(1, activation="softmax", name="flag")(inputs)
+            kind = keras.layers.Dense(3, activation="softmax", name="kind")(inputs)
+            model = keras.Model(inputs, [flag, kind])
+            """,
+            line=4,
+            fixed="""
+            # One head of a two-output model.
+            import keras
+            inputs = keras.Input((8,))
+            flag = keras.layers.Dense(1, activation="sigmoid", name="flag")(inputs)
+            kind = keras.layers.Dense(3, activation="softmax", name="kind")(inputs)
+            model = keras.Model(inputs, [flag, kind])
+            """,
+        ),
     )
     valid = (
         Valid(
@@ -136,6 +155,13 @@ class SoftmaxSingleUnit(Rule):
             from keras import layers, Sequential
             def build(n):
                 return Sequential([layers.Dense(n, activation="softmax")])
+            """
+        ),
+        Valid(
+            """
+            # Softmax over 2 units, then a sigmoid: squashed twice (KC113), but not constant.
+            import keras
+            model = keras.Sequential([keras.layers.Dense(2, activation="softmax"), keras.layers.Activation("sigmoid")])
             """
         ),
     )
