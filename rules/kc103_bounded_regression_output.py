@@ -12,6 +12,11 @@ _TARGET_RANGES = {
 }
 
 
+def _regression_dataset(name: str) -> bool:
+    dataset = load().datasets.get(name)
+    return dataset is not None and dataset.classes is None
+
+
 class BoundedRegressionOutput(Rule):
     """Flags a sigmoid / tanh / softmax output trained with a regression loss on targets
     shown to leave its range.
@@ -267,8 +272,9 @@ def _outside(y: DataInfo, low: float, high: float) -> str | None:
         return None
     if y.scaled == Known("standardized"):
         return _TARGET_RANGES["standardized"]
-    if y.encoding == Known("continuous") and y.scaled is UNKNOWN and isinstance(y.dataset, Known):
-        return f"{_TARGET_RANGES['continuous']} of `{y.dataset.value}`"
+    regression_set = isinstance(y.dataset, Known) and _regression_dataset(y.dataset.value)
+    if y.encoding == Known("continuous") and y.scaled is UNKNOWN and regression_set:
+        return f"{_TARGET_RANGES['continuous']} of `{y.dataset.value}`"  # type: ignore[union-attr]
     return None
 
 
