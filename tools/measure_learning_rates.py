@@ -13,7 +13,9 @@ relu, tanh or sigmoid units, some with BatchNormalization) and four output/loss 
 targets: the output of the textbook MNIST network, which is also checked on its own). The
 networks are narrow on purpose, with a single standardised input feature: a step moves the
 outputs of a wider layer more, so wider networks fail at the same rates or lower ones, and
-the limits hold for them. The targets come from a random teacher network (one per seed).
+the limits hold for them. Six of them are measured again with 64 inputs and 32 units per
+hidden layer, for models known to be at least that wide (``--wider`` compares the two).
+The targets come from a random teacher network (one per seed).
 Each run is 5 epochs of 2048 samples at batch size 32 (320 steps) or 256 (40 steps), judged
 on 1024 held-out samples by its skill: R^2 for regression, accuracy above the majority class
 scaled to [0, 1] for classification. Per seed:
@@ -63,13 +65,15 @@ INFORMATIVE = 0.2  # a best skill below this cannot tell failing from not learni
 
 @dataclass(frozen=True)
 class Shape:
-    """A multilayer perceptron: ``hidden`` Dense(width) layers, then the output layer."""
+    """A multilayer perceptron on ``features`` inputs: ``hidden`` Dense(width) layers, then
+    the output layer."""
 
     name: str
     hidden: int
     activation: str  # of the hidden layers
     batchnorm: bool  # Dense -> BatchNormalization -> activation
     width: int = 16
+    features: int = 1
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,6 @@ class Task:
     # output units (mse averages over them, so more units take smaller SGD steps).
     same_as: tuple[str, ...] = ()
     stands_for: tuple[int, int | None] = (1, 1)
-    features: int = 1
     images: bool = False  # MNIST-like pixels instead of a teacher's targets
 
 
@@ -119,6 +122,13 @@ SHAPES = (
     Shape("h6-relu", 6, "relu", False),
     Shape("h6-relu-bn", 6, "relu", True),
 )
+# Wider networks (64 inputs, 32 units per hidden layer) fail at lower rates: where the model
+# is at least as wide, KC402 uses these.
+WIDE = tuple(
+    dataclasses.replace(shape, name=f"{shape.name}-wide", width=32, features=64)
+    for shape in SHAPES
+    if shape.name in ("linear", "h1-relu", "h3-relu", "h3-relu-bn", "h6-relu", "h6-relu-bn")
+)
 TASKS = (
     Task("regression", 1, None, "mean_squared_error", 0),
     Task("binary", 1, "sigmoid", "binary_crossentropy", 2),
@@ -136,8 +146,8 @@ TASKS = (
 # The textbook network (Nielsen, "Neural Networks and Deep Learning", ch. 1): 784-30-10
 # sigmoid units, quadratic cost, mini-batches of 10, SGD at 3.0.
 TEXTBOOK = Setup(
-    Shape("textbook-784-30-10", 1, "sigmoid", False, width=30),
-    Task("mnist_like_mse", 10, "sigmoid", "mean_squared_error", 10, features=784, images=True),
+    Shape("textbook-784-30-10", 1, "sigmoid", False, width=30, features=784),
+    Task("mnist_like_mse", 10, "sigmoid", "mean_squared_error", 10, images=True),
     batch=10,
     epochs=2,
 )
@@ -155,16 +165,16 @@ OPTIMIZERS = (
 
 
 def setups() -> list[Setup]:
-    grid = [Setup(s, t, b) for b in BATCHES for t in TASKS for s in SHAPES]
-    # Deep graphs first, so that two workers finish together.
-    return [*sorted(grid, key=lambda s: -s.shape.hidden), TEXTBOOK]
+    grid = [Setup(s, t, b) for b in BATCHES for t in TASKS for s in (*SHAPES, *WIDE)]
+    # Big graphs first, so that two workers finish together.
+    return [*sorted(grid, key=lambda s: -s.shape.hidden * s.shape.width), TEXTBOOK]
 
 
 # ---------------------------------------------------------------------------------------
 # Data and initial weights (NumPy, seeded)
 
 
-def dataset(task: Task, seed: int) -> tuple[Any, Any, Any, Any]:
+def dataset(task: Task, seed: int, features: int) -> tuple[Any, Any, Any, Any]:
     """Training and held-out inputs and targets, the same for every rate of a seed."""
     import numpy as np
 
@@ -179,8 +189,8 @@ def dataset(task: Task, seed: int) -> tuple[Any, Any, Any, Any]:
         x = np.clip(np.abs(prototypes[labels] - noise), 0, 1).astype("float32")
         y = np.eye(10, dtype="float32")[labels]
         return x[:TRAIN], y[:TRAIN], x[TRAIN:], y[TRAIN:]
-    x = rng.standard_normal((n, task.features)).astype("float32")
-    w1 = rng.standard_normal((task.features, 32)) * 2.0 / math.sqrt(task.features)
+    x = rng.standard_normal((n, features)).astype("float32")
+    w1 = rng.standard_normal((features, 32)) * 2.0 / math.sqrt(features)
     w2 = rng.standard_normal((32, max(task.classes, 1))) / math.sqrt(32)
     z = np.tanh(x @ w1 + rng.standard_normal(32) * 0.1) @ w2
     if task.classes == 0:
@@ -196,7 +206,7 @@ def dataset(task: Task, seed: int) -> tuple[Any, Any, Any, Any]:
 
 
 def layer_sizes(shape: Shape, task: Task) -> list[tuple[int, int]]:
-    sizes = [task.features] + [shape.width] * shape.hidden + [task.units]
+    sizes = [shape.features] + [shape.width] * shape.hidden + [task.units]
     return list(itertools.pairwise(sizes))
 
 
@@ -378,7 +388,7 @@ def train_grid(
     shape, task, size = setup.shape, setup.task, setup.batch
     seeds, configs = tuple(seeds), tuple(configs)
     members = [(rate, seed) for rate in rates for seed in seeds]
-    data = [dataset(task, s) for s in seeds]
+    data = [dataset(task, s, shape.features) for s in seeds]
     pick = [seeds.index(seed) for _, seed in members]  # each model trains on its seed's data
     x, y, vx, vy = (np.stack([data[i][part] for i in pick]) for part in range(4))
     stacks = [Stack(shape, task, c, members) for c in configs]
@@ -432,7 +442,7 @@ def train_grid(
                     size,
                     rate,
                     seed,
-                    round(float(scores[k]), 4) if ok else None,
+                    round(max(float(scores[k]), -9.99), 2) if ok else None,  # -9.99: far off
                     round(float(first[number, k]), 4),
                     float(f"{last[number, k]:.4g}") if np.isfinite(last[number, k]) else None,
                 )
@@ -443,56 +453,64 @@ def train_grid(
 # ---------------------------------------------------------------------------------------
 # From runs to outcomes and thresholds (no TensorFlow)
 
-# One letter per rate in the recorded results. A seed "failed" when it diverged or ended
-# with less than half the held-out skill of the best rate; it "trained" within TOLERANCE of
-# the best rate's skill.
+# One letter per rate and cell. Each seed has its own data (a teacher network of its own), so
+# it is judged against its own best skill over the rates: it "trained" within TOLERANCE of
+# it, and "failed" when it diverged or ended below half of it.
 TRAINS, WORSE, FAILS, DIVERGES, SLOW = "+", "~", "u", "x", "s"
 LEGEND = {
-    TRAINS: "every seed trained (held-out skill within 0.1 of the best rate's)",
-    WORSE: "most seeds did not fail, but not every one trained as well as at the best rate",
-    FAILS: "most seeds failed: less than half the best rate's skill (unstable), or diverged",
+    TRAINS: "every seed trained (held-out skill within 0.1 of its best over the rates)",
+    WORSE: "most seeds did not fail, but not every one trained as well as at its best rate",
+    FAILS: "most seeds failed: less than half of their best skill (unstable), or diverged",
     DIVERGES: "most seeds diverged (NaN/inf, or the loss ended no lower than it started)",
     SLOW: "below the best rate and not every seed trained: too slow for the steps run",
 }
 
 
-def outcomes(runs: Iterable[Run]) -> dict[str, dict[str, Any]]:
-    """Per (optimizer, shape, task, batch): the median skill and one letter per rate, and
-    the best rate (highest median held-out skill)."""
-    groups: dict[tuple[str, str, str, int], dict[float, list[Run]]] = {}
-    for run in runs:
-        key = (run.optimizer, run.shape, run.task, run.batch)
-        groups.setdefault(key, {}).setdefault(run.rate, []).append(run)
-    table = {}
-    for key, by_rate in sorted(groups.items()):
-        rates = sorted(by_rate)
-        medians = [_median(r.skill for r in by_rate[rate]) for rate in rates]
-        best = max(range(len(rates)), key=lambda i: medians[i])
-        top = medians[best]
-        letters = []
-        for i, rate in enumerate(rates):
-            seeds = by_rate[rate]
-            good = sum(r.skill is not None and r.skill >= top - TOLERANCE for r in seeds)
-            diverged = sum(r.skill is None for r in seeds)
-            failed = sum(r.skill is None or r.skill < top / 2 for r in seeds)
-            if good == len(seeds):
-                letters.append(TRAINS)
-            elif i < best:
-                letters.append(SLOW)
-            elif 2 * failed <= len(seeds):
-                letters.append(WORSE)
-            elif 2 * diverged > len(seeds):
-                letters.append(DIVERGES)
-            else:
-                letters.append(FAILS)
-        table["|".join(map(str, key))] = {
-            "rates": rates,
-            "outcome": "".join(letters),
-            "median_skill": [None if m == -math.inf else round(m, 3) for m in medians],
-            "best_rate": rates[best],
-            "best_skill": round(top, 3),
-        }
-    return table
+def collect(runs: Iterable[Run]) -> dict[str, dict[str, Any]]:
+    """Per (optimizer, shape, task, batch): each seed's held-out skill at each rate (None
+    when it diverged)."""
+    cells: dict[str, dict[str, Any]] = {}
+    for run in sorted(runs, key=lambda r: (r.rate, r.seed)):
+        key = "|".join(map(str, (run.optimizer, run.shape, run.task, run.batch)))
+        cell = cells.setdefault(key, {"rates": [], "skills": []})
+        if not cell["rates"] or cell["rates"][-1] != run.rate:
+            cell["rates"].append(run.rate)
+            cell["skills"].append([])
+        cell["skills"][-1].append(run.skill)
+    return dict(sorted(cells.items()))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    letters: str  # one per rate
+    best_rate: float  # where the most seeds trained (then: the highest median skill)
+    best_skill: float  # median over the seeds of each one's best skill
+
+
+def outcome(cell: dict[str, Any]) -> Outcome:
+    rates, skills = cell["rates"], cell["skills"]
+    seeds = range(len(skills[0]))
+    best = [max((s[k] for s in skills if s[k] is not None), default=-math.inf) for k in seeds]
+
+    def trained(i: int) -> int:
+        return sum(skills[i][k] is not None and skills[i][k] >= best[k] - TOLERANCE for k in seeds)
+
+    top = max(range(len(rates)), key=lambda i: (trained(i), _median(skills[i])))
+    letters = []
+    for i in range(len(rates)):
+        diverged = sum(skill is None for skill in skills[i])
+        failed = sum(skills[i][k] is None or skills[i][k] < best[k] / 2 for k in seeds)
+        if trained(i) == len(seeds):
+            letters.append(TRAINS)
+        elif i < top:
+            letters.append(SLOW)
+        elif 2 * failed <= len(seeds):
+            letters.append(WORSE)
+        elif 2 * diverged > len(seeds):
+            letters.append(DIVERGES)
+        else:
+            letters.append(FAILS)
+    return Outcome("".join(letters), rates[top], round(_median(best), 3))
 
 
 def _median(values: Iterable[float | None]) -> float:
@@ -507,7 +525,8 @@ def fails_from(cell: dict[str, Any]) -> float | None:
     """The lowest rate from which every measured rate mostly failed; None when the highest
     rate did not."""
     found = None
-    for rate, letter in reversed(list(zip(cell["rates"], cell["outcome"], strict=True))):
+    letters = outcome(cell).letters
+    for rate, letter in reversed(list(zip(cell["rates"], letters, strict=True))):
         if letter not in (FAILS, DIVERGES):
             break
         found = rate
@@ -515,45 +534,65 @@ def fails_from(cell: dict[str, Any]) -> float | None:
 
 
 def informative(cell: dict[str, Any]) -> bool:
-    """Whether the best rate learned enough to tell failing from not learning at all."""
-    return cell["best_skill"] >= INFORMATIVE
+    """Whether the seeds learned enough to tell failing from not learning at all."""
+    return outcome(cell).best_skill >= INFORMATIVE
+
+
+def _sizes(shape: Shape) -> list[Shape]:
+    """The measured sizes of a network, narrowest first."""
+    return [shape, *[w for w in WIDE if w.name == f"{shape.name}-wide"]]
+
+
+def limit(cells: list[dict[str, Any]]) -> list[float | None] | None:
+    """``[fails_from, best_low, best_high]`` over the batch sizes of one network, optimizer
+    and output: the highest rate from which training mostly failed (so that a rate is
+    reported only where it failed at every batch size), None when it did not fail at the
+    highest rate at some batch size; and the range of the best rates. None when some batch
+    size is not informative."""
+    if not all(informative(cell) for cell in cells):
+        return None
+    limits = [fails_from(cell) for cell in cells]
+    best = [outcome(cell).best_rate for cell in cells]
+    highest = None if None in limits else max(v for v in limits if v is not None)
+    return [highest, min(best), max(best)]
 
 
 def derive(table: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The ``learning_rate`` knowledge entries.
 
-    ``measured[optimizer][shape][task]`` is ``[fails_from, best_low, best_high]``: the
-    highest, over the batch sizes measured, of the rate from which training mostly failed
-    (so a rate is reported only where it failed at each batch size), None when it did not
-    fail at the highest rate at some batch size; and the range of the best rates. Left out
-    where some batch size is not informative. ``lowest_trained`` is the lowest rate at which
-    every seed of some informative measurement trained."""
-    measured: dict[str, dict[str, dict[str, list[float | None]]]] = {}
+    ``shapes[name]``: hidden layers, their activation, BatchNormalization, and the measured
+    sizes ``[units per hidden layer, inputs]``, narrowest first. ``measured[optimizer][shape]
+    [task]``: the ``limit`` at each size. ``lowest_trained``: the lowest rate at which every
+    seed of some informative measurement trained."""
     grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for key, cell in table.items():
         optimizer, shape, task, _ = key.split("|")
         grouped.setdefault((optimizer, shape, task), []).append(cell)
-    shapes = {s.name for s in SHAPES}
-    lowest = math.inf
-    for (optimizer, shape, task), cells in sorted(grouped.items()):
-        # The textbook network is reported, not turned into a limit.
-        if shape not in shapes or not all(informative(c) for c in cells):
-            continue
-        limits = [fails_from(cell) for cell in cells]
-        limit = None if None in limits else max(v for v in limits if v is not None)
-        best = [cell["best_rate"] for cell in cells]
-        measured.setdefault(optimizer, {}).setdefault(shape, {})[task] = [
-            limit,
-            min(best),
-            max(best),
-        ]
-        for cell in cells:
-            trained = [r for r, o in zip(cell["rates"], cell["outcome"], strict=True) if o == "+"]
-            lowest = min(lowest, *trained)
+    measured: dict[str, dict[str, dict[str, list[list[float | None] | None]]]] = {}
+    for config in OPTIMIZERS:
+        for shape in SHAPES:
+            for task in TASKS:
+                keys = [(config.name, size.name, task.name) for size in _sizes(shape)]
+                per_size = [limit(grouped[key]) for key in keys]
+                measured.setdefault(config.name, {}).setdefault(shape.name, {})[task.name] = (
+                    per_size
+                )
+    lowest = min(
+        rate
+        for key, cells in grouped.items()
+        if key[1] != TEXTBOOK.shape.name
+        for cell in cells
+        if informative(cell)
+        for rate, letter in zip(cell["rates"], outcome(cell).letters, strict=True)
+        if letter == TRAINS
+    )
     return {
         "lowest_trained": lowest,
-        "shapes": {s.name: [s.hidden, s.activation, s.batchnorm] for s in SHAPES},
-        "width": min(s.width for s in SHAPES),
+        "shapes": {
+            s.name: [s.hidden, s.activation, s.batchnorm, [[z.width, z.features] for z in sizes]]
+            for s in SHAPES
+            for sizes in [_sizes(s)]
+        },
         "tasks": {t.name: [t.activation, [t.loss, *t.same_as], *t.stands_for] for t in TASKS},
         "momentum": ["SGD+momentum", dict(OPTIMIZERS[-1].kwargs)["momentum"]],
         "measured": measured,
@@ -602,9 +641,10 @@ def measure(jobs: int) -> dict[str, Any]:
             "validation": VALIDATION,
             "epochs": EPOCHS,
             "tolerance": TOLERANCE,
+            "informative": INFORMATIVE,
             "legend": LEGEND,
         },
-        "cells": outcomes(runs),
+        "cells": collect(runs),
     }
 
 
@@ -626,8 +666,8 @@ def verify(checks: Iterable[tuple[Shape, Task, OptimizerConfig, float]] = VERIFI
     for shape, task, config, rate in checks:
         setup = Setup(shape, task, 32, epochs=1)
         (stacked,) = train_grid(setup, (config,), (rate,), (0,))
-        x, y, vx, vy = dataset(task, 0)
-        model = keras.Sequential([keras.Input((task.features,))])
+        x, y, vx, vy = dataset(task, 0, shape.features)
+        model = keras.Sequential([keras.Input((shape.features,))])
         for _ in range(shape.hidden):
             model.add(keras.layers.Dense(shape.width))
             if shape.batchnorm:
@@ -654,33 +694,55 @@ def verify(checks: Iterable[tuple[Shape, Task, OptimizerConfig, float]] = VERIFI
     return 1 if failures else 0
 
 
-# The spot check of the claim that wider networks fail at the same rates or lower ones:
-# 20 input features and 64 units per hidden layer, at batch size 32.
-WIDER = [
-    Setup(dataclasses.replace(shape, width=64), dataclasses.replace(task, features=20), 32)
-    for shape in SHAPES
-    if shape.name in ("linear", "h3-relu", "h6-relu-bn")
-    for task in TASKS[:3]
-]
-
-
-def wider(results: dict[str, Any], jobs: int) -> Iterator[str]:
-    """Run the wider networks and compare where they fail with the narrow ones."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=_worker_init) as pool:
-        runs = [run for part in pool.imap_unordered(_train, WIDER) for run in part]
-    results["wider"] = outcomes(runs)
-    for key, cell in sorted(results["wider"].items()):
-        narrow = results["cells"][key]
+def wider(results: dict[str, Any]) -> Iterator[str]:
+    """Where each wide network failed, against the narrow one of the same depth."""
+    for key, cell in results["cells"].items():
+        optimizer, shape, task, batch = key.split("|")
+        if not shape.endswith("-wide"):
+            continue
+        narrow = results["cells"]["|".join((optimizer, shape.removesuffix("-wide"), task, batch))]
         if not (informative(cell) and informative(narrow)):
-            verdict = "not informative"
+            yield f"- {key}: not informative"
+            continue
+        wide_limit, narrow_limit = fails_from(cell), fails_from(narrow)
+        held = narrow_limit is None or (wide_limit is not None and wide_limit <= narrow_limit)
+        verdict = "holds" if held else "DOES NOT HOLD"
+        yield f"- {key}: wide fails from {wide_limit}, narrow from {narrow_limit}: {verdict}"
+
+
+def dump(results: dict[str, Any]) -> str:
+    """The results as JSON with one cell per line."""
+    lines = []
+    for name, value in results.items():
+        if name == "cells":
+            rows = [f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in value.items()]
+            lines.append(f"  {json.dumps(name)}: {{\n" + ",\n".join(rows) + "\n  }")
         else:
-            wide_limit, narrow_limit = fails_from(cell), fails_from(narrow)
-            ok = narrow_limit is None or (wide_limit is not None and wide_limit <= narrow_limit)
-            verdict = f"fails from {wide_limit} (narrow: {narrow_limit}) {'ok' if ok else 'LATER'}"
-        yield f"{key}: {verdict}"
+            lines.append(f"  {json.dumps(name)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def summary(results: dict[str, Any]) -> Iterator[str]:
+    """KC402's limits as a Markdown table: per network and optimizer, the rate from which
+    training mostly failed for regression / binary / softmax / sigmoid+mse outputs ("-": it
+    did not fail up to 100; "?": not informative), at each measured size."""
+    derived = derive(results["cells"])["measured"]
+    names = [c.name for c in OPTIMIZERS]
+    yield "| network | " + " | ".join(names) + " |"
+    yield "| --- |" + " --- |" * len(names)
+    for shape in SHAPES:
+        for index, size in enumerate(_sizes(shape)):
+            row = []
+            for optimizer in names:
+                per_task = derived[optimizer][shape.name]
+                row.append(" / ".join(_shown(per_task[t.name][index]) for t in TASKS))
+            yield f"| {size.name} | " + " | ".join(row) + " |"
+
+
+def _shown(value: list[float | None] | None) -> str:
+    if value is None:
+        return "?"
+    return "-" if value[0] is None else f"{value[0]:g}"
 
 
 def render(results: dict[str, Any]) -> Iterator[str]:
@@ -697,9 +759,9 @@ def render(results: dict[str, Any]) -> Iterator[str]:
             + " |"
         )
         yield "| --- |" + " --- |" * (len(TASKS) * len(results["setup"]["batches"]))
-        for shape in SHAPES:
+        for shape in (*SHAPES, *WIDE):
             row = [
-                f"`{cells[f'{optimizer}|{shape.name}|{t.name}|{b}']['outcome']}`"
+                f"`{outcome(cells[f'{optimizer}|{shape.name}|{t.name}|{b}']).letters}`"
                 for t in TASKS
                 for b in results["setup"]["batches"]
             ]
@@ -710,7 +772,7 @@ def render(results: dict[str, Any]) -> Iterator[str]:
     yield ""
     for optimizer in [c.name for c in OPTIMIZERS]:
         cell = cells["|".join(map(str, (optimizer, *textbook)))]
-        yield f"- {optimizer}: `{cell['outcome']}`"
+        yield f"- {optimizer}: `{outcome(cell).letters}`"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -718,22 +780,23 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--verify", action="store_true", help="compare with keras model.fit")
     mode.add_argument("--derive", action="store_true", help="print the knowledge entries")
-    mode.add_argument("--render", action="store_true", help="print the Markdown tables")
+    mode.add_argument("--render", action="store_true", help="print the outcome tables")
+    mode.add_argument("--summary", action="store_true", help="print the limits table")
     mode.add_argument("--quick", action="store_true", help="one check and one small setup")
-    mode.add_argument("--wider", action="store_true", help="check wider networks fail sooner")
+    mode.add_argument("--wider", action="store_true", help="wider networks against narrow")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.verify:
         return verify()
-    if args.wider:
+    if args.derive or args.render or args.wider or args.summary:
         results = json.loads(args.out.read_text())
-        print("\n".join(wider(results, args.jobs)))
-        args.out.write_text(json.dumps(results, indent=1) + "\n")
-        return 0
-    if args.derive or args.render:
-        results = json.loads(args.out.read_text())
-        lines = render(results) if args.render else [json.dumps(derive(results["cells"]))]
+        if args.derive:
+            lines: Iterable[str] = [json.dumps(derive(results["cells"]))]
+        elif args.summary:
+            lines = summary(results)
+        else:
+            lines = render(results) if args.render else wider(results)
         print("\n".join(lines))
         return 0
     if args.quick:
@@ -741,13 +804,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         setup = Setup(SHAPES[1], TASKS[1], 32, epochs=1)
         runs = train_grid(setup, OPTIMIZERS[:1], (1e-3, 100.0), (0,))
-        for key, cell in outcomes(runs).items():
-            print(key, cell["outcome"])
+        for key, cell in collect(runs).items():
+            print(key, outcome(cell).letters)
         return 0
     print(f"training {len(setups())} setups with {args.jobs} processes", flush=True)
     results = measure(args.jobs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    args.out.write_text(dump(results))
     print(f"wrote {args.out} ({results['seconds']} s)")
     return 0
 
