@@ -260,9 +260,35 @@ class DataInfo:
     scaled: Value[str] = UNKNOWN
     split: Value[str] = UNKNOWN  # "train" / "test" for keras.datasets loaders
     span: Span | None = None
+    # ``by_label``: the rows are grouped or sorted by label (per-class blocks concatenated,
+    # ``np.sort``, indexing with an ``argsort`` of the labels) and nothing has shuffled them.
+    order: Value[str] = UNKNOWN
+    # Every row holds this one value (``np.zeros(n)``, ``np.full(n, 2)``, ``[1] * n``).
+    constant: Value[Any] = UNKNOWN
 
 
 RunKind = Literal["train", "evaluate", "predict"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainableState:
+    """A model, a sub-model or a group of layers whose ``trainable`` flag the code sets, as
+    it stands for one training run of a model that contains it.
+
+    Each value says whether the target's weights are trainable (its own flag and those of
+    the models around it): at the model's last ``compile()``, at the model's first training
+    since that compile (None when this run is that first training), and as the code has set
+    it at this run. Keras uses one of them, depending on the version (docs/knowledge.md).
+    """
+
+    target: str  # as written: ``base``, ``base.layers[:100]``, ``layer``
+    scope: Literal["model", "all_layers", "some_layers", "layer"]
+    own: bool  # the trained model itself
+    part: int | None  # index in the trained model's ``parts`` of the sub-model it belongs to
+    at_compile: Value[bool]
+    at_first_training: Value[bool] | None
+    now: Value[bool]
+    span: Span | None  # the assignment that set ``now``
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +308,9 @@ class RunSpec:
     # Every compile() that may be in effect here, in program order (None: not compiled on
     # some path). One entry when the program decides it; branches that disagree give more.
     compiles: tuple[CompileSpec | None, ...] = ()
+    # Training runs: every model or layer group inside the model whose trainable flag the
+    # code sets somewhere, with its value at compile, at the first training and now.
+    trainable: tuple[TrainableState, ...] = ()
 
     @property
     def compile(self) -> Value[CompileSpec | None]:
@@ -292,7 +321,52 @@ class RunSpec:
 # What a model goes through, in program order (a notebook's in cell order).
 ModelEvent = CompileSpec | RunSpec
 
-ModelKind = Literal["sequential", "functional", "subclass", "config"]
+ModelKind = Literal["sequential", "functional", "subclass", "config", "application"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationSpec:
+    """A ``keras.applications`` model: ``ResNet50(weights="imagenet", include_top=False)``."""
+
+    constructor: str  # ``ResNet50``
+    weights: Value[Any]  # Known("imagenet") (the default), Known(None), a file, or UNKNOWN
+    include_preprocessing: Value[Any]  # as given, Known(True) by default
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class PixelOp:
+    """An operation on the pixels between a model's input and a sub-model: ``affine``
+    (``Rescaling(scale, offset)``, ``x / 255``), ``preprocess_input`` of ``module`` (a
+    ``keras.applications`` module, or ``imagenet_utils:<mode>``), or ``keep`` (a layer that
+    leaves the scale as it is: flips, rotations, resizing)."""
+
+    kind: Literal["affine", "preprocess_input", "keep"]
+    span: Span
+    written: str
+    scale: float = 1.0
+    offset: float = 0.0
+    module: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartCall:
+    """One use of a sub-model in a model's graph: ``base(x, training=False)`` (``call``), or
+    ``base.output`` (``call`` None). ``input_ops`` are the operations from the model's input
+    to the sub-model's, in order; None when something between them cannot be followed."""
+
+    span: Span
+    call: Call | None
+    input_ops: tuple[PixelOp, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartSpec:
+    """A model used as a layer of another (a pretrained backbone, a GAN's discriminator)."""
+
+    name: str | None
+    application: ApplicationSpec | None
+    calls: tuple[PartCall, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +389,10 @@ class ModelSpec:
     # Functional graphs: (producer, consumer) layer positions; consumer -1 is an operation
     # that is not a layer. Empty for Sequential models, whose layers form a chain.
     edges: tuple[tuple[int, int], ...] = ()
+    # A ``keras.applications`` model (kind ``application``): which one, with what weights.
+    application: ApplicationSpec | None = None
+    # The models used as layers of this one, with where and on what they are called.
+    parts: tuple[PartSpec, ...] = ()
 
     @property
     def compiles(self) -> tuple[CompileSpec, ...]:

@@ -28,9 +28,11 @@ from kerascheck.ir import (
     ModelSpec,
     OptimizerSpec,
     OutputSpec,
+    PartSpec,
     RunKind,
     RunSpec,
     Span,
+    TrainableState,
 )
 from kerascheck.knowledge import Knowledge
 
@@ -59,7 +61,10 @@ def resolve_activation(value: Value | None, k: Knowledge) -> Any:
 
 # ----------------------------------------------------------------------------- models
 def build_model_spec(
-    model: ModelObject, final_compiles: tuple[CompileSpec | None, ...], k: Knowledge
+    model: ModelObject,
+    final_compiles: tuple[CompileSpec | None, ...],
+    k: Knowledge,
+    parts: tuple[PartSpec, ...] = (),
 ) -> ModelSpec:
     edges: tuple[tuple[int, int], ...] = ()
     if model.kind == "sequential":
@@ -82,6 +87,8 @@ def build_model_spec(
         final_compiles=final_compiles,
         embedded=model.embedded,
         edges=edges,
+        application=model.application,
+        parts=parts,
     )
 
 
@@ -336,6 +343,7 @@ def build_run(
     positional: list[Value],
     keywords: dict[str, Value],
     compiles: tuple[CompileSpec | None, ...],
+    trainable: tuple[TrainableState, ...] = (),
 ) -> RunSpec:
     x = keywords.get("x", positional[0] if positional else None)
     x_arg = call.argument("x", 0)
@@ -359,4 +367,5 @@ def build_run(
         call=call,
         validation_y=validation_y,
         compiles=compiles,
+        trainable=trainable,
     )

@@ -19,7 +19,8 @@ from typing import Any
 
 import libcst as cst
 
-from kerascheck.extract import dataflow
+from kerascheck.extract import backbones, dataflow, ordering
+from kerascheck.extract.backbones import Backbones
 from kerascheck.extract.model_builder import (
     build_compile,
     build_model_spec,
@@ -27,6 +28,14 @@ from kerascheck.extract.model_builder import (
     resolve_activation,
 )
 from kerascheck.extract.program_order import ModelStates
+from kerascheck.extract.trainable import (
+    Assignment,
+    Target,
+    direct_parts,
+    flag_value,
+    group_target,
+    model_target,
+)
 from kerascheck.extract.values import (
     BoundMethod,
     ClassObject,
@@ -34,10 +43,12 @@ from kerascheck.extract.values import (
     Function,
     Instance,
     KerasObject,
+    LayerGroup,
     LayerObject,
     Mapping,
     Method,
     ModelObject,
+    PartUse,
     Ref,
     Scope,
     SelfObject,
@@ -170,6 +181,7 @@ class PythonExtractor:
         self.conditional = 0
         self.returns: list[list[Value]] = []
         self.states = ModelStates()
+        self.backbones = Backbones(self.k)
 
     # ----------------------------------------------------------------- entry point
     def extract(self) -> ModuleSpec:
@@ -187,7 +199,12 @@ class PythonExtractor:
         flavour, reason = self.markers.infer()
         return ModuleSpec(
             path=self.path,
-            models=tuple(build_model_spec(m, self.states.of(m), self.k) for m in self.models),
+            models=tuple(
+                build_model_spec(
+                    m, self.states.of(m), self.k, self.backbones.parts(m, direct_parts(m))
+                )
+                for m in self.models
+            ),
             api_uses=self.counted(self.api_uses),
             flavour=flavour,
             flavour_reason=reason,
@@ -311,11 +328,17 @@ class PythonExtractor:
         elif isinstance(orelse, cst.Else):
             self.exec_conditional(orelse.body, else_branch)
         merge_into(scope, [then_branch, else_branch])
-        self.states.join([after_then, self.states.current])
+        self.states.join([after_then, self.states.snapshot()])
 
     def exec_loop(self, node: cst.For | cst.While, scope: Scope) -> None:
         if isinstance(node, cst.For):
             iterable = self.evaluate(node.iter, scope)
+            if isinstance(iterable, LayerGroup) and not _has_break(node.body):
+                # ``for layer in base.layers:``: the body runs for each layer (a model's
+                # layers are never none), so what it sets, it sets on the whole group.
+                self.bind(node.target, iterable, scope)
+                self.exec_suite(node.body, scope)
+                return
             items = self.unrollable(iterable)
             if items is not None and not _has_break(node.body):
                 for item in items:
@@ -440,12 +463,31 @@ class PythonExtractor:
                     self.bind(element.value, UNKNOWN, scope)
                 else:
                     self.bind(element.value, items[index] if items else UNKNOWN, scope)
-        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
-            owner = scope.lookup(target.value.value)
+        elif isinstance(target, cst.Attribute):
+            owner = scope.lookup(target.value.value) if isinstance(target.value, cst.Name) else None
             if isinstance(owner, SelfObject):
                 owner.attrs[target.attr.value] = value
+            elif target.attr.value == "trainable":
+                self.set_trainable(target, value, scope)
         elif isinstance(target, cst.Subscript):
             self.changed_in_place(target.value, scope)
+
+    def set_trainable(self, target: cst.Attribute, value: Value, scope: Scope) -> None:
+        """``x.trainable = value``: an assignment in the trainable log. What ``x`` is decides
+        what it sets; a value the walk cannot resolve may be any layer of any model."""
+        receiver = self.evaluate(target.value, scope)
+        text = dotted_name(target.value) or "layer"
+        if isinstance(receiver, ModelObject):
+            setter = model_target(receiver, text)
+        elif isinstance(receiver, LayerGroup):
+            setter = group_target(receiver)
+        elif isinstance(receiver, LayerObject):
+            setter = Target("named", receiver.spec, text)
+        elif isinstance(receiver, SelfObject):
+            return  # a layer class setting its own flag in its __init__
+        else:
+            setter = Target("any", None, text)
+        self.states.assigned(Assignment(setter, flag_value(value), span_of(target)))
 
     def changed_in_place(self, node: cst.BaseExpression, scope: Scope) -> None:
         """``layers.append(x)``, ``config["units"] = 1``, ``del layers[-1]``, ``y[y == 2] =
@@ -525,10 +567,26 @@ class PythonExtractor:
         if isinstance(base, Ref):
             raw = f"{base.raw}.{attr}"
             return Ref(canonical(f"{base.qualname}.{attr}", self.k), raw)
-        if isinstance(base, (ModelObject, SelfObject)):
-            if isinstance(base, SelfObject) and attr in base.attrs:
+        if isinstance(base, ModelObject):
+            if attr == "layers":
+                return LayerGroup(
+                    base, f"{dotted_name(node.value) or base.name}.layers", "all_layers"
+                )
+            if attr in ("input", "output"):
+                return backbones.io_tensor(base, attr, span_of(node))
+            return BoundMethod(base, attr)
+        if isinstance(base, SelfObject):
+            if attr in base.attrs:
                 return base.attrs[attr]
             return BoundMethod(base, attr)
+        if isinstance(base, LayerGroup) and attr == "output":
+            # ``base.get_layer("x").output``: a tensor of that model's graph.
+            inputs = (backbones.io_tensor(base.model, "input", span_of(node)),)
+            return Tensor(inputs=inputs, op=PartUse(base.model, None, span_of(node)))
+        if isinstance(base, Instance):
+            found = ordering.attribute(base, attr)
+            if found is not None:
+                return found
         if isinstance(base, (Data, Instance)):
             return Method(base, attr)
         return UNKNOWN
@@ -572,7 +630,12 @@ class PythonExtractor:
     def eval_binary(self, node: cst.BinaryOperation, scope: Scope) -> Value:
         left = self.evaluate(node.left, scope)
         right = self.evaluate(node.right, scope)
-        return self.binary(_BINARY.get(type(node.operator)), left, right, node.right)
+        op = _BINARY.get(type(node.operator))
+        if isinstance(left, Tensor):
+            scaled = backbones.pixel_arithmetic(op, left, right, node)
+            if scaled is not None:
+                return scaled
+        return self.binary(op, left, right, node.right)
 
     def binary(
         self,
@@ -583,9 +646,12 @@ class PythonExtractor:
     ) -> Value:
         if op is None:
             return UNKNOWN
+        labels = ordering.binary(op, left, right)
+        if labels is not None:
+            return labels
         flowed = dataflow.binary(op, left, right, right_node)
         if flowed is not None:
-            return flowed
+            return ordering.after_binary(op, left, right, flowed)
         if isinstance(left, Known) and isinstance(right, Known):
             try:
                 return Known(_safe_arith(op, left.value, right.value))
@@ -646,11 +712,16 @@ class PythonExtractor:
 
     def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
         base = self.evaluate(node.value, scope)
+        if isinstance(base, LayerGroup) and base.scope == "all_layers" and len(node.slice) == 1:
+            return _layer_subset(base, node.slice[0].slice)
         if isinstance(base, Data):
-            for element in node.slice:
-                if isinstance(element.slice, cst.Index):
-                    self.evaluate(element.slice.value, scope)
-            return dataflow.subscript(base, node.slice)
+            indices = [
+                self.evaluate(element.slice.value, scope)
+                for element in node.slice
+                if isinstance(element.slice, cst.Index)
+            ]
+            selected = dataflow.subscript(base, node.slice)
+            return ordering.indexed(base, indices[0] if indices else UNKNOWN, selected)
         indices = [
             self.evaluate(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
             for el in node.slice
@@ -721,9 +792,15 @@ class PythonExtractor:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
             self.changed_in_place(node.func.value, scope)
         if _unseen(func, node.func, scope):
+            # Code the walk cannot see may reorder arrays in place (``np.random.shuffle``).
+            reorders = ordering.shuffles(func.qualname if isinstance(func, Ref) else None)
             for value in [*positional, *keywords.values()]:
                 if isinstance(value, ModelObject):
                     _escaped(value)
+                    self.states.escaped(value)
+                forgotten = ordering.forget_order(value) if reorders else None
+                if forgotten is not None:
+                    _rebind(scope, value, forgotten)
         name = node.func.attr if isinstance(node.func, cst.Attribute) else node.func
         name_span = span_of(name)
         if isinstance(func, Ref):
@@ -750,7 +827,8 @@ class PythonExtractor:
             # A model used as a layer: its output is opaque to this analysis.
             func.embedded = True
             inputs = tuple(v for v in positional if isinstance(v, Tensor))
-            return Tensor(inputs=inputs) if inputs else UNKNOWN
+            call = Call("Model.__call__", tuple(args), span_of(node), span_of(node.func), name_span)
+            return Tensor(inputs=inputs, op=PartUse(func, call, call.span)) if inputs else UNKNOWN
         return UNKNOWN
 
     def call_ref(
@@ -773,6 +851,15 @@ class PythonExtractor:
             return flowed
         if not keras_name:
             return UNKNOWN
+        application = backbones.constructor_of(q)
+        if application is not None:
+            model = backbones.construct(application, call, positional, keywords, self.conditional)
+            self.states.created(model)
+            self.models.append(model)
+            return model
+        module = backbones.preprocess_module(ref, keywords, k)
+        if module is not None:
+            return backbones.preprocess(module, positional, call)
         if q in k.model_constructors:
             return self.construct_model(k.model_constructors[q], call, positional, keywords)
         if q in k.input_constructors:
@@ -796,7 +883,10 @@ class PythonExtractor:
         if q.startswith("keras.layers."):
             name = q.rsplit(".", 1)[1]
             if name[:1].isupper():
-                return LayerObject(self.make_layer(name, call, positional, keywords, starred))
+                spec = self.make_layer(name, call, positional, keywords, starred)
+                if name == "Lambda":
+                    self.backbones.lambda_layer(spec, positional)
+                return LayerObject(spec)
             tensors = tuple(t for v in positional for t in _tensors_in(v))
             return Tensor(inputs=tensors) if tensors else UNKNOWN
         if q.startswith("tensorflow."):
@@ -909,6 +999,7 @@ class PythonExtractor:
     def add_layer(self, model: ModelObject, value: Value) -> None:
         if isinstance(value, ModelObject):
             value.embedded = True
+            model.parts.append((value, len(model.layers)))
         if isinstance(value, LayerObject):
             model.layers.append(value.spec)
         elif isinstance(value, Tensor) and value.is_input and value.layer is not None:
@@ -939,8 +1030,12 @@ class PythonExtractor:
             self.states.compiled(receiver, spec)
         elif name in _RUN_KINDS:
             compiles = self.states.of(receiver)
-            run = build_run(name, _RUN_KINDS[name], call, positional, keywords, compiles)
+            kind = _RUN_KINDS[name]
+            seen = self.states.trained(receiver) if kind == "train" else ()
+            run = build_run(name, kind, call, positional, keywords, compiles, seen)
             receiver.events.append(run)
+        elif name == "get_layer":
+            return LayerGroup(receiver, f"{receiver.name or 'model'}.get_layer(...)", "layer")
         elif name == "pop" and not positional and receiver.layers:
             if self.conditional > receiver.cond_level:
                 # Popped or not: the output layer is no longer known.
@@ -1105,6 +1200,17 @@ def _activation_in_doubt(name: str, call: Call, k: Knowledge) -> bool:
         if renamed is None or renamed.replacement == "activation":
             return True
     return False
+
+
+def _layer_subset(group: LayerGroup, index: cst.BaseSlice) -> LayerGroup:
+    """``base.layers[:100]`` (some layers; ``[:]`` all of them) or ``base.layers[-1]``."""
+    written = cst.Module([]).code_for_node(index)
+    if isinstance(index, cst.Slice):
+        whole = index.lower is None and index.upper is None and index.step is None
+        return LayerGroup(
+            group.model, f"{group.text}[{written}]", "all_layers" if whole else "some_layers"
+        )
+    return LayerGroup(group.model, f"{group.text}[{written}]", "layer")
 
 
 def _opaque_layer() -> LayerSpec:

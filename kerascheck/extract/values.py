@@ -49,6 +49,9 @@ class Tensor:
     activation: Any = UNKNOWN
     activation_span: Span | None = None
     is_input: bool = False
+    # What produced it when that is not a layer: a model used as a layer (PartUse), or an
+    # operation on pixels (PixelOp: ``x / 255``, ``preprocess_input(x)``).
+    op: Any = None
 
 
 @dataclass
@@ -66,6 +69,13 @@ class ModelObject:
     complete: bool = True
     cond_level: int = 0
     embedded: bool = False  # used as a layer of another model
+    # A keras.applications model (ApplicationSpec), built by its constructor.
+    application: Any = None
+    # Models added to this Sequential as layers, with their position among its layers (a
+    # functional model's are in its graph).
+    parts: list[tuple[ModelObject, int]] = field(default_factory=list)
+    # ``model.input`` / ``model.output`` once read: the same tensor every time.
+    io: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,6 +131,29 @@ class Instance:
     """An object of a non-Keras class the data flow models (``StandardScaler()``)."""
 
     qualname: str
+    # The pixel scale an image generator gives its batches (``rescale=1/255``: "unit").
+    scaled: Any = UNKNOWN
+
+
+@dataclass(frozen=True, eq=False)
+class PartUse:
+    """A model used as a layer of another: called (``base(x, training=False)``) or read
+    (``base.output``, ``call`` None)."""
+
+    model: ModelObject
+    call: Call | None
+    span: Span
+
+
+@dataclass(frozen=True, eq=False)
+class LayerGroup:
+    """Layers of a model: every one (``base.layers``, scope ``all_layers``), some
+    (``base.layers[:100]``), or one (``base.get_layer("x")``, ``base.layers[-1]``). A loop
+    over a group binds its variable to the group: what the body sets, it sets on each."""
+
+    model: ModelObject
+    text: str
+    scope: str  # all_layers | some_layers | layer
 
 
 @dataclass(frozen=True)
@@ -148,6 +181,8 @@ Value = (
     | Data
     | Instance
     | Method
+    | PartUse
+    | LayerGroup
 )
 
 

@@ -133,6 +133,53 @@ class Keras3Api:
     optimizer_arguments: dict[str, frozenset[str]]
 
 
+# What a pixel of value 0 and one of 255 become, per channel.
+PixelMap = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+@dataclass(frozen=True)
+class Application:
+    """A ``keras.applications`` constructor (tools/gen_applications.py)."""
+
+    module: str  # the module whose preprocess_input goes with it
+    default_weights: str | None
+    include_preprocessing: bool  # takes ``include_preprocessing=`` (default True)
+    batch_normalization: bool
+    preprocessing_layers: tuple[str, ...]  # Rescaling / Normalization layers it starts with
+    exported_in: tuple[str, ...]  # keras.applications.<module>.<constructor> spellings
+
+
+@dataclass(frozen=True)
+class Applications:
+    version: str
+    constructors: dict[str, Application]
+    # Per module (and ``imagenet_utils:<mode>``): what its preprocess_input does to pixels.
+    preprocess_input: dict[str, PixelMap]
+
+
+@cache
+def applications() -> Applications:
+    raw = json.loads(resources.files(__package__).joinpath("applications.json").read_text("utf-8"))
+    return Applications(
+        version=raw["keras_version"],
+        constructors={
+            name: Application(
+                module=entry["module"],
+                default_weights=entry["default_weights"],
+                include_preprocessing=entry["include_preprocessing"],
+                batch_normalization=entry["batch_normalization"],
+                preprocessing_layers=tuple(entry["preprocessing_layers"]),
+                exported_in=tuple(entry["exported_in"]),
+            )
+            for name, entry in raw["constructors"].items()
+        },
+        preprocess_input={
+            module: (tuple(values["0"]), tuple(values["255"]))
+            for module, values in raw["preprocess_input"].items()
+        },
+    )
+
+
 @cache
 def keras3_api() -> Keras3Api:
     raw = json.loads(resources.files(__package__).joinpath("keras3_api.json").read_text("utf-8"))
