@@ -369,6 +369,8 @@ class PartSpec:
     name: str | None
     application: ApplicationSpec | None
     calls: tuple[PartCall, ...]
+    # The models used as layers of this one (a backbone inside a feature extractor).
+    parts: tuple[PartSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from kerascheck.ir import (
     Finding,
     Known,
     ModelSpec,
+    PartSpec,
     PixelOp,
     RunSpec,
     Span,
@@ -234,14 +235,9 @@ class BackboneInputScale(Rule):
             return
         # One finding per backbone use and cause, at the first run that shows it.
         reported: set[tuple[int, str]] = set()
-        uses: list[tuple[ApplicationSpec, tuple[PixelOp, ...]]] = []
+        uses = list(_backbones(model.parts, ()))
         if model.application is not None:
             uses.append((model.application, ()))
-        for part in model.parts:
-            if part.application is not None:
-                uses += [
-                    (part.application, c.input_ops) for c in part.calls if c.input_ops is not None
-                ]
         for application, ops in uses:
             if not _pretrained(application):
                 continue
@@ -286,6 +282,22 @@ class BackboneInputScale(Rule):
         )
 
 
+def _backbones(
+    parts: tuple[PartSpec, ...], before: tuple[PixelOp, ...]
+) -> Iterator[tuple[ApplicationSpec, tuple[PixelOp, ...]]]:
+    """Each backbone among the parts (and the parts' parts), with the pixel operations
+    from the model's input to it."""
+    for part in parts:
+        for use in part.calls:
+            if use.input_ops is None:
+                continue
+            ops = before + use.input_ops
+            if part.application is not None:
+                yield part.application, ops
+            else:
+                yield from _backbones(part.parts, ops)
+
+
 def _pretrained(application: ApplicationSpec) -> bool:
     return application.weights == Known("imagenet") and application.include_preprocessing == Known(
         True
@@ -295,17 +307,20 @@ def _pretrained(application: ApplicationSpec) -> bool:
 def _data_scale(data: DataInfo, maps: dict[str, PixelMap]) -> tuple[PixelMap | None, str | None]:
     """What the data's pixels are, from what the code did to them (None: not known)."""
     scaled = data.scaled.value if isinstance(data.scaled, Known) else None
+    generator = data.dataset == Known("ImageDataGenerator")
     if scaled == "raw_0_255":
         return RAW, None
     if scaled == "unit":
-        return _affine(RAW, 1 / 255, 0.0), "the data scaled to [0, 1]"
+        how = "the generator's rescale=1/255" if generator else "the data divided by 255"
+        return _affine(RAW, 1 / 255, 0.0), how
     if isinstance(scaled, str) and "preprocess_input:" in scaled:
         before, _, module = scaled.partition("preprocess_input:")
         if module not in maps:
             return None, None
         start = _affine(RAW, 1 / 255, 0.0) if before == "unit+" else RAW
         mapped = _through(maps[module], start)
-        return mapped, f"the data given {_module_name(module)}.preprocess_input" + (
+        where = "the generator's preprocessing_function" if generator else "the data given"
+        return mapped, f"{where} {_module_name(module)}.preprocess_input" + (
             " after / 255" if before else ""
         )
     return None, None

@@ -213,12 +213,26 @@ def validation_split(k: ModuleType) -> Result:
     return {"ordered_labels": {"val_loss": round(float(history.history["val_loss"][0]), 4)}}
 
 
+def sorted_datasets(k: ModuleType) -> Result:
+    """Which scikit-learn toy data sets list their samples sorted by class (no Keras)."""
+    try:
+        from sklearn import datasets
+    except ImportError:
+        return {}
+    result: Result = {}
+    for name in ("load_iris", "load_wine", "load_breast_cancer", "load_digits"):
+        target = getattr(datasets, name)().target
+        result[name] = {"sorted_by_class": bool(np.all(np.diff(target) >= 0))}
+    return {"sklearn_targets": result}
+
+
 MEASUREMENTS = (
     trainable_after_fit,
     trainable_after_compile,
     gan_idiom,
     batchnorm_fine_tuning,
     validation_split,
+    sorted_datasets,
 )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import libcst as cst
 
-from kerascheck.extract.trainable import graph_tensors
+from kerascheck.extract.trainable import direct_parts, graph_tensors
 from kerascheck.extract.values import Data, Instance, ModelObject, PartUse, Ref, Tensor, Value
 from kerascheck.ir import (
     UNKNOWN,
@@ -36,6 +36,8 @@ from kerascheck.ir import (
 from kerascheck.knowledge import Knowledge, applications
 
 _PREFIX = "keras.applications."
+# Models inside models inside models... are followed this deep.
+_MAX_NESTING = 4
 # Layers that move or resize pixels without changing their scale.
 _KEEP_SCALE = frozenset(
     {
@@ -183,13 +185,18 @@ _GENERATOR_SCALING = (
 
 
 def flow_scale(generator: Instance, source: Value | None = None) -> Any:
-    """The scale of what ``generator.flow*()`` yields: files are raw 0-255 pixels, arrays
-    keep theirs; then the generator's own scaling."""
+    """The scale of what ``generator.flow*()`` yields (``source`` None: files, which are raw
+    0-255 pixels; else the array given to ``flow``, with its scale), after the generator's
+    own scaling. A generator that rescales by 1/255 or applies a ``preprocess_input`` says
+    that the arrays it is given are 0-255 pixels, so their unknown scale is taken as that."""
     own = generator.scaled
-    base = source.info.scaled if isinstance(source, Data) else Known("raw_0_255")
+    if source is None:
+        base: Any = Known("raw_0_255")
+    else:
+        base = source.info.scaled if isinstance(source, Data) else UNKNOWN
     if own == Known("raw_0_255"):
         return base
-    if base == Known("raw_0_255"):
+    if base in (UNKNOWN, Known("raw_0_255")):
         return own
     return UNKNOWN
 
@@ -258,8 +265,11 @@ class Backbones:
             )
         return None
 
-    def parts(self, model: ModelObject, direct: list[ModelObject]) -> tuple[PartSpec, ...]:
-        """The models used as layers of ``model``, with each use and what leads to it."""
+    def parts(
+        self, model: ModelObject, direct: list[ModelObject], depth: int = 0
+    ) -> tuple[PartSpec, ...]:
+        """The models used as layers of ``model``, with each use and what leads to it, and
+        theirs in turn (a few levels: models nest as a tree)."""
         uses: dict[int, list[PartCall]] = {id(part): [] for part in direct}
         if model.kind == "sequential":
             for part, position in model.parts:
@@ -272,7 +282,13 @@ class Backbones:
                     ops = self._path_ops(tensor.inputs[0]) if len(tensor.inputs) == 1 else None
                     uses[id(use.model)].append(PartCall(use.span, use.call, ops))
         return tuple(
-            PartSpec(part.name, part.application, tuple(uses[id(part)])) for part in direct
+            PartSpec(
+                part.name,
+                part.application,
+                tuple(uses[id(part)]),
+                self.parts(part, direct_parts(part), depth + 1) if depth < _MAX_NESTING else (),
+            )
+            for part in direct
         )
 
     def _layer_ops(self, layers: list[LayerSpec]) -> tuple[PixelOp, ...] | None:

@@ -237,7 +237,7 @@ def call_method(method: Method, positional: list[Value]) -> Value:
         # raw 0-255 pixels; ``flow(x)`` gives x's scale, as far as it is known.
         if method.name in ("flow_from_directory", "flow_from_dataframe"):
             return Data(DataInfo(dataset=Known("ImageDataGenerator"), scaled=flow_scale(receiver)))
-        if method.name == "flow" and positional and isinstance(positional[0], Data):
+        if method.name == "flow" and positional:
             scaled = flow_scale(receiver, positional[0])
             return Data(DataInfo(dataset=Known("ImageDataGenerator"), scaled=scaled))
         return UNKNOWN

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from kerascheck.extract import ordering
 from kerascheck.extract.values import (
     Data,
     KerasObject,
@@ -331,6 +332,7 @@ def build_compile(
 
 # ----------------------------------------------------------------------------- data
 def _data_info(value: Value | None, span: Span | None) -> DataInfo:
+    value = ordering.as_data(value)
     if isinstance(value, Data):
         return replace(value.info, span=span) if span is not None else value.info
     return DataInfo(span=span)

@@ -30,6 +30,7 @@ _CONSTANTS: dict[str, Any] = {
     "numpy.ones_like": 1,
 }
 _FULL = frozenset({"numpy.full", "numpy.full_like"})
+_TO_ARRAY = frozenset({"numpy.array", "numpy.asarray", "keras.utils.to_categorical"})
 _CONCATENATE = frozenset({"numpy.concatenate", "numpy.hstack", "numpy.append"})
 # scikit-learn data sets whose targets are sorted by class (measured, scikit-learn 1.9).
 SORTED_DATASETS = frozenset({"sklearn.datasets.load_iris", "sklearn.datasets.load_wine"})
@@ -100,10 +101,11 @@ def from_call(
         if len(blocks) < 2 or any(block is None for block in blocks):
             return None
         return _labels(tuple(blocks), call)
-    if qualname in ("numpy.array", "numpy.asarray") and positional:
-        if isinstance(positional[0], LabelList):
-            return _labels(positional[0].blocks, call)
-        return None
+    if qualname in _TO_ARRAY and positional and isinstance(positional[0], LabelList):
+        labels = _labels(positional[0].blocks, call)
+        if qualname.endswith("to_categorical") and isinstance(labels, Data):
+            return Data(replace(labels.info, encoding=Known("onehot")))
+        return labels
     if qualname == "numpy.sort" and positional and _labelled(positional[0]):
         return Data(replace(positional[0].info, order=BY_LABEL))  # type: ignore[union-attr]
     if qualname == "numpy.argsort" and positional and _labelled(positional[0]):
@@ -156,9 +158,17 @@ def binary(op: Callable[[Any, Any], Any] | None, left: Value, right: Value) -> V
             if single and len(items.value) == 1 and not isinstance(count, (LabelList, Data)):  # type: ignore[union-attr]
                 value = items.value[0]  # type: ignore[union-attr]
                 return LabelList((value,)) if _number(value) else None
-    if op is operator.add and isinstance(left, LabelList) and isinstance(right, LabelList):
-        return LabelList(left.blocks + right.blocks)
+    if op is operator.add and isinstance(right, LabelList):
+        if isinstance(left, LabelList):
+            return LabelList(left.blocks + right.blocks)
+        if left == Known([]):  # ``labels = []; labels += [0] * n``
+            return right
     return None
+
+
+def as_data(value: Value | None) -> Value | None:
+    """A label list handed to Keras as it is (``fit(x, [0] * n + [1] * m)``) is an array."""
+    return _labels(value.blocks, None) if isinstance(value, LabelList) else value
 
 
 def after_binary(op: Callable[[Any, Any], Any], left: Value, right: Value, result: Value) -> Value:
