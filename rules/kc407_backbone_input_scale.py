@@ -39,9 +39,7 @@ class BackboneInputScale(Rule):
     code = "KC407"
     name = "backbone-input-scale"
     severity = "warning"
-    relevant_names = frozenset({"preprocess_input", "applications", "Rescaling"}) | frozenset(
-        applications().constructors
-    )
+    relevant_names = frozenset({"preprocess_input"}) | frozenset(applications().constructors)
     summary = "A pretrained backbone is fed pixels on a scale its weights were not trained on."
     why = """
         The ImageNet weights of a backbone only make sense on inputs scaled the way they were

@@ -36,9 +36,7 @@ class BatchNormFineTuning(Rule):
     code = "KC408"
     name = "batchnorm-fine-tuning"
     severity = "warning"
-    relevant_names = frozenset({"trainable", "applications"}) | frozenset(
-        applications().constructors
-    )
+    relevant_names = frozenset({"trainable"}) | frozenset(applications().constructors)
     summary = "An unfrozen pretrained backbone's BatchNormalization layers update their statistics."
     why = """
         In training mode BatchNormalization normalises with the statistics of the current

@@ -71,6 +71,7 @@ from kerascheck.ir import (
     Known,
     LayerSpec,
     ModuleSpec,
+    PartSpec,
     RunKind,
     Span,
 )
@@ -208,12 +209,13 @@ class PythonExtractor:
             else:
                 self.call_function(pending, [], {}, standalone=True)
         flavour, reason = self.markers.infer()
+        # Only a model used as a layer (called, added, or read through .input / .output)
+        # can be a part of another: most files have none, and skip the graph walks.
+        nested = any(m.embedded or m.io for m in self.models)
         return ModuleSpec(
             path=self.path,
             models=tuple(
-                build_model_spec(
-                    m, self.states.of(m), self.k, self.backbones.parts(m, direct_parts(m))
-                )
+                build_model_spec(m, self.states.of(m), self.k, self.parts_of(m, nested))
                 for m in self.models
             ),
             api_uses=self.counted(self.api_uses),
@@ -221,6 +223,9 @@ class PythonExtractor:
             flavour_reason=reason,
             guards=tuple(self.guards),
         )
+
+    def parts_of(self, model: ModelObject, nested: bool) -> tuple[PartSpec, ...]:
+        return self.backbones.parts(model, direct_parts(model)) if nested else ()
 
     def counted(self, uses: list[ApiUse]) -> tuple[ApiUse, ...]:
         """Count the occurrences of names bound by imports of removed modules (rare, so the
