@@ -70,9 +70,10 @@ from kerascheck.ir import (
     FlavourGuard,
     Known,
     LayerSpec,
+    ModelSpec,
     ModuleSpec,
-    PartSpec,
     RunKind,
+    RunSpec,
     Span,
 )
 from kerascheck.knowledge import Knowledge, keras3_api
@@ -209,23 +210,32 @@ class PythonExtractor:
             else:
                 self.call_function(pending, [], {}, standalone=True)
         flavour, reason = self.markers.infer()
+        trains = any(
+            isinstance(event, RunSpec) and event.kind == "train"
+            for model in self.models
+            for event in model.events
+        )
         # Only a model used as a layer (called, added, or read through .input / .output)
         # can be a part of another: most files have none, and skip the graph walks.
         nested = any(m.embedded or m.io for m in self.models)
         return ModuleSpec(
             path=self.path,
-            models=tuple(
-                build_model_spec(m, self.states.of(m), self.k, self.parts_of(m, nested))
-                for m in self.models
-            ),
+            models=tuple(self.model_spec(m, trains, nested) for m in self.models),
             api_uses=self.counted(self.api_uses),
             flavour=flavour,
             flavour_reason=reason,
             guards=tuple(self.guards),
         )
 
-    def parts_of(self, model: ModelObject, nested: bool) -> tuple[PartSpec, ...]:
-        return self.backbones.parts(model, direct_parts(model)) if nested else ()
+    def model_spec(self, model: ModelObject, module_trains: bool, nested: bool) -> ModelSpec:
+        """The IR of a model. The compiles it ends with, which the rules judge when the code
+        never runs it, are kept only where nothing in the module trains (a library function
+        returning a compiled model): where other models are trained, the code shows where
+        training happens, and a compiled model left out of it trains nothing. Its parts
+        (models used as its layers) are looked for only where some model is used as one."""
+        final = () if module_trains else self.states.of(model)
+        parts = self.backbones.parts(model, direct_parts(model)) if nested else ()
+        return build_model_spec(model, final, self.k, parts)
 
     def counted(self, uses: list[ApiUse]) -> tuple[ApiUse, ...]:
         """Count the occurrences of names bound by imports of removed modules (rare, so the
