@@ -135,6 +135,21 @@ model.fit(x, y)
     )
 
 
+def test_a_loop_that_skips_layers_with_continue_leaves_them_unknown() -> None:
+    assert (
+        kc406("""
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y)
+for layer in base.layers:
+    if "norm" in layer.name:
+        continue
+    layer.trainable = False
+model.fit(x, y)
+""")
+        == []
+    )
+
+
 def test_a_followed_helper_that_freezes_counts() -> None:
     assert kc406("""
 def freeze(network):

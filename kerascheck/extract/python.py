@@ -386,9 +386,10 @@ class PythonExtractor:
     def exec_loop(self, node: cst.For | cst.While, scope: Scope) -> None:
         if isinstance(node, cst.For):
             iterable = self.evaluate(node.iter, scope)
-            if isinstance(iterable, LayerGroup) and not _has_break(node.body):
+            if isinstance(iterable, LayerGroup) and not _has_break(node.body, continues=True):
                 # ``for layer in base.layers:``: the body runs for each layer (a model's
-                # layers are never none), so what it sets, it sets on the whole group.
+                # layers are never none), so what it sets, it sets on the whole group. A
+                # ``continue`` skips some layers: that loop is a loop like any other.
                 self.bind(node.target, iterable, scope)
                 self.exec_suite(node.body, scope)
                 return
@@ -1458,13 +1459,17 @@ def _is_none_check(left: Value, right: Value) -> bool:
     return isinstance(left, Known) and isinstance(right, Known) and right.value is None
 
 
-def _has_break(suite: cst.BaseSuite) -> bool:
+def _has_break(suite: cst.BaseSuite, continues: bool = False) -> bool:
     found = False
 
     class _Finder(cst.CSTVisitor):
         def visit_Break(self, node: cst.Break) -> None:
             nonlocal found
             found = True
+
+        def visit_Continue(self, node: cst.Continue) -> None:
+            nonlocal found
+            found = found or continues
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return False
