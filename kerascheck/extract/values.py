@@ -135,6 +135,8 @@ class Instance:
     """An object of a non-Keras class the data flow models (``StandardScaler()``)."""
 
     qualname: str
+    # What its transform's values range over, when its options fix it (MinMaxScaler).
+    value_range: Any = UNKNOWN
     # The pixel scale an image generator gives its batches (``rescale=1/255``: "unit").
     scaled: Any = UNKNOWN
 
