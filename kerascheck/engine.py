@@ -27,8 +27,18 @@ from kerascheck.edits import plain_fixes
 from kerascheck.extract.python import extract
 from kerascheck.extract.saved_read import SAVED_SUFFIXES, SavedModelError
 from kerascheck.flavour import DEFAULT_FLAVOUR
+from kerascheck.indentation import Reindented, reindent
 from kerascheck.ir import Edit, Finding, Fix, Flavour, ModuleSpec, Span
-from kerascheck.notebook import MAX_NOTEBOOK_BYTES, NOTEBOOK_SUFFIX, Notebook, parse_notebook
+from kerascheck.notebook import (
+    MAX_NOTEBOOK_BYTES,
+    NOTEBOOK_SUFFIX,
+    CodeCell,
+    Notebook,
+    SourceCell,
+    code_cells,
+    join,
+    parse_notebook,
+)
 from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
@@ -330,7 +340,7 @@ def lint_source(
     try:
         module = _parse(source, sliced)
     except cst.ParserSyntaxError as exc:
-        return FileResult(path, errors=(_syntax_error(path, source, exc),), checked=False)
+        return _refused(source, path, options, rules, exc, python_accepts)
     except RecursionError:
         return FileResult(
             path, errors=(FileError(path, "too deeply nested to parse"),), checked=False
@@ -367,6 +377,59 @@ def lint_source(
         )
     kept, suppressed = split(placed, suppressions(source))
     return FileResult(path, kept, suppressed=suppressed)
+
+
+def _refused(
+    source: str,
+    path: str,
+    options: Options,
+    rules: Sequence[Rule] | None,
+    exc: cst.ParserSyntaxError,
+    python_accepts: bool,
+) -> FileResult:
+    """libcst refused ``source``. If Python accepts it and its indentation mixes tabs or
+    form feeds (the refusal kerascheck.indentation rewrites), it is checked with that
+    indentation as spaces and every position is mapped back; else the syntax error."""
+    accepted = python_accepts or nesting.python_tree(source) is not None
+    reindented = reindent(source) if accepted else None
+    if reindented is None:
+        return FileResult(path, errors=(_syntax_error(path, source, exc),), checked=False)
+    return _unindented(lint_source(reindented.text, path, options, rules), reindented)
+
+
+def _unindented(result: FileResult, reindented: Reindented) -> FileResult:
+    """A result on the reindented text, in the positions of the original."""
+
+    def placed(finding: Finding) -> Finding:
+        span = reindented.span(finding.span) or replace(finding.span, col=1)
+        return replace(finding, span=span, fix=_unindented_fix(finding.fix, reindented))
+
+    def error(found: FileError) -> FileError:
+        if found.line is None or found.column is None:
+            return found
+        return replace(found, column=reindented.column(found.line, found.column) or 1)
+
+    return replace(
+        result,
+        findings=tuple(placed(f) for f in result.findings),
+        suppressed=tuple(placed(f) for f in result.suppressed),
+        errors=tuple(error(e) for e in result.errors),
+    )
+
+
+def _unindented_fix(fix: Fix | None, reindented: Reindented) -> Fix | None:
+    """The fix in original positions; None when an edit starts or ends inside rewritten
+    indentation or spans rewritten lines (it could not be applied exactly)."""
+    if fix is None:
+        return None
+    edits = []
+    for edit in fix.edits:
+        span = reindented.span(edit.span)
+        spans_lines = edit.span.end_line > edit.span.line
+        if span is None or (spans_lines and reindented.moved_between(span.line, span.end_line)):
+            return None
+        edits.append(replace(edit, span=span))
+    return replace(fix, edits=tuple(edits))
 
 
 def lint_saved(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
@@ -417,28 +480,79 @@ def _lint_file(path: str, options: Options, rules: Sequence[Rule] | None) -> Fil
 
 
 def lint_notebook(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
-    """The code cells linted as one module; positions mapped back into their cells."""
+    """A notebook file: its code cells checked together (``lint_cells``)."""
     try:
         notebook = parse_notebook(read_bytes(path, MAX_NOTEBOOK_BYTES))
-    except OSError as exc:
-        error = FileError(path, f"cannot read: {exc.strerror or exc}")
-        return FileResult(path, errors=(error,), checked=False)
     except SourceError as exc:
         return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
-    result = lint_source(notebook.source, path, options, rules)
+    if not notebook.python:
+        return FileResult(path, checked=False)  # an R, Julia... notebook: not Python
+    return lint_cells(notebook.cells, path, options, rules)
+
+
+def lint_cells(
+    cells: Sequence[SourceCell | tuple[int, str]],
+    path: str,
+    options: Options,
+    rules: Sequence[Rule] | None = None,
+) -> FileResult:
+    """Code cells checked as one module, in order, positions in their own cells.
+
+    A cell that Python rejects, as IPython would compile it (or that libcst cannot parse,
+    or that is nested too deeply), is reported as an error at its cell and line and left
+    out: a placeholder takes its lines and makes the names it binds unknown, and the other
+    cells are checked. A cell tagged ``raises-exception`` is expected to fail: left out
+    without an error."""
+    if not any("keras" in (c.text if isinstance(c, SourceCell) else c[1]) for c in cells):
+        return FileResult(path)  # the same prefilter as for a .py file
+    found = code_cells(cells)
+    expected = {c.number for c in cells if isinstance(c, SourceCell) and c.expected_error}
+    errors: list[FileError] = []
+    skipped: set[int] = set()
+    for cell in found:
+        problem = cell.problem()
+        if problem is not None:
+            skipped.add(cell.number)
+            if cell.number not in expected:
+                message = f"{problem.message} (cell not checked)"
+                errors.append(FileError(path, message, problem.line, problem.column, cell.number))
+    active = rules if rules is not None else options.rules()
+    while True:
+        notebook = join(found, frozenset(skipped))
+        result = lint_source(notebook.source, path, options, active)
+        culprit = _failing_cell(result, notebook)
+        if culprit is None or culprit.number in skipped:
+            break
+        # libcst's limits, or nesting the guard refuses: that cell is left out too.
+        skipped.add(culprit.number)
+        errors.extend(
+            replace(_in_cell(e, notebook), message=f"{e.message} (cell not checked)")
+            for e in result.errors
+        )
     return replace(
         result,
         findings=tuple(notebook.place(f) for f in result.findings),
         suppressed=tuple(notebook.place(f) for f in result.suppressed),
-        errors=tuple(_in_cell(e, notebook) for e in result.errors),
+        errors=(*sorted(errors, key=_error_order), *(_in_cell(e, notebook) for e in result.errors)),
     )
+
+
+def _failing_cell(result: FileResult, notebook: Notebook) -> CodeCell | None:
+    """The cell a failed check of the joined code points at, if it points at one."""
+    if result.checked or len(result.errors) != 1 or result.errors[0].line is None:
+        return None
+    return notebook.cell_at(result.errors[0].line)
+
+
+def _error_order(error: FileError) -> tuple[int, int]:
+    return (error.cell or 0, error.line or 0)
 
 
 def _in_cell(error: FileError, notebook: Notebook) -> FileError:
     if error.line is None:
         return error
     span = notebook.locate(Span(error.line, error.column or 1))
-    return replace(error, line=span.line, cell=span.cell)
+    return replace(error, line=span.line, column=span.col, cell=span.cell)
 
 
 def filter_for_file(result: FileResult, path: str, options: Options) -> FileResult:
