@@ -33,6 +33,7 @@ from kerascheck.engine import (
     map_files,
 )
 from kerascheck.extract.saved_read import SAVED_SUFFIXES
+from kerascheck.indentation import reindent
 from kerascheck.ir import Finding, Fix
 from kerascheck.notebook import NOTEBOOK_SUFFIX
 from kerascheck.rule import Rule
@@ -92,9 +93,17 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def parses(source: str) -> bool:
+    """Python and libcst both accept ``source`` (libcst once the indentation it cannot take
+    is rewritten, as the engine does)."""
     try:
-        cst.parse_module(source)
         ast.parse(source)
+        try:
+            cst.parse_module(source)
+        except cst.ParserSyntaxError:
+            reindented = reindent(source)
+            if reindented is None:
+                return False
+            cst.parse_module(reindented.text)
     except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
