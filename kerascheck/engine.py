@@ -482,7 +482,18 @@ def _lint_file(path: str, options: Options, rules: Sequence[Rule] | None) -> Fil
 def lint_notebook(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
     """A notebook file: its code cells checked together (``lint_cells``)."""
     try:
-        notebook = parse_notebook(read_bytes(path, MAX_NOTEBOOK_BYTES))
+        data = read_bytes(path, MAX_NOTEBOOK_BYTES)
+    except SourceError as exc:
+        return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
+    return lint_notebook_data(data, path, options, rules)
+
+
+def lint_notebook_data(
+    data: bytes, path: str, options: Options, rules: Sequence[Rule] | None = None
+) -> FileResult:
+    """A notebook's bytes (a file's, or a buffer an editor pipes in)."""
+    try:
+        notebook = parse_notebook(data)
     except SourceError as exc:
         return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
     if not notebook.python:

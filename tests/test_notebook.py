@@ -129,17 +129,6 @@ def test_inline_suppression_works_in_a_cell(tmp_path: Path) -> None:
     assert run_check(tmp_path, "--isolated", "nb.ipynb").returncode == 0
 
 
-def test_fix_leaves_notebooks_alone(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path / "nb.ipynb",
-        [_cell("code", ["from keras.optimizers import Adam\n", "opt = Adam(lr=0.1)\n"])],
-    )
-    before = path.read_bytes()
-    result = run_check(tmp_path, "--isolated", "--fix", "--format", "concise", "nb.ipynb")
-    assert path.read_bytes() == before
-    assert "nb.ipynb:cell 1:2:12: KC201 " in result.stdout
-
-
 def test_not_utf8_is_a_clear_error() -> None:
     with pytest.raises(SourceError, match="not UTF-8"):
         parse_notebook(b'{"cells": ["\xff"]}')
