@@ -10,11 +10,11 @@ import gc
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -507,21 +507,32 @@ def lint_cells(
     options: Options,
     rules: Sequence[Rule] | None = None,
 ) -> FileResult:
-    """Code cells checked as one module, in order, positions in their own cells.
-
-    A cell that Python rejects, as IPython would compile it (or that libcst cannot parse,
-    or that is nested too deeply), is reported as an error at its cell and line and left
-    out: a placeholder takes its lines and makes the names it binds unknown, and the other
-    cells are checked. A cell tagged ``raises-exception`` is expected to fail: left out
-    without an error."""
+    """Code cells checked as one module, in order, positions in their own cells
+    (``lint_code_cells``)."""
     if not any("keras" in (c.text if isinstance(c, SourceCell) else c[1]) for c in cells):
         return FileResult(path)  # the same prefilter as for a .py file
-    found = code_cells(cells)
-    expected = {c.number for c in cells if isinstance(c, SourceCell) and c.expected_error}
+    expected = frozenset(c.number for c in cells if isinstance(c, SourceCell) and c.expected_error)
+    return lint_code_cells(code_cells(cells), expected, path, options, rules)
+
+
+def lint_code_cells(
+    cells: Sequence[CodeCell],
+    expected: frozenset[int],
+    path: str,
+    options: Options,
+    rules: Sequence[Rule] | None = None,
+) -> FileResult:
+    """Cells as Python (``kerascheck.notebook.code_cells``) checked as one module.
+
+    A cell that Python rejects, as IPython would parse it (or that libcst cannot parse, or
+    that is nested too deeply), is reported as an error at its cell and line and left out:
+    a placeholder takes its lines and makes the names it binds unknown, and the other cells
+    are checked. A cell numbered in ``expected`` (tagged ``raises-exception``) is expected
+    to fail: left out without an error."""
     errors: list[FileError] = []
     skipped: set[int] = set()
-    for cell in found:
-        problem = cell.problem()
+    for cell in cells:
+        problem = cell.problem
         if problem is not None:
             skipped.add(cell.number)
             if cell.number not in expected:
@@ -529,7 +540,7 @@ def lint_cells(
                 errors.append(FileError(path, message, problem.line, problem.column, cell.number))
     active = rules if rules is not None else options.rules()
     while True:
-        notebook = join(found, frozenset(skipped))
+        notebook = join(cells, frozenset(skipped))
         result = lint_source(notebook.source, path, options, active)
         culprit = _failing_cell(result, notebook)
         if culprit is None or culprit.number in skipped:
@@ -546,6 +557,101 @@ def lint_cells(
         suppressed=tuple(notebook.place(f) for f in result.suppressed),
         errors=(*sorted(errors, key=_error_order), *(_in_cell(e, notebook) for e in result.errors)),
     )
+
+
+@dataclass(frozen=True)
+class ParsedCell:
+    """A cell parsed once and kept (an interactive session checks its inputs again at
+    every new cell); ``module`` is None for a cell that cannot be analysed."""
+
+    cell: CodeCell
+    module: cst.Module | None = field(repr=False)
+    reindented: Reindented | None = field(default=None, repr=False)
+
+    @cached_property
+    def positions(self) -> Mapping[cst.CSTNode, object]:
+        assert self.module is not None
+        with _room_for_nesting():
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            return wrapper.resolve(PositionProvider)
+
+    @cached_property
+    def suppressed_codes(self) -> dict[int, frozenset[str]]:
+        return suppressions(self.cell.code.text)
+
+
+def parse_cell(cell: CodeCell) -> ParsedCell:
+    """``cell`` parsed with libcst, as ``lint_source`` would parse its code (the nesting
+    guard first; indentation libcst refuses rewritten)."""
+    text = cell.code.text
+    if cell.problem is not None or "\x00" in text:
+        return ParsedCell(cell, None)
+    if nesting.might_be_deep(text) and nesting.refusal(text, nesting.python_tree(text)):
+        return ParsedCell(cell, None)
+    try:
+        return ParsedCell(cell, cst.parse_module(text))
+    except cst.ParserSyntaxError:
+        reindented = reindent(text)
+        if reindented is None:
+            return ParsedCell(cell, None)
+        try:
+            return ParsedCell(cell, cst.parse_module(reindented.text), reindented)
+        except (cst.ParserSyntaxError, RecursionError):
+            return ParsedCell(cell, None)
+    except (RecursionError, UnicodeEncodeError):
+        return ParsedCell(cell, None)
+
+
+def lint_parsed_cells(
+    cells: Sequence[ParsedCell], path: str, options: Options, rules: Sequence[Rule]
+) -> FileResult:
+    """Parsed cells checked as one module (their statements in order), positions taken
+    from each cell's own parse: a session's inputs are parsed and positioned once each,
+    however often they are checked. Cells without a module are left out; findings carry
+    no fixes (an interactive session only shows them)."""
+    parsed = [c for c in cells if c.module is not None]
+    if not parsed:
+        return FileResult(path)
+    module = cst.Module(body=tuple(s for c in parsed for s in c.module.body))  # type: ignore[union-attr]
+    lines = sum(len(c.cell.code.lines) for c in parsed)
+    try:
+        with warnings.catch_warnings(), _room_for_nesting():
+            warnings.simplefilter("ignore")
+            spec = extract(module, path, lines=lines)
+            findings = run_rules(spec, rules, options.target_keras)
+    except (RecursionError, SyntaxError):
+        return FileResult(path, checked=False)
+    notebook = join([c.cell for c in cells])
+    starts = {c.number: c.first_line for c in notebook.cells}
+    unique: dict[tuple[str, int, int, int, str], Finding] = {}
+    suppressed: list[Finding] = []
+    for finding in findings:
+        owner, span = _cell_position(finding.span, parsed)
+        if owner is None:
+            continue
+        joined = replace(span, line=span.line + starts[owner.cell.number] - 1)
+        joined = replace(joined, end_line=span.end_line + starts[owner.cell.number] - 1)
+        placed = notebook.place(replace(finding, span=joined, fix=None))
+        kept, silenced = split([placed], owner.suppressed_codes)
+        suppressed.extend(silenced)
+        for found in kept:
+            key = (found.code, found.span.cell or 0, found.span.line, found.span.col, found.message)
+            unique.setdefault(key, found)
+    order = sorted(unique.values(), key=lambda f: (f.span.cell or 0, f.span.line, f.span.col))
+    return FileResult(path, tuple(order), suppressed=tuple(suppressed))
+
+
+def _cell_position(span: Span, cells: Sequence[ParsedCell]) -> tuple[ParsedCell | None, Span]:
+    """The cell whose parse holds ``span``'s anchor, and the span in that cell's lines."""
+    if span.anchor is None:
+        return None, span
+    for cell in cells:
+        if span.anchor in cell.positions:
+            placed = _position(span, cell.positions)
+            if cell.reindented is not None:
+                placed = cell.reindented.span(placed) or replace(placed, col=1)
+            return cell, placed
+    return None, span
 
 
 def _failing_cell(result: FileResult, notebook: Notebook) -> CodeCell | None:

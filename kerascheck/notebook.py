@@ -17,6 +17,7 @@ import bisect
 import builtins
 import json
 import keyword
+import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -74,6 +75,7 @@ class CodeCell:
     def lines(self) -> list[str]:
         return split_lines(self.text)
 
+    @cached_property
     def problem(self) -> CellProblem | None:
         """Python's syntax error for this cell, as IPython parses it; None if it parses."""
         code = self.code.text
@@ -213,11 +215,12 @@ def join(cells: Sequence[CodeCell], skipped: frozenset[int] = frozenset()) -> No
 
 
 # ---------------------------------------------------------------------- placeholders
-def placeholder(lines: list[str], imported: frozenset[str]) -> list[str]:
+def placeholder(lines: list[str], imported: frozenset[str], forget: bool = True) -> list[str]:
     """Neutral Python for a cell Python rejects, line for line: each plain one-line
     import stays (it binds a module whatever else the cell does, and forgetting it would
-    silence every later cell), and one line makes unknown every other name the cell
-    appears to bind or to change in place (``a = b = ...``); the rest are empty lines."""
+    silence every later cell), and (with ``forget``) one line makes unknown every other
+    name the cell appears to bind or to change in place (``a = b = ...``); the rest are
+    empty lines."""
     out = [""] * len(lines)
     forgotten: dict[str, None] = {}  # ordered, for a stable line
     free = []
@@ -228,7 +231,7 @@ def placeholder(lines: list[str], imported: frozenset[str]) -> list[str]:
         free.extend(range(first, last + 1))
         for name in _touched_names(tokens, imported):
             forgotten.setdefault(name)
-    if forgotten and free:
+    if forget and forgotten and free:
         out[free[-1]] = " = ".join([*forgotten, "..."])
     return out
 
@@ -259,7 +262,7 @@ def _plain_import(line: str) -> bool:
             body = ast.parse(line).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return len(body) == 1 and isinstance(body[0], (ast.Import, ast.ImportFrom))
+    return bool(body) and all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in body)
 
 
 _AUGMENTED = frozenset(
@@ -370,6 +373,29 @@ def _changed_by(statement: list[tuple[str, str]], imported: frozenset[str]) -> l
         ):
             names.append(name)
     return names
+
+
+@dataclass(frozen=True)
+class CellNames:
+    """What a cell mentions and binds, read from its tokens (it need not parse)."""
+
+    words: frozenset[str]  # every identifier-like word, in strings and comments too
+    imported: frozenset[str]  # the names its imports bind
+    bound: frozenset[str]  # the names it binds otherwise, or changes (``x.a = 1``)
+
+
+_WORD = re.compile(r"(?!\d)\w+")
+
+
+def cell_names(code: CellCode) -> CellNames:
+    imported: set[str] = set()
+    bound: set[str] = set()
+    for _, _, tokens, _ in _statement_lines(list(code.lines)):
+        for statement in _statements(tokens):
+            imported.update(_imported_by(statement))
+            if statement[0][1] not in {"import", "from"}:
+                bound.update(_bound_by(statement))
+    return CellNames(frozenset(_WORD.findall(code.text)), frozenset(imported), frozenset(bound))
 
 
 def _imported_names(cells: Sequence[CodeCell]) -> frozenset[str]:
