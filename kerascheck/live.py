@@ -193,29 +193,26 @@ class LiveCheck:
 
 
 def _depends_on(new: _Input, history: Sequence[_Input]) -> set[int]:
-    """The inputs the new one can depend on (by ``id``): those sharing a name with it or
-    with another such input. A name only ever bound by imports links nothing: imports are
-    kept everywhere."""
+    """The inputs the new one can depend on (by ``id``): those that bind or call a method
+    of a name it mentions, and so on for theirs. A name only ever bound by imports links
+    nothing (every input keeps its imports), and an input that only reads names (a plot, a
+    print) affects nothing the check sees."""
     imported = set().union(*(item.names.imported for item in history), new.names.imported)
     bound = set().union(*(item.names.bound for item in history), new.names.bound)
     ignored = _NOT_DEPENDENCIES | (imported - bound)
-
-    def names(item: _Input) -> frozenset[str]:
-        return item.names.words - ignored
-
     needed = {id(new)}
-    wanted = set(names(new))
-    remaining = list(history)
+    wanted = set(new.names.words - ignored)
+    remaining = [(item, (item.names.bound | item.names.called_on) - ignored) for item in history]
     grew = True
     while grew:
         grew = False
-        for item in list(remaining):
-            mentioned = names(item)
-            if wanted.isdisjoint(mentioned):
+        for entry in list(remaining):
+            item, changes = entry
+            if wanted.isdisjoint(changes):
                 continue
             needed.add(id(item))
-            wanted |= mentioned
-            remaining.remove(item)
+            wanted |= item.names.words - ignored
+            remaining.remove(entry)
             grew = True
     return needed
 

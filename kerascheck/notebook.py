@@ -377,11 +377,13 @@ def _changed_by(statement: list[tuple[str, str]], imported: frozenset[str]) -> l
 
 @dataclass(frozen=True)
 class CellNames:
-    """What a cell mentions and binds, read from its tokens (it need not parse)."""
+    """What a cell mentions, binds and may change, read from its tokens (it need not
+    parse)."""
 
     words: frozenset[str]  # every identifier-like word, in strings and comments too
     imported: frozenset[str]  # the names its imports bind
     bound: frozenset[str]  # the names it binds otherwise, or changes (``x.a = 1``)
+    called_on: frozenset[str]  # objects of its method calls (``m.fit(...)``: ``m``)
 
 
 _WORD = re.compile(r"(?!\d)\w+")
@@ -390,12 +392,19 @@ _WORD = re.compile(r"(?!\d)\w+")
 def cell_names(code: CellCode) -> CellNames:
     imported: set[str] = set()
     bound: set[str] = set()
+    called_on: set[str] = set()
     for _, _, tokens, _ in _statement_lines(list(code.lines)):
         for statement in _statements(tokens):
             imported.update(_imported_by(statement))
             if statement[0][1] not in {"import", "from"}:
                 bound.update(_bound_by(statement))
-    return CellNames(frozenset(_WORD.findall(code.text)), frozenset(imported), frozenset(bound))
+                called_on.update(_changed_by(statement, frozenset()))
+    return CellNames(
+        frozenset(_WORD.findall(code.text)),
+        frozenset(imported),
+        frozenset(bound),
+        frozenset(called_on),
+    )
 
 
 def _imported_names(cells: Sequence[CodeCell]) -> frozenset[str]:

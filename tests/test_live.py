@@ -305,3 +305,16 @@ def test_each_cell_brings_exactly_what_a_full_check_adds() -> None:
         seen_any |= bool(brought)
         previous = full
     assert seen_any
+
+
+def test_the_overhead_benchmark_runs() -> None:
+    """benchmarks/live.py (its figures are in docs/notebooks.md; no timing asserted here)."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "live.py"), "--cells", "12"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=KERNEL_TIMEOUT,
+    )
+    assert done.stdout.startswith("IPython shell, synthetic session: 12 cells, mean ")
