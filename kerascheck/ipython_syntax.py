@@ -260,28 +260,31 @@ class _Lines:
 def python_cell(text: str) -> CellCode:
     """The Python that IPython would run for cell ``text``, line for line."""
     lines = _Lines(split_lines(text), {})
+    start = _first_code_line(lines.text, 0)  # IPython drops the blank lines before it
     if _may_have_ipython_syntax(text):
         _transform(lines, 0)
-    _automagic(lines)
+    if start is not None:
+        _automagic(lines, start)
     moved = {index: place for index, place in lines.moved.items() if place != (0, 0)}
     return CellCode(tuple(lines.text), moved)
 
 
-def _automagic(lines: _Lines) -> None:
-    """IPython runs a one-line cell that starts with a magic's name as that magic
-    (``pip install keras``, ``ls data/``: automagic, on by default), unless a variable of
-    that name hides it; here only when the line is not Python anyway."""
-    start = _first_code_line(lines.text, 0)
-    if start is None or start != len(lines.text) - 1 or lines.moved.get(start, (0, 0))[0]:
-        return  # several lines, or a line IPython's own transformations rewrote
+def _automagic(lines: _Lines, start: int) -> None:
+    """IPython runs a cell that its transformations leave as one line, starting with a
+    magic's name, as that magic (``pip install keras``, ``ls data/``: automagic, on by
+    default) unless an assignment follows or a variable of that name hides it; here only
+    when the line is not Python anyway."""
+    for index in range(start + 1, len(lines.text)):
+        if lines.text[index] or not lines.moved.get(index, (0, 0))[0]:
+            return  # IPython's cell has more than one line (not only lines it joined)
     line = lines.text[start]
     match = _AUTOMAGIC.match(line)
-    if match is None or match.group(2) not in _AUTOMAGICS or match.group(3)[:1] in {"=", ","}:
+    if match is None or match.group(2) not in _AUTOMAGICS:
         return
-    if _parse(line + "\n") is not None:
+    arguments = match.group(3).lstrip()
+    if arguments[:1] in {"=", ","} or _parse(line + "\n") is not None:
         return
-    name, arguments = match.group(2), match.group(3).strip()
-    call = f"get_ipython().run_line_magic({name!r}, {arguments!r})"
+    call = f"get_ipython().run_line_magic({match.group(2)!r}, {arguments!r})"
     lines.replace(start, match.group(1) + call, None)
 
 
