@@ -318,3 +318,20 @@ def test_the_overhead_benchmark_runs() -> None:
         timeout=KERNEL_TIMEOUT,
     )
     assert done.stdout.startswith("IPython shell, synthetic session: 12 cells, mean ")
+
+
+def test_the_documented_magic_options_are_the_magics_own() -> None:
+    import re
+
+    from kerascheck.live import _parser
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "notebooks.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| `--")]
+    documented = {option for row in rows for option in re.findall(r"`(--[\w-]+)", row)}
+    accepted = {o for action in _parser()._actions for o in action.option_strings}
+    assert documented == accepted
+    config = re.search(r"```python\n(c\.InteractiveShellApp.*?)\n```", doc, re.DOTALL)
+    assert config is not None
+    namespace = {"c": types.SimpleNamespace(InteractiveShellApp=types.SimpleNamespace())}
+    exec(config.group(1), namespace)  # the documented ipython_config.py line
+    assert namespace["c"].InteractiveShellApp.extensions == ["kerascheck"]
