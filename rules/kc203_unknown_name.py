@@ -1,7 +1,7 @@
 import difflib
 from collections.abc import Iterable, Iterator
 
-from kerascheck.ir import Edit, Finding, Fix, Known, ModelSpec, ModuleSpec, Span
+from kerascheck.ir import CompileSpec, Edit, Finding, Fix, Known, ModelSpec, ModuleSpec, Span
 from kerascheck.knowledge import keras3_api, load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 
@@ -200,9 +200,11 @@ class UnknownName(Rule):
         yield from super().check_module(module, ctx)
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
-        compile_spec = model.compile
-        if compile_spec is None:
-            return
+        # Keras resolves these names when compile() runs, whatever follows it.
+        for compile_spec in model.compiles:
+            yield from self._check_compile(compile_spec, ctx)
+
+    def _check_compile(self, compile_spec: CompileSpec, ctx: RuleContext) -> Iterator[Finding]:
         api = keras3_api()
         k = load()
         strict = ctx.flavour == "keras3"
