@@ -250,3 +250,22 @@ def test_random_edits_keep_every_other_byte_and_decode_to_the_new_source() -> No
         value = source_values(text)[number]
         assert edited[: value.start] == text[: value.start]
         assert edited[len(edited) - (len(text) - value.end) :] == text[value.end :]
+
+
+def test_json_output_places_a_notebook_fix_in_its_cell(tmp_path: Path) -> None:
+    (tmp_path / "nb.ipynb").write_text(
+        notebook([["%matplotlib inline\n", IMPORT, "opt = Adam(lr=0.1)\n"]])
+    )
+    result = run_check(tmp_path, "--isolated", "--format", "json", "--select", "KC201", "nb.ipynb")
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["cell"], finding["line"], finding["column"]) == (2, 3, 12)
+    assert finding["fix"]["edits"] == [
+        {
+            "line": 3,
+            "column": 12,
+            "end_line": 3,
+            "end_column": 14,
+            "text": "learning_rate",
+            "cell": 2,
+        }
+    ]
