@@ -1,15 +1,16 @@
-"""IPython's syntax in a notebook cell, as neutral Python of the same line structure.
+"""IPython's syntax in a notebook cell, as the Python IPython runs, line for line.
 
-IPython turns a cell into Python before running it (``IPython/core/inputtransformer2.py``):
-it drops a common indentation and ``>>>`` / ``In [1]:`` prompts, hands a ``%%cell magic``
-its whole body as text, and rewrites escaped lines (``%magic``, ``!shell``, ``!!shell``,
-``?obj``, ``obj?``, the autocall escapes ``,f a`` ``;f a`` ``/f a``) and the assignments
-``x = %magic`` and ``x = !shell`` into calls. kerascheck makes the same decisions here,
-without importing IPython, and keeps every line where it is: a line IPython leaves as Python
-is kept byte for byte (minus the indentation and prompts IPython drops, which are recorded
-as a column shift), a rewritten line becomes a neutral statement (``pass``) or value
-(``...``, which the analysis treats as unknown) on that line, and the continuation lines of
-an escaped command become empty lines. So a finding keeps its cell, line and column.
+IPython turns a cell into Python before running it (``IPython/core/inputtransformer2.py``
+and, for a one-line cell, automagic): it drops the cell's leading blank lines, a common
+indentation and ``>>>`` / ``In [1]:`` prompts, hands a ``%%cell magic`` its whole body as
+text, and rewrites escaped lines (``%magic``, ``!shell``, ``!!shell``, ``?obj``, ``obj?``,
+the autocall escapes ``,f a`` ``;f a`` ``/f a``) and the assignments ``x = %magic`` and
+``x = !shell`` into calls. kerascheck makes the same decisions here, without importing
+IPython, and keeps every line where it is: a line IPython leaves as Python is kept byte for
+byte (minus the indentation and prompts IPython drops, recorded as a column shift), a
+rewritten line becomes IPython's own call on that line (``get_ipython().system('ls')``: an
+unknown call to the analysis), and the continuation lines of an escaped command become empty
+lines. So a finding keeps its cell, line and column.
 
 Code that IPython hands to a magic as text is analysed where it is Python and runs in the
 user's namespace: the body of ``%%time``, ``%%prun``, ``%%capture``, ``%%debug`` and the
@@ -17,10 +18,10 @@ statement of ``%time``, ``%prun``, ``%debug`` (``%time x = f()`` reads as ``if 1
 f()``, columns unchanged), and ``x = %time expr`` (``%time`` returns the value). ``%%timeit``
 and ``%timeit`` run their code in a function of their own: analysed only when it binds no
 name. Every other cell magic (``%%bash``, ``%%writefile``, ``%%html``, unknown ones) is not
-Python for this kernel: the cell becomes blank lines.
+Python for this kernel: the cell is IPython's ``run_cell_magic`` call and blank lines.
 
-``tests/test_ipython_syntax.py`` checks all of this against IPython's own
-``TransformerManager`` on generated cells.
+``tests/test_ipython_syntax.py`` checks all of this against IPython's own shell on
+generated and real-world-shaped cells.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ from dataclasses import dataclass, field
 
 from kerascheck.source import split_lines
 
+# The first line of a cell magic whose body is analysed: nothing, or ``out = ...`` for
+# ``%%capture out`` (the analysis treats ``x = ...`` as an unknown value).
 NEUTRAL_STATEMENT = "pass"
-NEUTRAL_VALUE = "..."  # the analysis treats ``x = ...`` as an unknown value
+NEUTRAL_VALUE = "..."
 
 # Cell magics that run their body as Python in the user's namespace (IPython's
 # execution.py; ``capture`` runs it as a cell).
@@ -197,6 +200,8 @@ _TOKEN = re.compile(
 # line, a whitespace-only line (IPython's dedent empties it).
 _SCREEN = re.compile(r"[%!?]|>>>|In \[|\.\.\.:|^[ \t]*[,;/]|^[ \t]+$", re.MULTILINE)
 _INDENTED_START = re.compile(r"(?:[ \t\f]*(?:\r\n?|\n))*[ \t]+\S")
+_MAGIC_NAME = re.compile(r"%(\w+)")
+_WORD = re.compile(r" *(\S+)")
 _OPENERS = frozenset("([{")
 _CLOSERS = frozenset(")]}")
 
@@ -720,7 +725,7 @@ def _assigned_from(lines: _Lines, logical: _Logical, equals: int, end: int) -> i
 def _magic_code(line: str, col: int) -> tuple[str, int] | None:
     """``(name, column of the code)`` of the line magic at ``col`` (``%name opts code``),
     for the magics whose argument is a Python statement; None otherwise."""
-    match = re.compile(r"%(\w+)").match(line, col)
+    match = _MAGIC_NAME.match(line, col)
     if match is None or match.group(1) not in _LINE_CODE_MAGICS:
         return None
     name = match.group(1)
@@ -729,7 +734,7 @@ def _magic_code(line: str, col: int) -> tuple[str, int] | None:
     letters, long_options = _LINE_CODE_MAGICS[name]
     position = match.end()
     while True:
-        word = re.compile(r" *(\S+)").match(line, position)
+        word = _WORD.match(line, position)
         if word is None:
             return None  # no code: a mode of the magic without a statement
         option = word.group(1)
@@ -743,7 +748,7 @@ def _magic_code(line: str, col: int) -> tuple[str, int] | None:
             takes_value = letters[letters.index(option[1]) + 1 : letters.index(option[1]) + 2]
             position = word.end()
             if takes_value == ":" and len(option) == 2:
-                value = re.compile(r" *\S+").match(line, position)
+                value = _WORD.match(line, position)
                 if value is None:
                     return None
                 position = value.end()
