@@ -26,16 +26,25 @@ _SAME_SHAPE = frozenset(
 
 def _declared(layer: LayerSpec) -> tuple[object, ...] | None:
     """The input shape a layer's arguments state (``input_shape``, ``shape`` of an
-    InputLayer, ``(input_dim,)``), when literal."""
+    InputLayer, ``(input_dim,)``): literal values, or the names written where a value is
+    not known (``input_shape=(n,)`` then ``input_dim=n`` state the same shape)."""
     if layer.call is None:
         return None
     for name in ("input_shape", "shape", "batch_input_shape", "input_dim"):
         arg = layer.call.kwarg(name)
-        value = arg.value.value if arg is not None and isinstance(arg.value, Known) else None
-        if name == "input_dim" and isinstance(value, int):
-            return (value,)
+        if arg is None:
+            continue
+        value = arg.value.value if isinstance(arg.value, Known) else None
+        if name == "input_dim":
+            stated = value if isinstance(value, int) else arg.source
+            return (stated,) if stated is not None else None
         if isinstance(value, (tuple, list)):
-            return tuple(value[1:]) if name == "batch_input_shape" else tuple(value)
+            shape = tuple(value)
+        elif arg.element_sources and all(arg.element_sources):
+            shape = tuple(arg.element_sources)
+        else:
+            return None
+        return shape[1:] if name == "batch_input_shape" else shape
     return None
 
 
@@ -144,6 +153,15 @@ class InputShapeNonFirst(Rule):
             """
             import keras
             model = keras.Sequential([keras.layers.InputLayer(input_shape=(12,)), keras.layers.Dense(4, input_dim=12)])
+            """
+        ),
+        Valid(
+            """
+            import keras
+            features = train_x.shape[1]
+            model = keras.Sequential()
+            model.add(keras.layers.InputLayer(input_shape=(features,)))
+            model.add(keras.layers.Dense(64, input_dim=features, activation="relu"))
             """
         ),
         Valid(
