@@ -211,7 +211,7 @@ conv.compile(loss="categorical_crossentropy", optimizer="adam"); conv.fit(featur
 
 logits = Sequential([Input((6,)), layers.Dense(4, activation="relu"), layers.Dense(1)])
 logits.compile(loss="binary_crossentropy", optimizer="adam"); logits.fit(features, labels)
-"""  # noqa: E501 (a snippet: its lines are positions the test reads)
+"""
 ONE_UNIT_SOFTMAX = """
 import keras
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="softmax")])
