@@ -16,7 +16,7 @@ from kerascheck.fix import apply_fixes
 from kerascheck.ir import Finding, ModuleSpec
 from kerascheck.knowledge import keras3_api, load
 from kerascheck.nesting import python_tree
-from kerascheck.notebook import parse_notebook
+from kerascheck.notebook import code_cells, join, parse_notebook
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext
 from kerascheck.slicing import (
@@ -412,7 +412,7 @@ def test_a_notebook_cell_after_a_left_out_helper_is_placed_in_its_cell(tmp_path:
     ]
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4}))
-    notebook = parse_notebook(path.read_bytes())
+    notebook = join(code_cells(parse_notebook(path.read_bytes()).cells))
     assert _slice(notebook.source) is not None
     result = lint_file(str(path), Options())
     assert [(f.code, f.span.cell, f.span.line, f.span.col) for f in result.findings] == [
