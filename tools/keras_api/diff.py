@@ -248,6 +248,13 @@ class Differ:
                     continue
                 key = f"{receiver}.{name}"
                 row = {"since": self.since(present), "kind": kind}
+                kept = [
+                    cls
+                    for cls, names in self.k3["receivers"][classes[0]].get("classes", {}).items()
+                    if name in names
+                ]
+                if kept:
+                    row["kept_by"] = sorted(kept)  # layer classes that still have it
                 row.update(self._replacement("members", key, None))
                 if name in stubs:
                     row["raises"] = stubs[name]
@@ -263,11 +270,13 @@ class Differ:
                 continue  # Keras 3 hands unknown keywords on: nothing provably rejected
             accepted = _accepted(new_sig)
             removed: dict[str, list[Snapshot]] = {}
-            renamed: dict[str, str] = {}
+            renamed = self.renames(key)
+            values: dict[str, dict[str, Any]] = {}
             for snapshot, sig in old_sigs:
                 for name in _accepted(sig) - accepted:
                     removed.setdefault(name, []).append(snapshot)
                 renamed.update(sig.get("renamed", {}))
+                values.update(sig.get("values", {}))
             if not removed:
                 continue
             table: dict[str, Any] = {}
@@ -276,24 +285,31 @@ class Differ:
                 if ignores:
                     row["ignored"] = True  # accepted and silently dropped, not an error
                 target = renamed.get(name)
-                computed = f"`{target}=`" if target in accepted else None
-                hand = self._argument_replacement(key, name)
-                if hand:
-                    row.update(hand)
-                elif computed:
-                    row.update({"use": computed, "computed": True})
-                if target in accepted and "rename" not in row:
-                    row["rename"] = target
+                if target in accepted:
+                    row |= {"use": f"`{target}=`", "computed": True, "rename": target}
+                    if name in values:
+                        row["values"] = values[name]
+                row |= self._argument_replacement(key, name, computed="use" in row)
                 table[name] = row
             rows[key] = table
         return rows
 
-    def _argument_replacement(self, key: str, name: str) -> dict[str, Any] | None:
+    def _argument_replacement(self, key: str, name: str, computed: bool) -> dict[str, Any]:
+        """The hand-written advice for an argument: the callable's own entry always wins;
+        the family's (``keras.layers.*``) and the general one (``*``) only where nothing
+        was computed (``W_regularizer`` is ``kernel_regularizer`` on Dense but
+        ``embeddings_regularizer`` on Embedding, which the legacy interfaces say)."""
         table = self.repl.get("arguments", {})
-        for scope in (key, _family(key), "*"):
+        scopes = (key,) if computed else (key, _family(key), "*")
+        for scope in scopes:
             if name in table.get(scope, {}):
                 return dict(table[scope][name])
-        return None
+        return {}
+
+    def renames(self, key: str) -> dict[str, str]:
+        """Hand-known parameter renames for a callable (``lr`` -> ``learning_rate``)."""
+        table = self.repl.get("renamed_parameters", {})
+        return {**table.get("*", {}), **table.get(key, {})}
 
     def _callable_pairs(self) -> Iterable[tuple[str, list[tuple[Snapshot, dict]], dict]]:
         """(key, old signatures, Keras 3 signature) for every callable both sides have:
@@ -339,7 +355,7 @@ class Differ:
                 continue
             new = _typed(new_sig.get("params", []))
             new_names = [p[0] for p in new]
-            renamed = dict(self.repl.get("renamed_parameters", {}))
+            renamed = self.renames(key)
             for _, sig in old_sigs:
                 renamed |= sig.get("renamed", {})
             changes = []

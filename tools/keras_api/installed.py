@@ -20,9 +20,8 @@ from types import ModuleType
 from typing import Any
 
 from keras_api.static import (
-    RECEIVERS,
-    _kwargs_names,
-    _self_attributes,
+    kwargs_names,
+    self_attributes,
     helper_kwargs,
     kwargs_helpers,
 )
@@ -150,7 +149,7 @@ def method_signature(cls: type, name: str) -> dict[str, Any]:
             break
         if node is None:
             break
-        keywords |= _kwargs_names(node)
+        keywords |= kwargs_names(node)
         rejects = _rejects_unknown(node)
         for helper_name, index in kwargs_helpers(node):
             helper = _function_node(getattr(cls, helper_name, None))
@@ -210,7 +209,7 @@ def signature(obj: Any) -> dict[str, Any]:
         if params is None:
             return {"kind": "function"}
         node = _function_node(obj)
-        keywords = _kwargs_names(node) if node is not None and params["var_keyword"] else set()
+        keywords = kwargs_names(node) if node is not None and params["var_keyword"] else set()
         own = {p[0] for p in params["params"]}
         closed = not params["var_keyword"] or (node is not None and _rejects_unknown(node))
         return {
@@ -258,27 +257,32 @@ def _tree(prefix: str, package: Path, skip: set[str]) -> tuple[list[str], dict[s
     return modules, names
 
 
-def _members(cls: type, instance: Any) -> dict[str, Any]:
-    """Public methods (with signatures), attributes, and methods kept only to raise."""
+def _members(classes: list[type], instances: list[Any]) -> dict[str, Any]:
+    """Public methods (with signatures), attributes, and methods kept only to raise, of
+    several classes together: what a receiver may be (a Sequential or a functional model;
+    any layer class)."""
     methods, attributes, stubs = {}, set(), {}
-    for name in dir(cls):
-        if name.startswith("_"):
-            continue
-        static = inspect.getattr_static(cls, name)
-        if isinstance(static, (staticmethod, classmethod)) or inspect.isfunction(static):
-            stub = _stub_message(getattr(static, "__func__", static))
-            if stub is not None:
-                stubs[name] = stub
+    for cls in classes:
+        for name in dir(cls):
+            if name.startswith("_") or name in methods:
+                continue
+            static = inspect.getattr_static(cls, name)
+            if isinstance(static, (staticmethod, classmethod)) or inspect.isfunction(static):
+                stub = _stub_message(getattr(static, "__func__", static))
+                if stub is not None:
+                    stubs.setdefault(name, stub)
+                else:
+                    methods[name] = method_signature(cls, name)
             else:
-                methods[name] = method_signature(cls, name)
-        else:
-            attributes.add(name)
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        node = _function_node(init) if init is not None else None
-        if node is not None:
-            attributes |= _self_attributes(node)
-    attributes |= {n for n in vars(instance) if not n.startswith("_")}
+                attributes.add(name)
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            node = _function_node(init) if init is not None else None
+            if node is not None:
+                attributes |= self_attributes(node)
+    for instance in instances:
+        attributes |= {n for n in vars(instance) if not n.startswith("_")}
+    stubs = {n: m for n, m in stubs.items() if n not in methods}
     return {
         "methods": methods,
         "attributes": sorted(attributes - set(methods) - set(stubs)),
@@ -288,23 +292,36 @@ def _members(cls: type, instance: Any) -> dict[str, Any]:
 
 def _receivers(keras: Any) -> dict[str, Any]:
     import numpy as np
+    from keras.src.models.functional import Functional
 
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse")
-    model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, verbose=0)
-    instances = {
-        "Model": model,
-        "Sequential": model,
-        "Layer": model.layers[0],
-        "Optimizer": model.optimizer,
-        "Callback": keras.callbacks.Callback(),
+    sequential = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    inputs = keras.Input((2,))
+    functional = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    for model in (sequential, functional):
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, verbose=0)
+    layers = [
+        cls
+        for cls in _public(keras.layers).values()
+        if inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)
+    ]
+    models = [keras.Model, keras.Sequential, Functional]
+    base = _members([keras.layers.Layer], [sequential.layers[0]])
+    known = set(base["methods"]) | set(base["attributes"])
+    # What each layer class adds to the base: `stateful` on RNNs is no removed attribute.
+    extra = {}
+    for cls in layers:
+        members = _members([cls], [])
+        added = (set(members["methods"]) | set(members["attributes"])) - known
+        if added:
+            extra[cls.__name__] = sorted(added)
+    return {
+        "Model": _members(models, [sequential, functional]),
+        "Sequential": _members(models, [sequential, functional]),
+        "Layer": base | {"classes": extra},
+        "Optimizer": _members([keras.optimizers.Optimizer], [sequential.optimizer]),
+        "Callback": _members([keras.callbacks.Callback], [keras.callbacks.Callback()]),
     }
-    found = {}
-    for receiver, path in RECEIVERS.items():
-        module, _, name = path.rpartition(".")
-        cls = getattr(importlib.import_module(module), name)
-        found[receiver] = _members(cls, instances[receiver])
-    return found
 
 
 def _resolvable(getter: Any, candidates: list[str]) -> list[str]:

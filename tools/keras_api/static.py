@@ -107,10 +107,10 @@ def kwargs_helpers(func: ast.FunctionDef) -> list[tuple[str, int]]:
 def helper_kwargs(helper: ast.FunctionDef, index: int) -> set[str]:
     """Keywords a helper takes out of the dict it receives at ``index``."""
     params = [a.arg for a in [*helper.args.posonlyargs, *helper.args.args]][1:]
-    return _kwargs_names(helper, params[index]) if index < len(params) else set()
+    return kwargs_names(helper, params[index]) if index < len(params) else set()
 
 
-def _kwargs_names(func: ast.FunctionDef, kwarg: str | None = None) -> set[str]:
+def kwargs_names(func: ast.FunctionDef, kwarg: str | None = None) -> set[str]:
     """Keywords a body takes out of ``**kwargs`` (or the dict ``kwarg``) by hand."""
     found: set[str] = set()
     if kwarg is None:
@@ -362,8 +362,10 @@ class Package:
             keywords = {k.arg: k.value for k in node.value.keywords if k.arg}
             conversions = _plain(keywords.get("conversions")) or []
             allowed = _plain(keywords.get("allowed_positional_args"))
+            values = _plain(keywords.get("value_conversions")) or {}
             found[node.targets[0].id] = {
                 "renamed": {pair[0]: pair[1] for pair in conversions if len(pair) == 2},
+                "values": {k: {str(a): b for a, b in v.items()} for k, v in values.items()},
                 "positional": allowed if isinstance(allowed, list) else None,
             }
         return found
@@ -416,7 +418,7 @@ class Package:
         if isinstance(node, ast.FunctionDef):
             info = _params(node, method=False)
             info["kind"] = "function"
-            keywords = _kwargs_names(node) if info["var_keyword"] else set()
+            keywords = kwargs_names(node) if info["var_keyword"] else set()
             info["keywords"] = sorted(keywords - {p[0] for p in info["params"]})
             return info
         if not isinstance(node, ast.ClassDef):
@@ -428,6 +430,7 @@ class Package:
         info: dict[str, Any] | None = None
         keywords: set[str] = set()
         renamed: dict[str, str] = {}
+        values: dict[str, dict[str, Any]] = {}
         for klass in self.mro(cls):
             assert isinstance(klass.node, ast.ClassDef)
             func = next(
@@ -441,7 +444,7 @@ class Package:
                 info = params
             else:
                 keywords |= {p[0] for p in params["params"]} | {p[0] for p in params["kwonly"]}
-            keywords |= _kwargs_names(func)
+            keywords |= kwargs_names(func)
             for helper, index in kwargs_helpers(func):
                 node = self.member(cls, helper)
                 if node is not None:
@@ -455,6 +458,7 @@ class Package:
                     }
                 elif dname in self.interfaces:
                     renamed.update(self.interfaces[dname]["renamed"])
+                    values.update(self.interfaces[dname]["values"])
                     if info is params and self.interfaces[dname]["positional"] is not None:
                         info["positional_limit"] = len(self.interfaces[dname]["positional"])
             if not params["var_keyword"]:
@@ -465,6 +469,8 @@ class Package:
         info["keywords"] = sorted(keywords - own - {"self"})
         if renamed:
             info["renamed"] = dict(sorted(renamed.items()))
+        if values:
+            info["values"] = dict(sorted(values.items()))
         return info
 
     def members(self, cls: Def) -> dict[str, Any]:
@@ -477,7 +483,7 @@ class Package:
                 if isinstance(node, ast.FunctionDef):
                     decorators = {_decorator_name(d) for d in node.decorator_list}
                     if node.name == "__init__":
-                        attributes |= _self_attributes(node)
+                        attributes |= self_attributes(node)
                     if node.name.startswith("_"):
                         continue
                     if decorators & {"property", "setter", "cached_property"} or any(
@@ -500,7 +506,7 @@ class Package:
         }
 
 
-def _self_attributes(func: ast.FunctionDef) -> set[str]:
+def self_attributes(func: ast.FunctionDef) -> set[str]:
     found = set()
     for node in ast.walk(func):
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
