@@ -20,10 +20,10 @@ from types import ModuleType
 from typing import Any
 
 from keras_api.static import (
-    kwargs_names,
-    self_attributes,
     helper_kwargs,
     kwargs_helpers,
+    kwargs_names,
+    self_attributes,
 )
 
 _TF_KERAS = "keras._tf_keras.keras"
