@@ -269,11 +269,12 @@ class Differ:
             if not (new_sig.get("closed", False) or ignores):
                 continue  # Keras 3 hands unknown keywords on: nothing provably rejected
             accepted = _accepted(new_sig)
+            dropped = new_sig.get("ignored_keywords", {})
             removed: dict[str, list[Snapshot]] = {}
             renamed = self.renames(key)
             values: dict[str, dict[str, Any]] = {}
             for snapshot, sig in old_sigs:
-                for name in _accepted(sig) - accepted:
+                for name in _accepted(sig) - (accepted - set(dropped)):
                     removed.setdefault(name, []).append(snapshot)
                 renamed.update(sig.get("renamed", {}))
                 values.update(sig.get("values", {}))
@@ -282,8 +283,10 @@ class Differ:
             table: dict[str, Any] = {}
             for name, present in sorted(removed.items()):
                 row: dict[str, Any] = {"since": self.since(present)}
-                if ignores:
-                    row["ignored"] = True  # accepted and silently dropped, not an error
+                if ignores or name in dropped:
+                    row["ignored"] = True  # accepted and dropped, not an error
+                if name in dropped:
+                    row["warns"] = dropped[name]
                 target = renamed.get(name)
                 if target in accepted:
                     row |= {"use": f"`{target}=`", "computed": True, "rename": target}

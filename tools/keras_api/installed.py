@@ -21,6 +21,7 @@ from typing import Any
 
 from keras_api.static import (
     helper_kwargs,
+    ignored_keywords,
     kwargs_helpers,
     kwargs_names,
     self_attributes,
@@ -129,6 +130,7 @@ def method_signature(cls: type, name: str) -> dict[str, Any]:
     """
     info: dict[str, Any] | None = None
     keywords: set[str] = set()
+    ignored: dict[str, str] = {}
     closed = ignores = False
     for klass in cls.__mro__:
         func = klass.__dict__.get(name)
@@ -150,6 +152,7 @@ def method_signature(cls: type, name: str) -> dict[str, Any]:
         if node is None:
             break
         keywords |= kwargs_names(node)
+        ignored |= ignored_keywords(node)
         rejects = _rejects_unknown(node)
         for helper_name, index in kwargs_helpers(node):
             helper = _function_node(getattr(cls, helper_name, None))
@@ -173,6 +176,8 @@ def method_signature(cls: type, name: str) -> dict[str, Any]:
     info["keywords"] = sorted(keywords - own - {"self"})
     info["closed"] = closed
     info["ignores"] = ignores
+    if ignored:
+        info["ignored_keywords"] = ignored  # accepted, warned about, and dropped
     return info
 
 

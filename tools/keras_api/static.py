@@ -152,6 +152,68 @@ def kwargs_names(func: ast.FunctionDef, kwarg: str | None = None) -> set[str]:
     return found
 
 
+def _popped_name(node: ast.AST, kwarg: str) -> str | None:
+    """``kwargs.pop("x", ...)`` / ``kwargs.get("x")`` -> ``"x"``."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("pop", "get")
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == kwarg
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
+
+
+def _warning_text(body: list[ast.stmt]) -> str | None:
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, ast.Call) and _decorator_name(node.func) in ("warn", "warning"):
+            parts = [
+                n.value
+                for n in ast.walk(node)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            ]
+            return "".join(parts)
+    return None
+
+
+def ignored_keywords(func: ast.FunctionDef) -> dict[str, str]:
+    """Keywords a body takes out of ``**kwargs`` only to warn and drop them
+    (``if kwargs.pop("decay", None) is not None: warnings.warn(...)``), with the warning."""
+    kwarg = func.args.kwarg.arg if func.args.kwarg else None
+    if kwarg is None:
+        return {}
+    bound: dict[str, str] = {}  # variable -> keyword it was popped into
+    for node in ast.walk(func):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            name = _popped_name(node.value, kwarg)
+            if name is not None and isinstance(node.targets[0], ast.Name):
+                bound[node.targets[0].id] = name
+    found: dict[str, str] = {}
+    for node in ast.walk(func):
+        if not isinstance(node, ast.If):
+            continue
+        message = _warning_text(node.body)
+        if message is None:
+            continue
+        for part in ast.walk(node.test):
+            name = _popped_name(part, kwarg)
+            if name is not None:
+                found[name] = message  # popped in the test itself: nothing keeps it
+            elif isinstance(part, ast.Name) and part.id in bound:
+                uses = [
+                    n
+                    for n in ast.walk(func)
+                    if isinstance(n, ast.Name) and n.id == part.id and isinstance(n.ctx, ast.Load)
+                ]
+                if all(any(u is t for t in ast.walk(node.test)) for u in uses):
+                    found[bound[part.id]] = message
+    return found
+
+
 def _decorator_name(node: ast.expr) -> str | None:
     if isinstance(node, ast.Call):
         node = node.func
