@@ -23,6 +23,7 @@ _MOVE_PREFERENCE = {
 # Share of a removed module's names that must exist in one Keras 3 module to call it moved.
 _MOVED_SHARE = 0.8
 _MIN_MOVED_NAMES = 2
+_ADVICE = frozenset({"use", "why", "rename"})
 # Methods a subclass defines rather than calls: their parameters are the author's own.
 _OVERRIDDEN = frozenset(
     {
@@ -303,10 +304,12 @@ class Differ:
         was computed (``W_regularizer`` is ``kernel_regularizer`` on Dense but
         ``embeddings_regularizer`` on Embedding, which the legacy interfaces say)."""
         table = self.repl.get("arguments", {})
-        scopes = (key,) if computed else (key, _family(key), "*")
-        for scope in scopes:
+        for scope in (key, _family(key), "*"):
             if name in table.get(scope, {}):
-                return dict(table[scope][name])
+                entry = dict(table[scope][name])
+                if computed and scope != key:  # keep the computed advice, add the notes
+                    entry = {k: v for k, v in entry.items() if k not in _ADVICE}
+                return entry
         return {}
 
     def renames(self, key: str) -> dict[str, str]:
