@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
 
-from kerascheck.knowledge import keras3_api, load
+from kerascheck.knowledge import api_drift, keras3_api, load
 
 # A word of the source as Python tokenizes identifiers (and keywords); strings and comments
 # are scanned too, which can only keep more.
@@ -91,7 +91,6 @@ def model_vocabulary() -> frozenset[str]:
         k.loss_classes,
         k.datasets,
         k.model_methods,
-        k.removed_methods,
     ):
         names.update(table)
     for qualnames in (
@@ -100,11 +99,19 @@ def model_vocabulary() -> frozenset[str]:
         k.input_constructors,
         k.model_loaders,
         k.activation_functions,
-        k.removed_functions,
-        k.removed_modules,
     ):
         names.update(_leaf(q) for q in qualnames)
-    return frozenset(names)
+    return frozenset(names | _drift_names())
+
+
+def _drift_names() -> set[str]:
+    """Names of removed Keras API a body may use. Plain words (``sum``, ``cast``, ``text``)
+    are left out: ``K.sum`` keeps its body through ``K``, which ``from keras import backend
+    as K`` makes relevant (``backend`` is a name here); a plain word would keep every NumPy
+    helper too."""
+    drift = api_drift()
+    leaves = {_leaf(q) for q in (*drift.names, *drift.modules, *drift.members)}
+    return {"backend"} | {leaf for leaf in leaves if "_" in leaf or not leaf.islower()}
 
 
 @cache

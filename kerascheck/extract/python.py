@@ -57,7 +57,7 @@ from kerascheck.ir import (
     ModuleSpec,
     Span,
 )
-from kerascheck.knowledge import Knowledge, keras3_api
+from kerascheck.knowledge import Knowledge, api_drift, keras3_api
 from kerascheck.knowledge import load as load_knowledge
 from kerascheck.resolve.imports import bindings_of, canonical, dotted_name, is_keras
 
@@ -489,6 +489,7 @@ class PythonExtractor:
         if isinstance(base, Ref):
             raw = f"{base.raw}.{attr}"
             return Ref(canonical(f"{base.qualname}.{attr}", self.k), raw)
+        self.record_member(base, attr, node)
         if isinstance(base, (ModelObject, SelfObject)):
             if isinstance(base, SelfObject) and attr in base.attrs:
                 return base.attrs[attr]
@@ -496,6 +497,19 @@ class PythonExtractor:
         if isinstance(base, (Data, Instance)):
             return Method(base, attr)
         return UNKNOWN
+
+    def record_member(self, base: Value, attr: str, node: cst.Attribute) -> None:
+        """``layer.output_shape``, ``model.reset_states``: a member of a known model or
+        layer that Keras 3 removed (the removed-API rule reads these)."""
+        if isinstance(base, LayerObject):
+            receiver, written = "Layer", base.spec.class_name
+        elif isinstance(base, ModelObject):
+            receiver, written = "Model", ""
+        else:
+            return
+        qualname = f"{receiver}.{attr}"
+        if qualname in api_drift().members:
+            self.api_uses.append(ApiUse("attribute", qualname, span_of(node.attr), written=written))
 
     def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
         items: list[Value] = []
@@ -728,6 +742,11 @@ class PythonExtractor:
     ) -> Value:
         q = ref.qualname
         k = self.k
+        if q.startswith("tensorflow_hub."):
+            # A TF Hub layer is a Keras 2 (tf_keras) layer: recorded for the removed-API
+            # rule, opaque to everything else.
+            self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
+            return UNKNOWN
         keras_name = is_keras(q) or q.startswith("tensorflow.")
         if keras_name:
             self.markers.saw_call(ref.raw)
