@@ -57,15 +57,23 @@ def _save_format(use: ApiUse, call: Call, flavour: str) -> Iterator[tuple[Arg, s
         return
     value = arg.value.value if isinstance(arg.value, Known) else None
     if value in load().saving.save_format_raises:
-        yield arg, (
-            f"Keras 3 raises for `save_format={value!r}`: a TensorFlow SavedModel is "
-            "`model.export(path)` now, and `model.save` takes a `.keras` (or `.h5`) path"
-        ), False
+        yield (
+            arg,
+            (
+                f"Keras 3 raises for `save_format={value!r}`: a TensorFlow SavedModel is "
+                "`model.export(path)` now, and `model.save` takes a `.keras` (or `.h5`) path"
+            ),
+            False,
+        )
     else:
-        yield arg, (
-            "`save_format=` is deprecated in Keras 3 (it warns): the format follows the file "
-            "name (`.keras`, `.h5`); remove it"
-        ), True
+        yield (
+            arg,
+            (
+                "`save_format=` is deprecated in Keras 3 (it warns): the format follows the file "
+                "name (`.keras`, `.h5`); remove it"
+            ),
+            True,
+        )
 
 
 class RemovedArgument(Rule):

@@ -123,9 +123,7 @@ class _Check:
         )
         yield self.finding(use.span, message, self.module_fix(use, module, row, names))
 
-    def module_fix(
-        self, use: ApiUse, module: str, row: Removed, names: list[ApiUse]
-    ) -> Fix | None:
+    def module_fix(self, use: ApiUse, module: str, row: Removed, names: list[ApiUse]) -> Fix | None:
         """``from keras.layers.core import Dense`` -> ``from keras.layers import Dense``, when
         the advice is one module and every imported name exists there in Keras 3."""
         found = spelled(use)
@@ -350,8 +348,8 @@ class _Check:
         if self.flavour != "keras3" or not self.module.models:
             return
         message = (
-            "`hub.KerasLayer` is a tf_keras (Keras 2) layer: a Keras 3 model rejects it (\"Only "
-            "instances of `keras.Layer` can be added to a Sequential model\"); build this "
+            '`hub.KerasLayer` is a tf_keras (Keras 2) layer: a Keras 3 model rejects it ("Only '
+            'instances of `keras.Layer` can be added to a Sequential model"); build this '
             "model with tf_keras (`import tf_keras`, or `TF_USE_LEGACY_KERAS=1` before "
             "importing TensorFlow), or take the model from KerasHub"
         )
@@ -383,7 +381,9 @@ class _Check:
         suffix = self.k.saving.weights_suffix
         if arg is None or path is None or path[0].endswith(suffix):
             return
-        message = f"Keras 3's `save_weights` raises for {path[0]!r}: the file name must end in `{suffix}`"
+        message = (
+            f"Keras 3's `save_weights` raises for {path[0]!r}: the file name must end in `{suffix}`"
+        )
         yield self.finding(arg.span, message, _weights_fix(arg, path[0], self.k.saving))
 
     def attribute_use(self, use: ApiUse) -> Iterator[Finding]:
@@ -1060,8 +1060,8 @@ class RemovedApi(Rule):
                 if loss.literal and loss.written not in keras3_api().losses:
                     message = (
                         "Keras 3 does not look up loss names registered with "
-                        f"`get_custom_objects`: {loss.written!r} raises \"Could not interpret "
-                        "loss identifier\"; pass the function itself"
+                        f'`get_custom_objects`: {loss.written!r} raises "Could not interpret '
+                        'loss identifier"; pass the function itself'
                     )
                     yield self.finding(loss.span, message, severity(ctx.flavour))
         entries = [("loss", loss) for _, loss in compile_spec.losses]
@@ -1074,7 +1074,6 @@ class RemovedApi(Rule):
                 continue
             message = f"Keras 3 does not resolve the {kind} {entry.written!r} ({since(row)}); {row.advice}"
             yield self.finding(entry.span, message, severity(ctx.flavour))
-
 
     def custom_activations(self, module: ModuleSpec, ctx: RuleContext) -> Iterator[Finding]:
         """Activation strings only a ``get_custom_objects`` registration could resolve: Keras
@@ -1093,7 +1092,7 @@ class RemovedApi(Rule):
             if isinstance(written, str) and written not in known:
                 message = (
                     "Keras 3 does not look up activation names registered with "
-                    f"`get_custom_objects`: {written!r} raises \"Could not interpret "
-                    "activation function identifier\"; pass the function itself"
+                    f'`get_custom_objects`: {written!r} raises "Could not interpret '
+                    'activation function identifier"; pass the function itself'
                 )
                 yield self.finding(arg.span, message, severity(ctx.flavour))

@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
 
 from kerascheck.knowledge.drift import (
     ApiDrift,
