@@ -48,32 +48,32 @@ def _message(target: str, arg: Arg, row: Row, flavour: str) -> str:
 
 
 def _save_format(use: ApiUse, call: Call, flavour: str) -> Iterator[tuple[Arg, str, bool]]:
-    """``model.save(..., save_format=...)``: Keras 3 raises for ``'tf'`` and warns that the
-    argument is deprecated otherwise (measured on Keras 3.15.1)."""
+    """``model.save(..., save_format=...)``: Keras 3 only warns when the file name ends in
+    ``.keras``/``.h5``/``.hdf5`` and raises otherwise (measured on Keras 3.15.1)."""
     if flavour != "keras3" or use.qualname not in ("Model.save", "keras.models.save_model"):
         return
     arg = call.kwarg("save_format")
     if arg is None:
         return
-    value = arg.value.value if isinstance(arg.value, Known) else None
-    if value in load().saving.save_format_raises:
+    index = 0 if use.qualname == "Model.save" else 1
+    path = call.argument("filepath", index)
+    name = path.value.value if path is not None and isinstance(path.value, Known) else None
+    suffixes = load().saving.save_format_warns_for
+    if isinstance(name, str) and not name.endswith(suffixes):
         yield (
             arg,
-            (
-                f"Keras 3 raises for `save_format={value!r}`: a TensorFlow SavedModel is "
-                "`model.export(path)` now, and `model.save` takes a `.keras` (or `.h5`) path"
-            ),
+            f"Keras 3 raises for `save_format=` with {name!r}: the format follows the file "
+            "name now (`.keras`, or `.h5`); a TensorFlow SavedModel is `model.export(path)`",
             False,
         )
-    else:
-        yield (
-            arg,
-            (
-                "`save_format=` is deprecated in Keras 3 (it warns): the format follows the file "
-                "name (`.keras`, `.h5`); remove it"
-            ),
-            True,
-        )
+        return
+    yield (
+        arg,
+        "`save_format=` is deprecated in Keras 3: it warns for a `.keras`/`.h5` file name and "
+        "raises for any other; the format follows the file name, remove it (a TensorFlow "
+        "SavedModel is `model.export(path)`)",
+        isinstance(name, str),
+    )
 
 
 class RemovedArgument(Rule):
@@ -126,7 +126,10 @@ class RemovedArgument(Rule):
     """
     limitations = """
         Keyword arguments only; a `**kwargs` dict is not looked into. Methods are checked
-        on values known to be Keras models.
+        on values known to be Keras models; for tf.keras 2 code their arguments are not
+        (tf.keras 2 has two training engines and the TF 1 graph one keeps `target_tensors=`,
+        `sample_weight_mode=`). `save_format=` on a file name not known statically is
+        reported as deprecated (Keras 3 warns for a `.keras`/`.h5` name, raises otherwise).
     """
     invalid = (
         Invalid(
@@ -350,6 +353,7 @@ class RemovedArgument(Rule):
             import tensorflow as tf
             model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
             model.fit(x, y, workers=4, use_multiprocessing=True)
+            model.compile("sgd", "mse", target_tensors=[labels])  # TF 1 graph mode keeps it
             """,
             flavour="tf2",
         ),
@@ -380,9 +384,14 @@ class RemovedArgument(Rule):
             if not len(table):
                 continue
             target = use.qualname.rsplit(".", 1)[1]
+            # tf.keras 2 has two training engines (TF 1 graph mode keeps `target_tensors=`,
+            # `sample_weight_mode=`); the tables know only the eager one.
+            two_engines = flavour == "tf2" and use.kind == "method"
             for arg in call.args:
                 row = table.get(arg.name) if arg.name is not None else None
                 if row is None or not row.applies(flavour, spelling):
+                    continue
+                if two_engines and row.tf2 is None:
                     continue
                 soft = row.ignored or (flavour == "tf2" and row.since != "tf2")
                 yield self.finding(

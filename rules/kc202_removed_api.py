@@ -948,12 +948,46 @@ class RemovedApi(Rule):
             """,
             flavour="tf2",
         ),
+        # Keras 3 still has these backend names, and keras.ops replaces the rest.
+        Valid(
+            """
+            import keras
+            from keras import backend as K
+            from keras import ops
+            K.clear_session()
+            eps = K.epsilon()
+            channels_last = K.image_data_format() == "channels_last"
+            total = ops.sum(ops.square(x))
+            """
+        ),
         Valid(
             """
             import keras
             layer = keras.layers.LSTM(8, stateful=True)
             layer.reset_states()
             print(layer.stateful)
+            """
+        ),
+        Valid(
+            """
+            import keras
+            dense = keras.layers.Dense(4)
+            print(dense.units, dense.output.shape)
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            model.summary()
+            print(model.metrics_names, model.count_params())
+            """
+        ),
+        Valid(
+            """
+            import tf_keras
+            model = tf_keras.Sequential([tf_keras.layers.Dense(1)])
+            model.fit_generator(generator, steps_per_epoch=10)  # tf_keras 2 still has it
             """
         ),
         Valid(
@@ -996,6 +1030,12 @@ class RemovedApi(Rule):
             model.save_weights("weights.h5")
             """,
             flavour="tf2",
+        ),
+        Valid(
+            """
+            from keras.callbacks import ModelCheckpoint
+            checkpoint = ModelCheckpoint(filepath=checkpoint_path, save_weights_only=weights_only)
+            """
         ),
         # Positional arguments that mean the same in Keras 3.
         Valid(

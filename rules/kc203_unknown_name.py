@@ -36,12 +36,13 @@ def _rename(written: str, span: Span, match: str | None, string: bool) -> Fix | 
 
 
 class UnknownName(Rule):
-    """Flags loss, metric, activation and optimizer strings that Keras does not know, and
-    keyword arguments that a known Keras layer or optimizer does not accept.
+    """Flags misspelt loss, metric, activation and optimizer strings, and keyword arguments
+    that a known Keras layer or optimizer does not accept and no Keras ever did.
 
     Names are checked against what installed Keras 3 accepts (generated into the knowledge
     tables by tools/gen_knowledge.py). Under the `tf2` / `legacy` flavours only strings that
-    no Keras version knows are flagged, and layer keywords are not checked.
+    no Keras version knows are flagged, and layer keywords are not checked. What older Keras
+    had is not a misspelling: removed arguments are KC201's, removed names KC202's.
     """
 
     code = "KC203"
@@ -63,14 +64,44 @@ class UnknownName(Rule):
         model.compile(loss="categorical_crossentropy", optimizer="adam")
     """
     fix_safety = """
-        Safe fix when exactly one known name is close (difflib ratio >= 0.8): the string or
-        keyword is replaced, quotes kept. No fix when two names are equally plausible.
+        Safe fix when exactly one known name is close (difflib ratio >= 0.8, case and
+        underscores aside) or the keyword is a known misspelling (`activation_function=` ->
+        `activation=`): the string or keyword is replaced, quotes kept. The message offers
+        the same name and nothing else: no fix and no "did you mean" when two names are
+        equally plausible, and never for a keyword some older Keras took (`kernel_layout=`,
+        `batch_input_shape=`, `fused=`: those are removed arguments, KC201, whose migration
+        is not a rename), nor for a loss or metric string older Keras resolved (`'logcosh'`:
+        removed-api, KC202).
     """
     limitations = """
-        Names computed at run time, custom objects registered with Keras, and keyword
-        arguments of custom layers and optimizers are not checked.
+        Names computed at run time and keyword arguments of custom layers and optimizers are
+        not checked; a module that registers custom objects by name (`get_custom_objects`,
+        `custom_object_scope`, `register_keras_serializable`) is not checked for unknown
+        activation, loss and metric strings.
     """
     invalid = (
+        Invalid(
+            """
+            from keras.layers import Dense
+            hidden = Dense(64, activation_function="relu")
+            """,
+            line=2,
+            fixed="""
+            from keras.layers import Dense
+            hidden = Dense(64, activation="relu")
+            """,
+        ),
+        Invalid(
+            """
+            import keras
+            rnn = keras.layers.LSTM(8, return_sequence=True)
+            """,
+            line=2,
+            fixed="""
+            import keras
+            rnn = keras.layers.LSTM(8, return_sequences=True)
+            """,
+        ),
         Invalid(
             """
             import keras
@@ -140,6 +171,42 @@ class UnknownName(Rule):
             import keras
             model = keras.Sequential([keras.layers.Dense(10, activation="swish")])
             model.compile(optimizer="AdamW", loss="kld", metrics=["mae", "AUC"])
+            """
+        ),
+        # Issue 16 pattern 5: arguments older Keras took are removed arguments (KC201), not
+        # typos: no "did you mean kernel_constraint" for kernel_layout, nor input_shape for
+        # batch_input_shape (which drops the batch size a stateful RNN needs).
+        Valid(
+            """
+            import keras
+            dense = keras.layers.Dense(8, kernel_layout=layout)
+            rnn = keras.layers.LSTM(8, batch_input_shape=(32, 10, 4), stateful=True)
+            norm = keras.layers.BatchNormalization(fused=True)
+            """
+        ),
+        Valid(
+            """
+            import keras
+            # A Keras 3 layer no older Keras had, with a keyword older layers took.
+            gray = keras.layers.RandomGrayscale(batch_size=8)
+            """
+        ),
+        # Names registered with get_custom_objects are no typos (Keras 3 not resolving
+        # them is removed-api's, KC202).
+        Valid(
+            """
+            import keras
+            keras.utils.get_custom_objects().update({"swish2": my_swish})
+            model = keras.Sequential([keras.layers.Dense(8, activation="swish2")])
+            model.compile(optimizer="adam", loss="my_loss")
+            """
+        ),
+        # A name older Keras resolved is removed-api's (KC202), not a typo of 'log_cosh'.
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.compile(optimizer="adam", loss="logcosh", metrics=["crossentropy"])
             """
         ),
         Valid(

@@ -92,13 +92,13 @@ class Saving:
     """What Keras 3 accepts as file names when saving (measured on Keras 3.15.1,
     docs/knowledge.md): ``model.save`` needs one of ``model_suffixes``, ``save_weights``
     and a weights-only ModelCheckpoint need ``weights_suffix``, a whole-model
-    ModelCheckpoint one of ``checkpoint_suffixes``; ``save(save_format=...)`` raises for the
-    formats in ``save_format_raises`` and warns for the others."""
+    ModelCheckpoint one of ``checkpoint_suffixes``; ``save(save_format=...)`` only warns
+    for a file name ending in one of ``save_format_warns_for`` and raises otherwise."""
 
     model_suffixes: tuple[str, ...]
     weights_suffix: str
     checkpoint_suffixes: tuple[str, ...]
-    save_format_raises: frozenset[str]
+    save_format_warns_for: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ def load() -> Knowledge:
             model_suffixes=tuple(saving["model_suffixes"]),
             weights_suffix=saving["weights_suffix"],
             checkpoint_suffixes=tuple(saving["checkpoint_suffixes"]),
-            save_format_raises=frozenset(saving["save_format_raises"]),
+            save_format_warns_for=tuple(saving["save_format_warns_for"]),
         ),
         removed_modules=frozenset(api_drift().modules),
         keras1_convolutions=frozenset(raw["keras1_convolutions"]),

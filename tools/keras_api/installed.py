@@ -15,6 +15,7 @@ import importlib
 import inspect
 import os
 import textwrap
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -67,7 +68,10 @@ def _parameters(func: Any, method: bool) -> dict[str, Any] | None:
     }
 
 
+@cache
 def _function_node(func: Any) -> ast.FunctionDef | None:
+    """The parsed source of a function (each is read once: thousands of lookups share
+    the same base-class methods)."""
     try:
         source = textwrap.dedent(inspect.getsource(func))
     except (OSError, TypeError):
@@ -121,6 +125,7 @@ def _dispatch_targets(cls: type) -> list[type]:
     return found
 
 
+@cache
 def method_signature(cls: type, name: str) -> dict[str, Any]:
     """A method's parameters and the keywords its ``**kwargs`` reach up the class's bases.
 
@@ -198,6 +203,12 @@ def _stub_message(func: Any) -> str | None:
         if isinstance(n, ast.Constant) and isinstance(n.value, str)
     ]
     return "".join(parts) or "raises"
+
+
+def _is_stub(obj: Any) -> bool:
+    if inspect.isclass(obj):
+        return _stub_message(obj.__dict__.get("__init__")) is not None
+    return callable(obj) and _stub_message(obj) is not None
 
 
 def signature(obj: Any) -> dict[str, Any]:
@@ -295,6 +306,17 @@ def _members(classes: list[type], instances: list[Any]) -> dict[str, Any]:
     }
 
 
+def _member_names(cls: type) -> set[str]:
+    """Public names of a class and the attributes its ``__init__`` methods set."""
+    names = {n for n in dir(cls) if not n.startswith("_")}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        node = _function_node(init) if init is not None else None
+        if node is not None:
+            names |= self_attributes(node)
+    return names
+
+
 def _receivers(keras: Any) -> dict[str, Any]:
     import numpy as np
     from keras.src.models.functional import Functional
@@ -312,12 +334,11 @@ def _receivers(keras: Any) -> dict[str, Any]:
     ]
     models = [keras.Model, keras.Sequential, Functional]
     base = _members([keras.layers.Layer], [sequential.layers[0]])
-    known = set(base["methods"]) | set(base["attributes"])
+    known = set(base["methods"]) | set(base["attributes"]) | set(base["stubs"])
     # What each layer class adds to the base: `stateful` on RNNs is no removed attribute.
     extra = {}
     for cls in layers:
-        members = _members([cls], [])
-        added = (set(members["methods"]) | set(members["attributes"])) - known
+        added = _member_names(cls) - known
         if added:
             extra[cls.__name__] = sorted(added)
     return {
@@ -408,8 +429,6 @@ def extract(old_identifiers: list[str]) -> dict[str, Any]:
         # Spelled ``keras.*`` like every other path: what ``tensorflow.keras.*`` resolves to.
         "tf_keras_modules": sorted("keras" + m[len(_TF_KERAS) :] for m in tf_modules),
         "tf_keras_symbols": sorted(
-            "keras" + p[len(_TF_KERAS) :]
-            for p, obj in tf_names.items()
-            if not (callable(obj) and signature(obj)["kind"] == "stub")
+            "keras" + p[len(_TF_KERAS) :] for p, obj in tf_names.items() if not _is_stub(obj)
         ),
     }

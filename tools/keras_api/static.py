@@ -21,6 +21,7 @@ convert). Methods and properties are kept for the classes rules see as receivers
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,10 @@ def ignored_keywords(func: ast.FunctionDef) -> dict[str, str]:
             name = _popped_name(node.value, kwarg)
             if name is not None and isinstance(node.targets[0], ast.Name):
                 bound[node.targets[0].id] = name
+    loads: dict[str, list[ast.Name]] = {}
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, []).append(node)
     found: dict[str, str] = {}
     for node in ast.walk(func):
         if not isinstance(node, ast.If):
@@ -199,18 +204,18 @@ def ignored_keywords(func: ast.FunctionDef) -> dict[str, str]:
         message = _warning_text(node.body)
         if message is None:
             continue
+        in_test = {id(part) for part in ast.walk(node.test)}
         for part in ast.walk(node.test):
             name = _popped_name(part, kwarg)
             if name is not None:
                 found[name] = message  # popped in the test itself: nothing keeps it
-            elif isinstance(part, ast.Name) and part.id in bound:
-                uses = [
-                    n
-                    for n in ast.walk(func)
-                    if isinstance(n, ast.Name) and n.id == part.id and isinstance(n.ctx, ast.Load)
-                ]
-                if all(any(u is t for t in ast.walk(node.test)) for u in uses):
-                    found[bound[part.id]] = message
+            elif (
+                isinstance(part, ast.Name)
+                and part.id in bound
+                and all(id(use) in in_test for use in loads.get(part.id, []))
+            ):
+                # Read nowhere but in this test: the value is dropped after the warning.
+                found[bound[part.id]] = message
     return found
 
 
@@ -277,7 +282,9 @@ class Package:
         result = None
         if found is not None:
             path, package = found
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Keras 1's "\d" in plain strings
+                tree = ast.parse(path.read_text(encoding="utf-8"))
             result = Module(name, tree, package)
             self._bind(result, tree.body)
         self._modules[name] = result
