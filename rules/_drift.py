@@ -35,9 +35,10 @@ def severity(flavour: Flavour, soft: bool = False) -> Severity:
 
 
 def since(row: Removed) -> str:
+    """When it went, as far as the tables know (tf.keras 2 is 2.15 and tf_keras 2.21)."""
     if row.since == "tf2":
-        return "gone since standalone Keras 2.3: neither tf.keras 2 nor Keras 3 has it"
-    return "gone from Keras 3 (tf.keras 2 still had it)"
+        return "not in Keras 3, nor in tf.keras 2.15 / tf_keras 2.21 (older Keras had it)"
+    return "gone from Keras 3 (tf.keras 2.15 / tf_keras 2.21 still have it)"
 
 
 def tf_keras_hint(row: Removed, spelling: Spelling) -> str:

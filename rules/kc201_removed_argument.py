@@ -9,7 +9,7 @@ from kerascheck.rules._drift import flavour_for, severity, spelled
 
 def _since(row: Row) -> str:
     if row.since == "tf2":
-        return "an argument of standalone Keras <= 2.3 that neither tf.keras 2 nor Keras 3 takes"
+        return "an argument of older Keras that neither tf.keras 2.15 / tf_keras 2.21 nor Keras 3 takes"
     return "an argument of tf.keras 2 that Keras 3 does not take"
 
 
@@ -36,11 +36,8 @@ def _message(target: str, arg: Arg, row: Row, flavour: str) -> str:
     if flavour == "tf2" and row.since != "tf2" and row.tf2 is not None:
         return f"`{arg.name}=` of `{target}`: {row.tf2}; {row.advice}"
     if row.ignored:
-        said = f" (it warns: {row.warns!r})" if row.warns else ""
-        return (
-            f"`{arg.name}=` is accepted and ignored by Keras 3's `{target}`{said}: "
-            f"{_since(row)}; {row.advice}"
-        )
+        said = f" (it warns: {row.warns!r})" if row.warns else " without a word"
+        return f"`{arg.name}=` is accepted and ignored by Keras 3's `{target}`{said}; {row.advice}"
     return (
         f"`{arg.name}=` is not an argument of Keras 3's `{target}` (it raises "
         f'"Unrecognized keyword arguments"): {_since(row)}; {row.advice}'

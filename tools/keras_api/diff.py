@@ -194,7 +194,7 @@ class Differ:
             row.update(self._replacement("names", path, computed))
             if path in self.stubs:
                 row["raises"] = self.stubs[path]
-            if moved and "note" not in row:
+            if moved and row.get("computed") and "note" not in row:
                 note = self._signature_note(path, moved, present[-1])
                 if note:
                     row["note"] = note
@@ -202,23 +202,26 @@ class Differ:
         return rows
 
     def _signature_note(self, old_path: str, new_path: str, snapshot: Snapshot) -> str | None:
-        """What differs between a moved function's old and new positional parameters."""
+        """What a call written for the old function gets wrong with the new one: parameters
+        that moved (``in_top_k`` swapped its first two), positions it no longer takes, and
+        defaults that changed (``concatenate``'s ``axis``: -1 then, 0 now). Renames at the
+        same position (``x`` -> ``x1``) bind the same and say nothing."""
         old = snapshot.callables()[old_path]
         new = self.k3["defs"][self.k3_symbols[new_path]]
         if old.get("kind") != "function":
             return None
-        old_params = [p for p in old.get("params", [])]
-        new_params = [p for p in new.get("params", [])]
-        old_names = [p[0] for p in old_params]
-        new_names = [p[0] for p in new_params]
-        if old_names != new_names[: len(old_names)]:
-            return f"parameters were ({', '.join(old_names)}), now ({', '.join(new_names)})"
-        changed = [
-            f"`{o[0]}` defaults to {_show(n[1])}, was {_show(o[1])}"
+        old_params, new_params = old.get("params", []), new.get("params", [])
+        old_names, new_names = [p[0] for p in old_params], [p[0] for p in new_params]
+        notes = []
+        moved = [n for i, n in enumerate(old_names) if n in new_names and new_names.index(n) != i]
+        if moved or len(old_names) > len(new_names):
+            notes.append(f"parameters were ({', '.join(old_names)}), now ({', '.join(new_names)})")
+        notes += [
+            f"`{n[0]}` defaults to {_show(n[1])}, was {_show(o[1])}"
             for o, n in zip(old_params, new_params, strict=False)
-            if len(o) > 1 and len(n) > 1 and o[1] != n[1]
+            if o[0] == n[0] and len(o) > 1 and len(n) > 1 and o[1] != n[1]
         ]
-        return "; ".join(changed) or None
+        return "; ".join(notes) or None
 
     # ------------------------------------------------------------------ members
     def members(self) -> dict[str, Any]:
