@@ -302,9 +302,11 @@ class ApiUse:
     span: Span
     call: Call | None = None
     written: str = ""
-    # For an import: the local name it binds. For an import of a removed module
-    # (``from keras.utils import np_utils``), how often that name occurs in the module, the
-    # import included: a fix that rewrites every use must know it has seen them all.
+    # For an import: the local name it binds; for a method, the name the model is bound to
+    # (``model`` of ``model.predict_classes(x)``), when it has one. For an import of a
+    # removed module (``from keras.utils import np_utils``), how often that name occurs in
+    # the module, the import included: a fix that rewrites every use must know it has seen
+    # them all.
     local: str = ""
     occurrences: int = 0
     from_import: bool = False  # bound by ``from ... import``, not ``import ...``

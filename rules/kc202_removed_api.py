@@ -364,7 +364,8 @@ class _Check:
         row = self.drift.members.get(use.qualname)
         if row is not None and row.kind == "method" and row.applies(self.flavour):
             message = f"`{method}` was removed from Keras models ({since(row)}); {row.advice}"
-            yield self.finding(call.func_span, message, _method_fix(use, call))
+            fix = _method_fix(use, call, self.output_units(use))
+            yield self.finding(call.func_span, message, fix)
             return
         if self.flavour != "keras3":
             return
@@ -374,6 +375,14 @@ class _Check:
             yield from self.weights_path(call)
         else:
             yield from self.positional(use.qualname, call)
+
+    def output_units(self, use: ApiUse) -> int | None:
+        """The output width of the one model bound to the method's receiver name."""
+        models = [m for m in self.module.models if use.local and m.name == use.local]
+        if len(models) != 1 or len(models[0].outputs) != 1:
+            return None
+        units = models[0].outputs[0].units
+        return units.value if isinstance(units, Known) else None
 
     def weights_path(self, call: Call) -> Iterator[Finding]:
         arg = call.argument("filepath", 0)
@@ -438,17 +447,35 @@ def _positional_message(
     )
 
 
-def _method_fix(use: ApiUse, call: Call) -> Fix | None:
+def _method_fix(use: ApiUse, call: Call, units: int | None) -> Fix | None:
+    """``fit_generator`` -> ``fit`` (safe with portable keywords); ``predict_proba`` ->
+    ``predict`` (Keras 2's predict_proba returned predict's output, only warning on values
+    outside [0, 1]); ``predict_classes`` -> what Keras 2 computed for the known output
+    width: argmax over several units, ``> 0.5`` for one. Unsafe: the result changes type
+    from what a later line may expect, and a width not seen here would pick the wrong one."""
     method = use.qualname.rpartition(".")[2]
     if call.name_span is None:
         return None
     if method == "predict_classes":
+        if units is None:
+            return None
+        if units > 1:
+            return Fix(
+                f"Use `predict(x).argmax(axis=-1)` (Keras 2's predict_classes for {units} units)",
+                (Edit(call.name_span, "predict"), Edit(call.span, ".argmax(axis=-1)", "after")),
+                safe=False,
+            )
         return Fix(
-            "Use `predict(x).argmax(axis=-1)` (right for a softmax output; a single sigmoid "
-            "unit needs `> 0.5` instead)",
-            (Edit(call.name_span, "predict"), Edit(call.span, ".argmax(axis=-1)", "after")),
+            "Use `(predict(x) > 0.5).astype('int32')` (Keras 2's predict_classes for one unit)",
+            (
+                Edit(call.span, "(", "before"),
+                Edit(call.name_span, "predict"),
+                Edit(call.span, ' > 0.5).astype("int32")', "after"),
+            ),
             safe=False,
         )
+    if method == "predict_proba":
+        return Fix("Call `predict`", (Edit(call.name_span, "predict"),), safe=True)
     replacement = _GENERATOR_METHODS.get(method)
     keywords = {a.name for a in call.args if a.name is not None}
     if replacement is None or not keywords <= _PORTABLE_KEYWORDS:
@@ -553,9 +580,11 @@ class RemovedApi(Rule):
         `np_utils.to_categorical` -> `to_categorical`, `fit_generator` -> `fit` with portable
         keywords, `keras.Input(shape=7)` -> `shape=(7,)`,
         `set_image_dim_ordering('th')` -> `set_image_data_format('channels_first')`.
-        Unsafe fixes: `predict_classes(x)` -> `predict(x).argmax(axis=-1)` (right for a
-        softmax output only), `Convolution2D(32, 3, 3)` -> `(3, 3)` (changes what Keras 2/3
-        build), and file renames (`'w.h5'` -> `'w.weights.h5'`, `'x.hdf5'` -> `'x.h5'`): the
+        `predict_proba(x)` -> `predict(x)` (what Keras 2 returned).
+        Unsafe fixes: `predict_classes(x)` -> `predict(x).argmax(axis=-1)` for a known
+        multi-unit output or `(predict(x) > 0.5).astype("int32")` for a known single unit
+        (what Keras 2 computed; no fix when the width is not known), `Convolution2D(32, 3, 3)`
+        -> `(3, 3)` (changes what Keras 2/3 build), and file renames (`'w.h5'` -> `'w.weights.h5'`, `'x.hdf5'` -> `'x.h5'`): the
         file gets another name, so code that loads the old name must change too.
     """
     limitations = """
@@ -757,6 +786,24 @@ class RemovedApi(Rule):
             probabilities = model.predict_proba(x)
             """,
             line=3,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            probabilities = model.predict(x)
+            """,
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+            labels = model.predict_classes(x_test)
+            """,
+            line=3,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+            labels = (model.predict(x_test) > 0.5).astype("int32")
+            """,
         ),
         Invalid(
             """

@@ -235,9 +235,17 @@ GOLDEN = [
         True,
     ),
     (
-        "from keras.models import Sequential\nm = Sequential()\nc = m.predict_classes(x)\n",
+        "from keras.models import Sequential\nfrom keras.layers import Dense\n"
+        "m = Sequential([Dense(10, activation='softmax')])\nc = m.predict_classes(x)\n",
         "m.predict_classes(x)",
         "m.predict(x).argmax(axis=-1)",
+        True,
+    ),
+    (
+        "from keras.models import Sequential\nfrom keras.layers import Dense\n"
+        "m = Sequential([Dense(1, activation='sigmoid')])\nc = m.predict_classes(x)\n",
+        "m.predict_classes(x)",
+        '(m.predict(x) > 0.5).astype("int32")',
         True,
     ),
     (

@@ -905,7 +905,16 @@ class PythonExtractor:
         receiver = method.receiver
         if isinstance(receiver, SelfObject):
             return UNKNOWN
-        self.api_uses.append(ApiUse("method", call.qualname, call.span, call, written=method.name))
+        self.api_uses.append(
+            ApiUse(
+                "method",
+                call.qualname,
+                call.span,
+                call,
+                written=method.name,
+                local=receiver.name or "",
+            )
+        )
         name = method.name
         if name == "add" and positional:
             self.add_layer(receiver, positional[0])
