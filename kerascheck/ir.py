@@ -123,6 +123,8 @@ class Call:
         return any(arg.name in ("*", "**") for arg in self.args)
 
 
+Flavour = Literal["legacy", "tf2", "keras3"]
+
 # Canonical activation name, None for linear, or UNKNOWN.
 Activation = Value[str | None]
 
@@ -222,19 +224,36 @@ class CompileSpec:
             return self.losses[index][1]
         return None
 
-    def metrics_for(self, index: int, output: OutputSpec) -> Iterator[MetricSpec]:
-        """Metrics that apply to the ``index``-th output (``#i`` keys come from lists)."""
+    def metrics_for(
+        self, index: int, output: OutputSpec, flavour: Flavour | None = None, outputs: int = 1
+    ) -> Iterator[MetricSpec]:
+        """Metrics that apply to the ``index``-th of ``outputs`` outputs (``#i`` keys come
+        from a list of lists). A flat list on a multi-output model is mapped one metric per
+        output by Keras 3 when the lengths match (and rejected otherwise), and applied to
+        every output by tf.keras 2 and standalone Keras (measured; KERAS_FACTS.md)."""
+        flat = [metric for key, metric in self.metrics if key is None]
+        # Keras 3 maps a flat list one per output, and rejects one of another length at the
+        # first training step (measured): then no flat metric is ever computed.
+        mapped = flavour == "keras3" and outputs > 1 and bool(flat)
+        if mapped and len(flat) == outputs:
+            yield flat[index]
         for key, metric in self.metrics:
-            if key is None or key == output.name or key == f"#{index}":
+            applies = not mapped if key is None else key in (output.name, f"#{index}")
+            if applies:
                 yield metric
 
 
 @dataclass(frozen=True, slots=True)
 class DataInfo:
-    """What is known about an array fed to ``fit()``.
+    """What is known about an array (or a generator's batches) at one point of the program.
 
-    ``encoding`` is one of ``onehot``, ``integer``, ``binary`` (0/1), ``plus_minus_one``,
-    ``continuous`` (or ``doubled_binary``, the 0/2 step of ``y * 2 - 1``).
+    Each fact is known or not on its own, and every operation keeps only the facts it
+    provably preserves (a boolean-mask subset keeps the encoding but not the exact class
+    count; an unknown function keeps nothing).
+
+    ``encoding`` is one of ``onehot``, ``multihot`` (several ones per row: multi-label),
+    ``integer``, ``binary`` (0/1), ``plus_minus_one``, ``continuous`` (or
+    ``doubled_binary``, the 0/2 step of ``y * 2 - 1``).
     """
 
     encoding: Value[str] = UNKNOWN
@@ -245,15 +264,35 @@ class DataInfo:
     span: Span | None = None
 
 
+RunKind = Literal["train", "evaluate", "predict"]
+
+
 @dataclass(frozen=True, slots=True)
-class FitSpec:
+class RunSpec:
+    """A call that runs a model: ``fit`` / ``train_on_batch`` (train), ``evaluate`` /
+    ``test_on_batch`` (evaluate), ``predict`` (predict), with what is in effect at that point
+    of the program: the data bound to its arguments there and the compile() that may be.
+    """
+
     span: Span
     method: str
+    kind: RunKind
     x: DataInfo
     y: DataInfo
     call: Call
     validation_y: DataInfo = DataInfo()  # labels of validation_data=(x, y)
+    # Every compile() that may be in effect here, in program order (None: not compiled on
+    # some path). One entry when the program decides it; branches that disagree give more.
+    compiles: tuple[CompileSpec | None, ...] = ()
 
+    @property
+    def compile(self) -> Value[CompileSpec | None]:
+        """The compile in effect here, or UNKNOWN where paths disagree."""
+        return Known(self.compiles[0]) if len(self.compiles) == 1 else UNKNOWN
+
+
+# What a model goes through, in program order (a notebook's in cell order).
+ModelEvent = CompileSpec | RunSpec
 
 ModelKind = Literal["sequential", "functional", "subclass", "config"]
 
@@ -267,12 +306,60 @@ class ModelSpec:
     span: Span
     layers: tuple[LayerSpec, ...]
     outputs: tuple[OutputSpec, ...]
-    compile: CompileSpec | None
-    fits: tuple[FitSpec, ...]
     complete: bool
+    # Every compile() and run of this model object, in program order.
+    events: tuple[ModelEvent, ...] = ()
+    # The compiles that may be in effect when the program ends (None: not compiled); empty
+    # where the module trains other models (this one's compile then trains nothing).
+    final_compiles: tuple[CompileSpec | None, ...] = ()
+    # Used as a layer of another model (``combined = Model(z, D(G(z)))``): trained through
+    # that model, where its own compile() does not apply.
+    embedded: bool = False
     # Functional graphs: (producer, consumer) layer positions; consumer -1 is an operation
     # that is not a layer. Empty for Sequential models, whose layers form a chain.
     edges: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def compiles(self) -> tuple[CompileSpec, ...]:
+        return tuple(e for e in self.events if isinstance(e, CompileSpec))
+
+    @property
+    def runs(self) -> tuple[RunSpec, ...]:
+        return tuple(e for e in self.events if isinstance(e, RunSpec))
+
+    @property
+    def fits(self) -> tuple[RunSpec, ...]:
+        """The training runs (fit, fit_generator, train_on_batch)."""
+        return tuple(e for e in self.events if isinstance(e, RunSpec) and e.kind == "train")
+
+    @property
+    def judged_compiles(self) -> tuple[CompileSpec, ...]:
+        """The compiles whose loss and metrics do something, in program order.
+
+        A compile is judged where the model is trained or evaluated with it in effect. A
+        model the code never trains or evaluates is judged by its final compile (a library
+        function returning a compiled model), unless the code shows what it is for instead:
+        only predictions (its loss never meets a label), or being a part of another model
+        (that model's compile trains it; a GAN's generator)."""
+        runs = self.runs
+        used = [e for e in runs if e.kind != "predict"]
+        if used:
+            candidates: Iterator[CompileSpec | None] = (c for run in used for c in run.compiles)
+        elif self.embedded or runs:
+            return ()
+        else:
+            candidates = iter(self.final_compiles)
+        judged: list[CompileSpec] = []
+        for spec in candidates:
+            if spec is not None and not any(spec is seen for seen in judged):
+                judged.append(spec)
+        return tuple(judged)
+
+    @property
+    def compile(self) -> CompileSpec | None:
+        """The last judged compile (what the model is trained with at the end)."""
+        judged = self.judged_compiles
+        return judged[-1] if judged else None
 
     @property
     def is_chain(self) -> bool:
@@ -312,7 +399,17 @@ class ApiUse:
     from_import: bool = False  # bound by ``from ... import``, not ``import ...``
 
 
-Flavour = Literal["legacy", "tf2", "keras3"]
+@dataclass(frozen=True, slots=True)
+class FlavourGuard:
+    """Code that runs only under some flavours: a branch of a Keras version or backend check
+    (``if keras.__version__.startswith("1"):``), or the body and handlers of a ``try`` that
+    catches the error of an API missing in some version (``except ImportError:``). Findings
+    inside ``span`` whose code starts with ``codes`` ("" for every code) are dropped when the
+    target flavour is not in ``runs_under``."""
+
+    span: Span
+    runs_under: frozenset[Flavour]
+    codes: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +422,7 @@ class ModuleSpec:
     flavour: Flavour | None  # what the module's own imports prove, if anything
     flavour_reason: str
     cell_map: tuple[tuple[int, int], ...] | None = None
+    guards: tuple[FlavourGuard, ...] = ()
 
 
 Severity = Literal["error", "warning", "info"]

@@ -133,7 +133,7 @@ class SoftmaxSingleUnit(Rule):
     )
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             output = head.output
             if output.activation == Known("softmax") and output.units == Known(1):
                 edit = Edit(output.activation_span, "sigmoid", "string")

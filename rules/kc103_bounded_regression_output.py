@@ -11,6 +11,11 @@ _TARGET_RANGES = {
 }
 
 
+def _regression_dataset(name: str) -> bool:
+    dataset = load().datasets.get(name)
+    return dataset is not None and dataset.classes is None
+
+
 class BoundedRegressionOutput(Rule):
     """Flags a sigmoid / tanh / softmax output trained to regress targets outside its range.
 
@@ -110,7 +115,7 @@ class BoundedRegressionOutput(Rule):
         k = load()
         if len(model.outputs) != 1:
             return
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             activation = head.output.activation
             loss = head.loss
             if not isinstance(activation, Known) or activation.value not in k.bounded_activations:
@@ -120,11 +125,18 @@ class BoundedRegressionOutput(Rule):
             if loss.name.value not in k.regression_losses:
                 continue
             for fit in model.fits:
+                if fit.compile != Known(head.compile):
+                    continue  # trained under another compile (or paths disagree)
                 y = fit.y
                 if y.scaled == Known("standardized"):
                     target = _TARGET_RANGES["standardized"]
-                elif y.encoding == Known("continuous") and not isinstance(y.scaled, Known):
-                    target = f"{_TARGET_RANGES['continuous']} of `{y.dataset.value}`"  # type: ignore[union-attr]
+                elif (
+                    y.encoding == Known("continuous")
+                    and not isinstance(y.scaled, Known)
+                    and isinstance(y.dataset, Known)
+                    and _regression_dataset(y.dataset.value)  # its raw targets
+                ):
+                    target = f"{_TARGET_RANGES['continuous']} of `{y.dataset.value}`"
                 else:
                     continue
                 low, high = k.bounded_activations[activation.value]

@@ -125,6 +125,17 @@ class LogitsWithoutFromLogits(Rule):
     valid = (
         Valid(
             """
+            # Mixed precision: a float32 identity cast after the softmax keeps the softmax.
+            import keras
+            model = keras.Sequential([
+                keras.layers.Dense(10, activation="softmax", dtype="mixed_float16"),
+                keras.layers.Activation("linear", dtype="float32"),
+            ])
+            model.compile(optimizer="adam", loss="categorical_crossentropy")
+            """
+        ),
+        Valid(
+            """
             import keras
             model = keras.Sequential([keras.layers.Dense(10)])
             model.compile(optimizer="adam",
@@ -149,7 +160,7 @@ class LogitsWithoutFromLogits(Rule):
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         probabilistic = load().probabilistic_losses
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             loss = head.loss
             if loss is None or head.output.activation != Known(None):
                 continue

@@ -84,7 +84,7 @@ class FromLogitsOnProbabilities(Rule):
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         probability = load().probability_activations
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             loss = head.loss
             activation = head.output.activation
             if loss is None or loss.from_logits != Known(True):

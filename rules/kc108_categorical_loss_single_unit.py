@@ -83,7 +83,7 @@ class CategoricalLossSingleUnit(Rule):
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         categorical = load().categorical_losses
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             loss = head.loss
             if loss is None or head.output.units != Known(1):
                 continue

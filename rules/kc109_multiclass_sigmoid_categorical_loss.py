@@ -83,7 +83,7 @@ class MulticlassSigmoidCategoricalLoss(Rule):
     )
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             units, loss = head.output.units, head.loss
             if head.output.activation != Known("sigmoid") or loss is None:
                 continue

@@ -81,7 +81,7 @@ class BinaryLossMulticlassSoftmax(Rule):
     )
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
-        for head in heads(model):
+        for head in heads(model, ctx.flavour):
             units, loss = head.output.units, head.loss
             if head.output.activation != Known("softmax") or loss is None:
                 continue

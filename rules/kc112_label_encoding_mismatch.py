@@ -3,15 +3,15 @@ from collections.abc import Iterator
 from kerascheck.ir import (
     DataInfo,
     Finding,
-    FitSpec,
     Known,
     LossSpec,
     ModelSpec,
     OutputSpec,
+    RunSpec,
     Span,
 )
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
-from kerascheck.rules._heads import heads
+from kerascheck.rules._heads import heads_of
 
 
 def _problem(loss: LossSpec, y: DataInfo, output: OutputSpec) -> str | None:
@@ -49,7 +49,22 @@ def _problem(loss: LossSpec, y: DataInfo, output: OutputSpec) -> str | None:
     return None
 
 
-def _labels_span(fit: FitSpec) -> Span:
+def _agreed(model: ModelSpec, fit: RunSpec, y: DataInfo) -> str | None:
+    """The problem of these labels under every compile that may be in effect, if it is the
+    same for all of them."""
+    problems = set()
+    for compile_spec in fit.compiles:
+        if compile_spec is None or len(model.outputs) != 1:
+            return None
+        (head,) = heads_of(model, compile_spec)
+        problem = _problem(head.loss, y, head.output) if head.loss is not None else None
+        if problem is None:
+            return None
+        problems.add(problem)
+    return problems.pop() if len(problems) == 1 else None
+
+
+def _labels_span(fit: RunSpec) -> Span:
     arg = fit.call.argument("y", 1)
     return arg.span if arg is not None else fit.span
 
@@ -145,8 +160,68 @@ class LabelEncodingMismatch(Rule):
             line=6,
             col=41,
         ),
+        Invalid(
+            """
+            # A range of rows keeps every fact of the loader's labels.
+            import keras
+            (x, y), _ = keras.datasets.cifar10.load_data()
+            x_small, y_small = x[:5000], y[:5000]
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x_small, y_small)
+            """,
+            line=7,
+        ),
+        Invalid(
+            """
+            # One-hot rows selected by a mask keep their columns: still 10 classes.
+            import keras
+            (x, y), _ = keras.datasets.mnist.load_data()
+            y = keras.utils.to_categorical(y, 10)
+            subset = x.mean(axis=(1, 2)) > 10
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(8, activation="softmax")])
+            model.compile(loss="categorical_crossentropy", optimizer="adam")
+            model.fit(x[subset], y[subset])
+            """,
+            line=8,
+        ),
     )
     valid = (
+        Valid(
+            """
+            # A boolean-mask subset keeps integer ids but not the class count: two classes.
+            import keras
+            (x, y), _ = keras.datasets.fashion_mnist.load_data()
+            keep = y < 2
+            x, y = x[keep], y[keep]
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x, y)
+            """
+        ),
+        Valid(
+            """
+            # Labels remapped in place: the loader's class count no longer holds.
+            import keras
+            (x, y), _ = keras.datasets.cifar10.load_data()
+            y[y > 1] = 1
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x, y)
+            """
+        ),
+        Valid(
+            """
+            # A user function returns a transformed copy: nothing is known of it.
+            import keras
+            def to_binary(labels):
+                return labels % 2
+            (x, y), _ = keras.datasets.mnist.load_data()
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+            model.fit(x, to_binary(y))
+            """
+        ),
         Valid(
             """
             import keras
@@ -181,14 +256,13 @@ class LabelEncodingMismatch(Rule):
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         if len(model.outputs) != 1:
             return
-        for head in heads(model):
-            if head.loss is None:
+        # Each training is judged against the compile in effect at that point; where paths
+        # disagree on it, only a fault that every one of them has is reported.
+        for fit in model.fits:
+            labels = _agreed(model, fit, fit.y)
+            if labels is not None:
+                yield self.finding(_labels_span(fit), labels)
                 continue
-            for fit in model.fits:
-                problem = _problem(head.loss, fit.y, head.output)
-                if problem is not None:
-                    yield self.finding(_labels_span(fit), problem)
-                    continue
-                problem = _problem(head.loss, fit.validation_y, head.output)
-                if problem is not None and fit.validation_y.span is not None:
-                    yield self.finding(fit.validation_y.span, f"validation {problem}")
+            validation = _agreed(model, fit, fit.validation_y)
+            if validation is not None and fit.validation_y.span is not None:
+                yield self.finding(fit.validation_y.span, f"validation {validation}")

@@ -4,6 +4,7 @@ from kerascheck.ir import (
     ApiUse,
     Arg,
     Call,
+    CompileSpec,
     Edit,
     Finding,
     Fix,
@@ -1137,10 +1138,12 @@ class RemovedApi(Rule):
         yield from super().check_module(module, ctx)
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
+        # Keras resolves these names when compile() runs, whatever follows it.
+        for compile_spec in model.compiles:
+            yield from self.identifiers(compile_spec, ctx)
+
+    def identifiers(self, compile_spec: CompileSpec, ctx: RuleContext) -> Iterator[Finding]:
         """Loss and metric strings older Keras resolved and the target does not."""
-        compile_spec = model.compile
-        if compile_spec is None:
-            return
         drift = api_drift()
         if ctx.flavour == "keras3" and registers_custom_objects(ctx.module):
             for _, loss in compile_spec.losses:

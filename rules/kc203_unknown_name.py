@@ -1,7 +1,7 @@
 import difflib
 from collections.abc import Iterable, Iterator
 
-from kerascheck.ir import Edit, Finding, Fix, Known, ModelSpec, ModuleSpec, Span
+from kerascheck.ir import CompileSpec, Edit, Finding, Fix, Known, ModelSpec, ModuleSpec, Span
 from kerascheck.knowledge import api_drift, keras3_api, load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 from kerascheck.rules._drift import registers_custom_objects
@@ -272,9 +272,13 @@ class UnknownName(Rule):
         yield from super().check_module(module, ctx)
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
-        compile_spec = model.compile
-        if compile_spec is None or registers_custom_objects(ctx.module):
+        if registers_custom_objects(ctx.module):
             return
+        # Keras resolves these names when compile() runs, whatever follows it.
+        for compile_spec in model.compiles:
+            yield from self._check_compile(compile_spec, ctx)
+
+    def _check_compile(self, compile_spec: CompileSpec, ctx: RuleContext) -> Iterator[Finding]:
         api = keras3_api()
         k = load()
         drift = api_drift()

@@ -92,6 +92,23 @@ class StackedLinearLayers(Rule):
     valid = (
         Valid(
             """
+            # A misspelt activation keyword: Keras rejects the layer (KC201 reports it); its
+            # "default" linear activation is not what the author wrote.
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential()
+            model.add(Dense(32, activation_function="relu"))
+            model.add(Dense(1, activation="sigmoid"))
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(16, activaton="relu"), keras.layers.Dense(3, activation="softmax")])
+            """
+        ),
+        Valid(
+            """
             import keras
             model = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])
             """

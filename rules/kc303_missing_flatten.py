@@ -168,7 +168,7 @@ class MissingFlatten(Rule):
         if not model.is_chain or model.compile is None:
             return
         probabilistic = load().probabilistic_losses
-        losses = [loss.name for _, loss in model.compile.losses]
+        losses = [loss.name for spec in model.judged_compiles for _, loss in spec.losses]
         if not any(isinstance(n, Known) and n.value in probabilistic for n in losses):
             return
         dense = _dense_on_spatial(model.layers)

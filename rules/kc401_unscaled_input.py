@@ -74,6 +74,17 @@ class UnscaledInput(Rule):
             """,
             line=8,
         ),
+        Invalid(
+            """
+            import keras
+            from keras.preprocessing.image import ImageDataGenerator
+            (x, y), _ = keras.datasets.cifar10.load_data()
+            augment = ImageDataGenerator(rotation_range=10, horizontal_flip=True)
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+            model.fit(augment.flow(x, y, batch_size=32), epochs=3)
+            """,
+            line=6,
+        ),
     )
     valid = (
         Valid(
@@ -109,6 +120,28 @@ class UnscaledInput(Rule):
             train = ImageDataGenerator(rescale=1.0 / 255).flow_from_directory("data/train")
             model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10)])
             model.fit(train)
+            """
+        ),
+        Valid(
+            """
+            # The arrays were scaled before the generator: flow() yields them as they are.
+            import keras
+            from keras.preprocessing.image import ImageDataGenerator
+            (x, y), _ = keras.datasets.cifar10.load_data()
+            x = x.astype("float32") / 255.0
+            augment = ImageDataGenerator(rotation_range=10, horizontal_flip=True)
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+            model.fit(augment.flow(x, y, batch_size=32), epochs=3)
+            """
+        ),
+        Valid(
+            """
+            # Nothing is known of these arrays' scale.
+            import keras
+            from keras.preprocessing.image import ImageDataGenerator
+            augment = ImageDataGenerator(horizontal_flip=True)
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+            model.fit(augment.flow(images, labels), epochs=3)
             """
         ),
     )

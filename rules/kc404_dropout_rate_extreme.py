@@ -99,7 +99,7 @@ class DropoutRateExtreme(Rule):
                 )
         # A Sequential used as a block inside a bigger model may end in dropout; only a
         # model that is itself trained has its last layer as the prediction.
-        trained = model.compile is not None or bool(model.fits)
+        trained = bool(model.compiles) or bool(model.fits)
         if not model.is_chain or not model.layers or not trained:
             return
         last = model.layers[-1]

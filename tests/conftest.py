@@ -8,9 +8,11 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 from kerascheck.engine import FileResult, Options, lint_source
+from kerascheck.extract.python import extract
 from kerascheck.ir import Edit, Finding, Fix, ModuleSpec
 from kerascheck.rule import Rule, RuleContext
 
@@ -31,6 +33,11 @@ def findings(code: str, **options: object) -> list[Finding]:
     result = lint(code, **options)
     assert not result.errors, result.errors
     return list(result.findings)
+
+
+def extract_module(code: str) -> ModuleSpec:
+    """The IR of a snippet (dedented), as the rules see it."""
+    return extract(cst.parse_module(textwrap.dedent(code).lstrip("\n")), "snippet.py")
 
 
 def codes_at(code: str, **options: object) -> list[tuple[str, int, int]]:

@@ -15,6 +15,8 @@ from keras.models import Sequential
 from keras.layers import Dense
 model = Sequential([Dense(8, activation="relu"), Dense(1, activation="softmax")])
 model.compile(loss="mse", optimizer="adam", metrics=["accuracy"])
+import numpy
+model.fit(numpy.random.rand(100, 4), numpy.random.rand(100, 1))  # continuous targets
 """
 CLEAN = """\
 from keras.models import Sequential
@@ -56,7 +58,6 @@ def test_findings_exit_one_with_concise_lines(project: Path) -> None:
     lines = result.stdout.splitlines()
     assert [line.split(" ")[0:2] for line in lines] == [
         ["bug.py:3:70:", "KC101"],
-        ["bug.py:3:70:", "KC102"],
         ["bug.py:4:54:", "KC104"],
     ]
 
@@ -83,9 +84,9 @@ def test_json_output_follows_the_contract(project: Path) -> None:
     assert "always outputs 1.0" in first["message"]
     assert report["summary"] == {
         "files_checked": 1,
-        "findings": 3,
+        "findings": 2,
         "errors": 0,
-        "by_code": {"KC101": 1, "KC102": 1, "KC104": 1},
+        "by_code": {"KC101": 1, "KC104": 1},
     }
 
 
@@ -95,7 +96,7 @@ def test_select_and_ignore_by_code_and_prefix(project: Path) -> None:
         return [f["code"] for f in json.loads(out)["findings"]]
 
     assert codes("--select", "KC101") == ["KC101"]
-    assert codes("--select", "KC10", "--ignore", "KC102") == ["KC101", "KC104"]
+    assert codes("--select", "KC10", "--ignore", "KC104") == ["KC101"]
     assert codes("--ignore", "KC1") == []
     assert run("check", "bug.py", "--select", "KC2", cwd=project).returncode == 0
 
@@ -132,7 +133,7 @@ def test_plain_text_when_not_a_terminal(project: Path) -> None:
     )
     caret_line = next(line for line in result.stdout.splitlines() if "^" in line)
     assert caret_line.endswith(" " * 69 + "^" * 9)
-    assert "Found 3 findings (2 errors, 1 warning) in 1 file; 1 files checked." in result.stdout
+    assert "Found 2 findings (1 error, 1 warning) in 1 file; 1 files checked." in result.stdout
 
 
 def test_default_path_and_default_excludes(project: Path) -> None:

@@ -62,7 +62,10 @@ def test_github_annotations(tmp_path: Path) -> None:
     (tmp_path / "a,b.py").write_text(
         "import keras\n"
         "m = keras.Sequential([keras.layers.Dense(1, activation='softmax')])\n"
-        "m.compile(loss='mse', metrics=['accuracy'])\n"
+        "m.compile(loss='categorical_crossentropy', metrics=['accuracy'])\n"
+        "r = keras.Sequential([keras.layers.Dense(1)])\n"
+        "r.compile(loss='mse', metrics=['accuracy'])\n"
+        "import numpy; r.fit(x, numpy.random.rand(9, 1))  # continuous targets\n"
     )
     (tmp_path / "broken.py").write_text("import keras\n(\n")
     result = run_check(tmp_path, ".", "--format", "github")
@@ -70,11 +73,11 @@ def test_github_annotations(tmp_path: Path) -> None:
         "::error file=a%2Cb.py,line=2,col=56,endLine=2,endColumn=65,"
         "title=KC101 softmax-single-unit::softmax over a 1-unit output always outputs 1.0; "
         "use activation='sigmoid' for a binary output, or one unit per class",
-        "::error file=a%2Cb.py,line=2,col=56,endLine=2,endColumn=65,"
-        "title=KC102 softmax-regression::softmax output trained with the regression loss 'mse': "
-        "softmax outputs sum to 1 and cannot fit continuous targets; use a linear output "
-        "(activation=None) for regression",
-        "::warning file=a%2Cb.py,line=3,col=32,endLine=3,endColumn=42,"
+        "::error file=a%2Cb.py,line=3,col=16,endLine=3,endColumn=42,"
+        "title=KC108 categorical-loss-single-unit::'categorical_crossentropy' on a 1-unit "
+        "output: the loss is constant (or fails at fit time); use binary_crossentropy with a "
+        "sigmoid output, or one unit per class",
+        "::warning file=a%2Cb.py,line=5,col=32,endLine=5,endColumn=42,"
         "title=KC104 accuracy-on-regression::'accuracy' with the regression loss 'mse' measures "
         "nothing useful (Keras turns it into a class-match accuracy); report 'mae' or 'mse' "
         "instead",

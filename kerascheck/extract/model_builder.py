@@ -21,7 +21,6 @@ from kerascheck.ir import (
     Call,
     CompileSpec,
     DataInfo,
-    FitSpec,
     Known,
     LayerSpec,
     LossSpec,
@@ -29,6 +28,8 @@ from kerascheck.ir import (
     ModelSpec,
     OptimizerSpec,
     OutputSpec,
+    RunKind,
+    RunSpec,
     Span,
 )
 from kerascheck.knowledge import Knowledge
@@ -57,7 +58,9 @@ def resolve_activation(value: Value | None, k: Knowledge) -> Any:
 
 
 # ----------------------------------------------------------------------------- models
-def build_model_spec(model: ModelObject, k: Knowledge) -> ModelSpec:
+def build_model_spec(
+    model: ModelObject, final_compiles: tuple[CompileSpec | None, ...], k: Knowledge
+) -> ModelSpec:
     edges: tuple[tuple[int, int], ...] = ()
     if model.kind == "sequential":
         layers = [replace(layer, position=i) for i, layer in enumerate(model.layers)]
@@ -74,9 +77,10 @@ def build_model_spec(model: ModelObject, k: Knowledge) -> ModelSpec:
         span=model.span,
         layers=tuple(layers),
         outputs=outputs,
-        compile=model.compile_call,
-        fits=tuple(model.fits),
         complete=model.complete,
+        events=tuple(model.events),
+        final_compiles=final_compiles,
+        embedded=model.embedded,
         edges=edges,
     )
 
@@ -167,7 +171,13 @@ def _tensor_output(tensor: Tensor, k: Knowledge, fallback: Span, name: str | Non
         if layer.class_name in k.transparent_layers:
             current = current.inputs[0] if len(current.inputs) == 1 else None
             continue
-        if layer.class_name == "Activation" or layer.class_name in k.activation_layers:
+        is_activation = layer.class_name == "Activation" or layer.class_name in k.activation_layers
+        if is_activation and layer.activation == Known(None):
+            # Activation("linear") computes nothing: mixed precision's float32 cast after a
+            # softmax (``Activation("linear", dtype="float32")``) leaves the softmax output.
+            current = current.inputs[0] if len(current.inputs) == 1 else None
+            continue
+        if is_activation:
             if activation is None:
                 activation, activation_span = layer.activation, layer.activation_span or layer.span
             current = current.inputs[0] if len(current.inputs) == 1 else None
@@ -319,24 +329,45 @@ def _data_info(value: Value | None, span: Span | None) -> DataInfo:
     return DataInfo(span=span)
 
 
-def build_fit(
-    method: str, call: Call, positional: list[Value], keywords: dict[str, Value]
-) -> FitSpec:
+def _reconstruction(inputs: Data) -> Data:
+    """``fit(x, x)``: an autoencoder's targets are its inputs; inputs known to be scaled
+    values (pixels, standardised features) are continuous targets."""
+    info = inputs.info
+    if info.encoding is UNKNOWN and isinstance(info.scaled, Known):
+        return Data(replace(info, encoding=Known("continuous")))
+    return inputs
+
+
+def build_run(
+    method: str,
+    kind: RunKind,
+    call: Call,
+    positional: list[Value],
+    keywords: dict[str, Value],
+    compiles: tuple[CompileSpec | None, ...],
+) -> RunSpec:
     x = keywords.get("x", positional[0] if positional else None)
-    y = keywords.get("y", positional[1] if len(positional) > 1 else None)
     x_arg = call.argument("x", 0)
-    y_arg = call.argument("y", 1)
+    y: Value | None = None
+    y_arg = None
+    if kind != "predict":
+        y = keywords.get("y", positional[1] if len(positional) > 1 else None)
+        y_arg = call.argument("y", 1)
+        if y is x and isinstance(x, Data):
+            y = _reconstruction(x)
     validation = keywords.get("validation_data")
     validation_arg = call.kwarg("validation_data")
     validation_y = DataInfo()
     if isinstance(validation, Seq) and len(validation.items) >= 2 and validation_arg:
         spans = validation_arg.element_spans
         validation_y = _data_info(validation.items[1], spans[1] if len(spans) > 1 else None)
-    return FitSpec(
+    return RunSpec(
         span=call.span,
         method=method,
+        kind=kind,
         x=_data_info(x, x_arg.span if x_arg else None),
         y=_data_info(y, y_arg.span if y_arg else None),
         call=call,
         validation_y=validation_y,
+        compiles=compiles,
     )

@@ -19,13 +19,14 @@ from typing import Any
 
 import libcst as cst
 
-from kerascheck.extract import dataflow
+from kerascheck.extract import dataflow, versions
 from kerascheck.extract.model_builder import (
     build_compile,
-    build_fit,
     build_model_spec,
+    build_run,
     resolve_activation,
 )
+from kerascheck.extract.program_order import ModelStates
 from kerascheck.extract.values import (
     BoundMethod,
     ClassObject,
@@ -46,15 +47,22 @@ from kerascheck.extract.values import (
     merge_into,
     plain,
 )
+from kerascheck.extract.versions import Versioned, VersionedMethod
 from kerascheck.flavour import FlavourMarkers
 from kerascheck.ir import (
     UNKNOWN,
     ApiUse,
     Arg,
     Call,
+    CompileSpec,
+    DataInfo,
+    FlavourGuard,
     Known,
     LayerSpec,
+    ModelSpec,
     ModuleSpec,
+    RunKind,
+    RunSpec,
     Span,
 )
 from kerascheck.knowledge import Knowledge, api_drift, keras3_api
@@ -79,6 +87,14 @@ _BINARY: dict[type[cst.BaseBinaryOp], Callable[[Any, Any], Any]] = {
     cst.Modulo: operator.mod,
     cst.Power: operator.pow,
 }
+_COMPARE_SYMBOLS: dict[type[cst.BaseCompOp], str] = {
+    cst.Equal: "==",
+    cst.NotEqual: "!=",
+    cst.LessThan: "<",
+    cst.LessThanEqual: "<=",
+    cst.GreaterThan: ">",
+    cst.GreaterThanEqual: ">=",
+}
 _COMPARE: dict[type[cst.BaseCompOp], Callable[[Any, Any], Any]] = {
     cst.Equal: operator.eq,
     cst.NotEqual: operator.ne,
@@ -88,8 +104,22 @@ _COMPARE: dict[type[cst.BaseCompOp], Callable[[Any, Any], Any]] = {
     cst.GreaterThanEqual: operator.ge,
 }
 _NUMBER = (int, float)
+# The methods that run a model, by what they do with it.
+_RUN_KINDS: dict[str, RunKind] = {
+    "fit": "train",
+    "fit_generator": "train",
+    "train_on_batch": "train",
+    "evaluate": "evaluate",
+    "evaluate_generator": "evaluate",
+    "test_on_batch": "evaluate",
+    "predict": "predict",
+    "predict_generator": "predict",
+    "predict_on_batch": "predict",
+    "predict_classes": "predict",
+    "predict_proba": "predict",
+}
 _BUILTINS = frozenset(dir(builtins))
-# Methods that change a list, dict or set in place: a name bound to one must forget it.
+# Methods that change a list, dict, set or array in place: a name bound to one must forget it.
 _MUTATORS = frozenset(
     {
         "append",
@@ -105,6 +135,9 @@ _MUTATORS = frozenset(
         "reverse",
         "add",
         "discard",
+        "fill",
+        "put",
+        "resize",
     }
 )
 
@@ -148,6 +181,8 @@ class PythonExtractor:
         self.budget = max(STEP_BUDGET_MIN, STEP_BUDGET_FACTOR * lines)
         self.conditional = 0
         self.returns: list[list[Value]] = []
+        self.states = ModelStates()
+        self.guards: list[FlavourGuard] = []
 
     # ----------------------------------------------------------------- entry point
     def extract(self) -> ModuleSpec:
@@ -163,13 +198,27 @@ class PythonExtractor:
             else:
                 self.call_function(pending, [], {}, standalone=True)
         flavour, reason = self.markers.infer()
+        trains = any(
+            isinstance(event, RunSpec) and event.kind == "train"
+            for model in self.models
+            for event in model.events
+        )
         return ModuleSpec(
             path=self.path,
-            models=tuple(build_model_spec(m, self.k) for m in self.models),
+            models=tuple(self.model_spec(m, trains) for m in self.models),
             api_uses=self.counted(self.api_uses),
             flavour=flavour,
             flavour_reason=reason,
+            guards=tuple(self.guards),
         )
+
+    def model_spec(self, model: ModelObject, module_trains: bool) -> ModelSpec:
+        """The IR of a model. The compiles it ends with, which the rules judge when the code
+        never runs it, are kept only where nothing in the module trains (a library function
+        returning a compiled model): where other models are trained, the code shows where
+        training happens, and a compiled model left out of it trains nothing."""
+        final = () if module_trains else self.states.of(model)
+        return build_model_spec(model, final, self.k)
 
     def counted(self, uses: list[ApiUse]) -> tuple[ApiUse, ...]:
         """Count the occurrences of names bound by imports of removed modules (rare, so the
@@ -216,27 +265,42 @@ class PythonExtractor:
                     )
             self.exec_suite(node.body, scope)
         elif isinstance(node, (cst.Try, cst.TryStar)):
-            self.exec_suite(node.body, scope)
-            branches = [scope.fork()]
-            for handler in node.handlers:
-                branch = scope.fork()
-                self.exec_conditional(handler.body, branch)
-                branches.append(branch)
-            if node.orelse is not None:
-                branch = scope.fork()
-                self.exec_conditional(node.orelse.body, branch)
-                branches.append(branch)
-            if len(branches) > 1:
-                merge_into(scope, branches)
-            if node.finalbody is not None:
-                self.exec_suite(node.finalbody.body, scope)
+            self.exec_try(node, scope)
         elif isinstance(node, cst.Match):
-            branches = []
+            entry = self.states.snapshot()
+            branches, paths = [], [entry]
             for case in node.cases:
+                self.states.restore(entry)
                 branch = scope.fork()
                 self.exec_conditional(case.body, branch)
                 branches.append(branch)
+                paths.append(self.states.snapshot())
             merge_into(scope, [scope.fork(), *branches])
+            self.states.join(paths)
+
+    def exec_try(self, node: cst.Try | cst.TryStar, scope: Scope) -> None:
+        if any(_catches_missing_api(handler) for handler in node.handlers):
+            # ``try: from keras.layers.core import Dense`` / ``except ImportError: ...``: the
+            # author handles the API being missing; which side runs depends on the version.
+            for part in (node.body, *(handler.body for handler in node.handlers)):
+                self.guards.append(FlavourGuard(span_of(part), frozenset(), "KC2"))
+        self.exec_suite(node.body, scope)
+        after_body = self.states.snapshot()
+        branches, paths = [scope.fork()], [after_body]
+        alternatives = [handler.body for handler in node.handlers]
+        if node.orelse is not None:
+            alternatives.append(node.orelse.body)
+        for body in alternatives:
+            self.states.restore(after_body)
+            branch = scope.fork()
+            self.exec_conditional(body, branch)
+            branches.append(branch)
+            paths.append(self.states.snapshot())
+        if len(branches) > 1:
+            merge_into(scope, branches)
+            self.states.join(paths)
+        if node.finalbody is not None:
+            self.exec_suite(node.finalbody.body, scope)
 
     def exec_suite(self, suite: cst.BaseSuite, scope: Scope) -> None:
         if isinstance(suite, cst.IndentedBlock):
@@ -264,8 +328,12 @@ class PythonExtractor:
             elif isinstance(orelse, cst.Else):
                 self.exec_suite(orelse.body, scope)
             return
+        self.guard_branches(node, test)
+        entry = self.states.snapshot()
         then_branch = scope.fork()
         self.exec_conditional(node.body, then_branch)
+        after_then = self.states.snapshot()
+        self.states.restore(entry)
         else_branch = scope.fork()
         if isinstance(orelse, cst.If):
             self.conditional += 1
@@ -276,6 +344,27 @@ class PythonExtractor:
         elif isinstance(orelse, cst.Else):
             self.exec_conditional(orelse.body, else_branch)
         merge_into(scope, [then_branch, else_branch])
+        self.states.join([after_then, self.states.current])
+
+    def guard_branches(self, node: cst.If, test: Value) -> None:
+        """A Keras version or backend check: each branch runs only under the flavours its
+        condition allows; where the condition cannot be decided, its API-drift findings are
+        version-specific code the author chose on purpose."""
+        branches: list[tuple[cst.CSTNode, bool]] = [(node.body, True)]
+        if isinstance(node.orelse, cst.If):
+            branches.append((node.orelse, False))
+        elif isinstance(node.orelse, cst.Else):
+            branches.append((node.orelse.body, False))
+        if isinstance(test, Versioned):
+            for body, taken in branches:
+                self.guards.append(FlavourGuard(span_of(body), versions.runs_under(test, taken)))
+                decided = versions.decided(test, taken)
+                if decided != versions.runs_under(test, taken):
+                    # Where the check is undecided its API drift is still version-specific.
+                    self.guards.append(FlavourGuard(span_of(body), decided, "KC2"))
+        elif _mentions_versions(node.test):
+            for body, _ in branches:
+                self.guards.append(FlavourGuard(span_of(body), frozenset(), "KC2"))
 
     def exec_loop(self, node: cst.For | cst.While, scope: Scope) -> None:
         if isinstance(node, cst.For):
@@ -289,9 +378,12 @@ class PythonExtractor:
             self.bind(node.target, UNKNOWN, scope)
         else:
             self.evaluate(node.test, scope)
+        entry = self.states.snapshot()
+        marks = {id(model): len(model.events) for model in self.models}
         body = scope.fork()
         self.exec_conditional(node.body, body)
         merge_into(scope, [scope.fork(), body])
+        self.states.after_loop(entry, self.models, marks)
         if node.orelse is not None:
             self.exec_conditional(node.orelse.body, scope)
 
@@ -406,26 +498,23 @@ class PythonExtractor:
             if isinstance(owner, SelfObject):
                 owner.attrs[target.attr.value] = value
         elif isinstance(target, cst.Subscript):
-            self.forget_container(target.value, scope)
+            self.changed_in_place(target.value, scope)
 
-    def forget_container(self, node: cst.BaseExpression, scope: Scope) -> None:
-        """``layers.append(x)``, ``config["units"] = 1``, ``del layers[-1]``: the list, dict
-        or set a name holds has changed in place, so the name (and every other name bound
-        to the same value) becomes UNKNOWN. A model is not a container: ``add`` and ``pop``
-        on it are followed by call_method."""
+    def changed_in_place(self, node: cst.BaseExpression, scope: Scope) -> None:
+        """``layers.append(x)``, ``config["units"] = 1``, ``del layers[-1]``, ``y[y == 2] =
+        0``: the list, dict, set or array a name holds has changed in place, so under that
+        name (and every other name bound to the same value) a container becomes UNKNOWN and
+        an array keeps none of its known facts. A model is not a container: ``add`` and
+        ``pop`` on it are followed by call_method."""
         while isinstance(node, (cst.Attribute, cst.Subscript)):
             node = node.value
         if not isinstance(node, cst.Name):
             return
         value = scope.lookup(node.value)
-        if not _is_container(value):
-            return
-        current: Scope | None = scope
-        while current is not None:
-            for name, bound in list(current.names.items()):
-                if bound is value:
-                    current.names[name] = UNKNOWN
-            current = current.parent
+        if _is_container(value):
+            _rebind(scope, value, UNKNOWN)
+        elif isinstance(value, Data):
+            _rebind(scope, value, Data(DataInfo()))
 
     # ----------------------------------------------------------------- expressions
     def evaluate(self, node: cst.BaseExpression, scope: Scope) -> Value:
@@ -488,7 +577,10 @@ class PythonExtractor:
         attr = node.attr.value
         if isinstance(base, Ref):
             raw = f"{base.raw}.{attr}"
-            return Ref(canonical(f"{base.qualname}.{attr}", self.k), raw)
+            qualname = canonical(f"{base.qualname}.{attr}", self.k)
+            return versions.attribute(qualname) or Ref(qualname, raw)
+        if isinstance(base, Versioned):
+            return VersionedMethod(base, attr)
         self.record_member(base, attr, node)
         if isinstance(base, (ModelObject, SelfObject)):
             if isinstance(base, SelfObject) and attr in base.attrs:
@@ -538,6 +630,8 @@ class PythonExtractor:
 
     def eval_unary(self, node: cst.UnaryOperation, scope: Scope) -> Value:
         value = self.evaluate(node.expression, scope)
+        if isinstance(value, Versioned) and isinstance(node.operator, cst.Not):
+            return versions.logical_not(value)
         if isinstance(value, Known):
             if isinstance(node.operator, cst.Minus) and isinstance(value.value, _NUMBER):
                 return Known(-value.value)
@@ -579,6 +673,11 @@ class PythonExtractor:
         result: bool = True
         for target in node.comparisons:
             right = self.evaluate(target.comparator, scope)
+            if isinstance(left, Versioned) or isinstance(right, Versioned):
+                symbol = _COMPARE_SYMBOLS.get(type(target.operator))
+                if symbol is None or len(node.comparisons) != 1:
+                    return UNKNOWN
+                return versions.compare(symbol, _plain(left), _plain(right))
             op = _COMPARE.get(type(target.operator))
             if isinstance(target.operator, (cst.Is, cst.IsNot)) and _is_none_check(left, right):
                 value = left.value is None  # type: ignore[union-attr]
@@ -606,6 +705,9 @@ class PythonExtractor:
     def eval_boolean(self, node: cst.BooleanOperation, scope: Scope) -> Value:
         left = self.evaluate(node.left, scope)
         right = self.evaluate(node.right, scope)
+        if isinstance(left, Versioned) or isinstance(right, Versioned):
+            op = "and" if isinstance(node.operator, cst.And) else "or"
+            return versions.logical(op, _plain(left), _plain(right))
         if isinstance(left, Known) and isinstance(right, Known):
             if isinstance(node.operator, cst.And):
                 return left if not left.value else right
@@ -624,12 +726,20 @@ class PythonExtractor:
 
     def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
         base = self.evaluate(node.value, scope)
+        if isinstance(base, Versioned):
+            (element, *rest) = node.slice
+            index = element.slice
+            if rest or not isinstance(index, cst.Index):
+                return UNKNOWN
+            position = self.evaluate(index.value, scope)
+            return (
+                versions.subscript(base, position.value) if isinstance(position, Known) else UNKNOWN
+            )
         if isinstance(base, Data):
-            # Slicing or indexing an array keeps what is known of its values.
             for element in node.slice:
                 if isinstance(element.slice, cst.Index):
                     self.evaluate(element.slice.value, scope)
-            return base
+            return dataflow.subscript(base, node.slice)
         indices = [
             self.evaluate(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
             for el in node.slice
@@ -697,8 +807,11 @@ class PythonExtractor:
                 )
                 index += 1
         starred = any(arg.star for arg in node.args)
+        checked = self.version_call(func, node.func, positional, keywords, scope)
+        if checked is not None:
+            return checked
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
-            self.forget_container(node.func.value, scope)
+            self.changed_in_place(node.func.value, scope)
         if _unseen(func, node.func, scope):
             for value in [*positional, *keywords.values()]:
                 if isinstance(value, ModelObject):
@@ -727,9 +840,44 @@ class PythonExtractor:
             return UNKNOWN
         if isinstance(func, ModelObject):
             # A model used as a layer: its output is opaque to this analysis.
+            func.embedded = True
             inputs = tuple(v for v in positional if isinstance(v, Tensor))
             return Tensor(inputs=inputs) if inputs else UNKNOWN
         return UNKNOWN
+
+    def version_call(
+        self,
+        func: Value,
+        node: cst.BaseExpression,
+        positional: list[Value],
+        keywords: dict[str, Value],
+        scope: Scope,
+    ) -> Value | None:
+        """``v.startswith("2")``, ``int(...)`` or ``version.parse(...)`` of a version; None
+        for any other call."""
+        if isinstance(func, VersionedMethod):
+            if keywords or not all(isinstance(v, Known) for v in positional):
+                return UNKNOWN
+            plain_args = [v.value for v in positional]  # type: ignore[union-attr]
+            return versions.call_method(func, plain_args) or UNKNOWN
+        if len(positional) != 1 or keywords:
+            return None
+        (argument,) = positional
+        if isinstance(func, Ref) and func.qualname in versions.PARSERS:
+            # A literal version stays a string: comparisons parse it.
+            if isinstance(argument, Known):
+                return argument
+            return (
+                versions.convert(func.qualname, argument)
+                if isinstance(argument, Versioned)
+                else None
+            )
+        builtin = (
+            isinstance(node, cst.Name) and func is UNKNOWN and scope.lookup(node.value) is None
+        )
+        if builtin and isinstance(argument, Versioned):
+            return versions.convert(node.value, argument) or UNKNOWN  # type: ignore[attr-defined]
+        return None
 
     def call_ref(
         self,
@@ -751,6 +899,8 @@ class PythonExtractor:
         if keras_name:
             self.markers.saw_call(ref.raw)
             self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
+        if q in versions.BACKEND_FUNCTIONS:
+            return versions.backend()
         flowed = dataflow.data_from_call(q, positional, keywords, call, k)
         if flowed is not None:
             return flowed
@@ -842,6 +992,8 @@ class PythonExtractor:
                 activation = UNKNOWN
             else:
                 activation = Known(k.default_activation.get(name))
+        if _activation_in_doubt(name, call, k):
+            activation = UNKNOWN
         if name in k.wrapper_layers and positional and isinstance(positional[0], LayerObject):
             inner = positional[0].spec
             activation, activation_span = inner.activation, inner.activation_span
@@ -865,6 +1017,7 @@ class PythonExtractor:
         self, kind: str, call: Call, positional: list[Value], keywords: dict[str, Value]
     ) -> Value:
         model = ModelObject(kind, call.span, cond_level=self.conditional)
+        self.states.created(model)
         if kind == "sequential":
             layers = keywords.get("layers", positional[0] if positional else None)
             if layers is not None:
@@ -887,6 +1040,8 @@ class PythonExtractor:
         return model
 
     def add_layer(self, model: ModelObject, value: Value) -> None:
+        if isinstance(value, ModelObject):
+            value.embedded = True
         if isinstance(value, LayerObject):
             model.layers.append(value.spec)
         elif isinstance(value, Tensor) and value.is_input and value.layer is not None:
@@ -921,9 +1076,20 @@ class PythonExtractor:
             if self.conditional > receiver.cond_level:
                 receiver.layers[-1] = replace(receiver.layers[-1], conditional=True)
         elif name == "compile":
-            receiver.compile_call = build_compile(call, positional, keywords, self.k)
-        elif name in ("fit", "fit_generator", "train_on_batch"):
-            receiver.fits.append(build_fit(name, call, positional, keywords))
+            if "compile" in receiver.overrides:
+                # The class's own compile(): its arguments are not Keras's loss and metrics.
+                spec = CompileSpec(call.span, (), True, (), None, call)
+            else:
+                spec = build_compile(call, positional, keywords, self.k)
+            receiver.events.append(spec)
+            self.states.compiled(receiver, spec)
+        elif name in _RUN_KINDS:
+            kind = _RUN_KINDS[name]
+            # A train_step / test_step with a loss of its own uses no compiled loss.
+            own_step = {"train": "train_step", "evaluate": "test_step"}.get(kind)
+            compiles = () if own_step in receiver.overrides else self.states.of(receiver)
+            run = build_run(name, kind, call, positional, keywords, compiles)
+            receiver.events.append(run)
         elif name == "pop" and not positional and receiver.layers:
             if self.conditional > receiver.cond_level:
                 # Popped or not: the output layer is no longer known.
@@ -996,7 +1162,10 @@ class PythonExtractor:
             if method.node.name.value in ("__init__", "call"):
                 self.pending.pop(id(method.node), None)
         span = span_of(node if node is not None else cls.node.name)
-        model = ModelObject("subclass", span, name=cls.node.name.value)
+        model = ModelObject(
+            "subclass", span, name=cls.node.name.value, overrides=_overridden_training(cls)
+        )
+        self.states.created(model)
         self_obj = SelfObject()
         init = cls.methods.get("__init__")
         if init is not None:
@@ -1013,6 +1182,34 @@ class PythonExtractor:
             model.complete = False
         self.models.append(model)
         return model
+
+
+# What a train_step / test_step that uses the compiled loss mentions.
+_COMPILED_LOSS = frozenset({"compiled_loss", "compute_loss", "loss"})
+
+
+def _overridden_training(cls: ClassObject) -> frozenset[str]:
+    """What a model class replaces of Keras's training: its own ``compile`` (whose arguments
+    are not Keras's), a ``train_step`` / ``test_step`` that never touches the compiled loss
+    (a GAN computing its own losses)."""
+    found = {"compile"} if "compile" in cls.methods else set()
+    for step in ("train_step", "test_step"):
+        method = cls.methods.get(step)
+        if method is not None and not _mentions_attribute(method.node, _COMPILED_LOSS):
+            found.add(step)
+    return frozenset(found)
+
+
+def _mentions_attribute(node: cst.CSTNode, names: frozenset[str]) -> bool:
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            nonlocal found
+            found = found or attribute.attr.value in names
+
+    node.visit(_Finder())
+    return found
 
 
 def _ir_value(value: Value) -> Any:
@@ -1071,6 +1268,24 @@ def _output_tensors(value: Value) -> tuple[list[Tensor] | None, list[str | None]
     return None, None
 
 
+def _activation_in_doubt(name: str, call: Call, k: Knowledge) -> bool:
+    """A keyword the layer does not take may be the activation the author meant
+    (``activation_function="relu"``): Keras rejects the layer, which KC201 / KC203 report,
+    and nothing else may be concluded from its "default" linear activation. Keywords that
+    are known renames of other arguments (``init=``) leave the activation as written."""
+    accepted = keras3_api().layer_arguments.get(name)
+    if accepted is None:
+        return False
+    removed = {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
+    for arg in call.args:
+        if arg.name is None or arg.name in ("*", "**") or arg.name in accepted:
+            continue
+        renamed = removed.get(arg.name)
+        if renamed is None or renamed.replacement == "activation":
+            return True
+    return False
+
+
 def _opaque_layer() -> LayerSpec:
     return LayerSpec(
         class_name="",
@@ -1104,9 +1319,56 @@ def _escaped(model: ModelObject) -> None:
     """A Sequential handed to unseen code before it is compiled may have gained layers
     there (``add_head(model)``): its output is no longer known. After compile() the rules
     judge what was compiled, which that code cannot change."""
-    if model.kind == "sequential" and model.compile_call is None:
+    compiled = any(isinstance(event, CompileSpec) for event in model.events)
+    if model.kind == "sequential" and not compiled:
         model.layers.append(_opaque_layer())
         model.complete = False
+
+
+def _plain(value: Value) -> Any:
+    """What a version comparison takes: the literal itself, a Versioned, or UNKNOWN."""
+    if isinstance(value, Known):
+        return value.value
+    return value if isinstance(value, Versioned) else UNKNOWN
+
+
+# Names that make a condition a version or backend check.
+_VERSION_WORDS = ("version", "backend", "VERSION")
+# Errors a missing or changed API raises.
+_MISSING_API_ERRORS = frozenset(
+    {"ImportError", "ModuleNotFoundError", "AttributeError", "Exception", "BaseException"}
+)
+
+
+def _mentions_versions(test: cst.BaseExpression) -> bool:
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or any(word in node.value for word in _VERSION_WORDS)
+
+    test.visit(_Finder())
+    return found
+
+
+def _catches_missing_api(handler: cst.ExceptHandler) -> bool:
+    """A bare ``except:``, or one naming ImportError, AttributeError, Exception..."""
+    if handler.type is None:
+        return True
+    types = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
+    nodes = [e.value for e in types] if types is not None else [handler.type]
+    return any(isinstance(n, cst.Name) and n.value in _MISSING_API_ERRORS for n in nodes)
+
+
+def _rebind(scope: Scope, old: Value, new: Value) -> None:
+    """Every name bound to ``old`` (in this scope and the enclosing ones) now holds ``new``."""
+    current: Scope | None = scope
+    while current is not None:
+        for name, bound in list(current.names.items()):
+            if bound is old:
+                current.names[name] = new
+        current = current.parent
 
 
 def _is_container(value: Value | None) -> bool:

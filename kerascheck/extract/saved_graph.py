@@ -299,7 +299,8 @@ def build_model(
         name=name if isinstance(name, str) else None,
         output_tensors=outputs,
         output_names=output_names,
-        compile_call=compile_spec,
+        events=[compile_spec] if compile_spec is not None else [],
         complete=complete,
     )
-    return build_model_spec(model, k)
+    # The saved compile is the one the model was trained with: it is in effect at the end.
+    return build_model_spec(model, (compile_spec,), k)
