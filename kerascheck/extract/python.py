@@ -1276,12 +1276,12 @@ def _activation_in_doubt(name: str, call: Call, k: Knowledge) -> bool:
     accepted = keras3_api().layer_arguments.get(name)
     if accepted is None:
         return False
-    removed = {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
+    removed = api_drift().arguments(f"keras.layers.{name}")
     for arg in call.args:
         if arg.name is None or arg.name in ("*", "**") or arg.name in accepted:
             continue
-        renamed = removed.get(arg.name)
-        if renamed is None or renamed.replacement == "activation":
+        row = removed.get(arg.name)
+        if row is None or row.rename == "activation":
             return True
     return False
 
