@@ -116,8 +116,10 @@ class _Check:
             for u in self.module.api_uses
             if u.kind == "import" and u.written.startswith(use.written + ".")
         ]
-        # The names imported from it are this finding's too (one cause, one finding).
-        self.reported.update(u.written for u in names)
+        # The names imported from it are this finding's too (one cause, one finding), unless
+        # the name is gone from where it moved as well (`Merge` of keras.layers.core is not
+        # in keras.layers either): that is its own finding.
+        self.reported.update(u.written for u in names if not self.gone_after_move(u))
         message = (
             f"`{_respell(use.written, path, module)}` is {since(row)}; {row.advice}"
             f"{tf_keras_hint(row, spelling)}"
@@ -139,13 +141,18 @@ class _Check:
         spelled_target = _respell(use.written, found[1], target)
         return Fix(f"Import from `{spelled_target}`", (Edit(use.span, spelled_target),), True)
 
+    def gone_after_move(self, use: ApiUse) -> bool:
+        module = use.qualname.rpartition(".")[0]
+        return use.qualname in self.drift.names and module not in self.drift.modules
+
     def import_use(self, use: ApiUse) -> Iterator[Finding]:
         found = spelled(use)
         if found is None:
             return
         spelling, path = found
         flavour = flavour_for(self.flavour, spelling)
-        row = self.drift.names.get(path)
+        # `keras.layers.core.Merge` is `keras.layers.Merge` (qualname) to the tables.
+        row = self.drift.names.get(path) or self.drift.names.get(use.qualname)
         if row is not None and row.applies(flavour, spelling):
             self.reported.add(use.written)
             yield self.finding(use.span, self.name_message(row, spelling, use.written))
@@ -202,15 +209,17 @@ class _Check:
             return
         spelling, path = found
         flavour = flavour_for(self.flavour, spelling)
-        if any(use.written == r or use.written.startswith(r + ".") for r in self.reported):
-            return  # the import that brought the name in is reported already
+        # The import that brought the name in may be reported already: the name's removal is
+        # that finding; what the call itself does wrong (below) is not.
+        imported = any(use.written == r or use.written.startswith(r + ".") for r in self.reported)
         row = self.drift.names.get(path)
         if row is not None and row.applies(flavour, spelling):
-            message = self.name_message(row, spelling, use.written)
-            yield self.finding(call.func_span, message, self.function_fix(use, call, path))
+            if not imported:
+                message = self.name_message(row, spelling, use.written)
+                yield self.finding(call.func_span, message, self.function_fix(use, call, path))
             return
         hit = self.drift.removed_module(path)
-        if hit is not None and hit[1].applies(flavour, spelling):
+        if hit is not None and hit[1].applies(flavour, spelling) and not imported:
             module, module_row = hit
             message = (
                 f"`{_respell(use.written, path, module)}` is {since(module_row)}; "
@@ -672,6 +681,13 @@ class RemovedApi(Rule):
             model = Sequential()
             model.add(Convolution2D(100, (5, 5), activation="relu"))
             """,
+        ),
+        Invalid(
+            """
+            from keras.layers import Merge
+            merged = Merge([left, right], mode="concat")
+            """,
+            line=1,
         ),
         Invalid(
             """
