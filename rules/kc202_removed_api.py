@@ -166,6 +166,18 @@ class _Check:
                 f"{tf_keras_hint(module, spelling)}"
             )
             yield self.finding(use.span, message, self.np_utils_fix(use))
+            return
+        # The extractor records the module of a ``from ... import`` only for the keras and
+        # tf_keras spellings; a ``tensorflow.keras`` one is reported here, once per module.
+        hit = self.drift.removed_module(path.rpartition(".")[0])
+        if spelling == "tensorflow" and use.from_import and hit is not None:
+            name, row = hit
+            written = _respell(use.written, path, name)
+            self.reported.add(use.written)
+            if row.applies(flavour, spelling) and written not in self.reported:
+                self.reported.add(written)
+                message = f"`{written}` is {since(row)}; {row.advice}"
+                yield self.finding(use.span, message)
 
     def name_message(self, row: Removed, spelling: Spelling, written: str) -> str:
         message = f"`{written}` is {since(row)}; {row.advice}{tf_keras_hint(row, spelling)}"
@@ -736,6 +748,14 @@ class RemovedApi(Rule):
         Invalid(
             """
             from keras.preprocessing.sequence import TimeseriesGenerator
+            """,
+            line=1,
+        ),
+        Invalid(
+            """
+            from tensorflow.keras.layers.experimental.preprocessing import TextVectorization
+            short = TextVectorization(max_tokens=1000)
+            long = TextVectorization(max_tokens=20000)
             """,
             line=1,
         ),

@@ -23,9 +23,11 @@ from typing import Any, Generic, Literal, TypeVar
 Spelling = Literal["keras", "tensorflow", "tf_keras"]
 T = TypeVar("T")
 
-# How a written dotted name spells Keras, longest first. ``tensorflow.compat.v1.keras`` and
-# ``tensorflow.python.keras`` are other code bases: no spelling, so nothing is claimed.
+# How a written dotted name spells Keras, longest first. Under TensorFlow 2.16+ the compat
+# modules' ``keras`` is ``tensorflow.keras`` (measured on 2.21); ``tensorflow.python.keras``
+# is another code base: no spelling, so nothing is claimed.
 _SPELLINGS: tuple[tuple[str, Spelling], ...] = (
+    ("tensorflow.compat.v1.keras", "tensorflow"),
     ("tensorflow.compat.v2.keras", "tensorflow"),
     ("tensorflow.keras", "tensorflow"),
     ("tf_keras", "tf_keras"),
