@@ -139,6 +139,15 @@ def flavour_of(spec: ModuleSpec, target: Flavour | None) -> Flavour:
     return DEFAULT_FLAVOUR
 
 
+def _legacy_keras_env(spec: ModuleSpec, source: str) -> ModuleSpec:
+    """``TF_USE_LEGACY_KERAS=1`` makes ``tensorflow.keras`` tf_keras (Keras 2): a module that
+    sets it is tf.keras 2 code, unless its imports prove older Keras."""
+    if spec.flavour is None and "TF_USE_LEGACY_KERAS" in source:
+        reason = "mentions TF_USE_LEGACY_KERAS (tensorflow.keras is then tf_keras 2.x)"
+        return replace(spec, flavour="tf2", flavour_reason=reason)
+    return spec
+
+
 def run_rules(spec: ModuleSpec, rules: Sequence[Rule], target: Flavour | None) -> list[Finding]:
     ctx = RuleContext(spec, flavour_of(spec, target))
     findings: list[Finding] = []
@@ -369,7 +378,7 @@ def lint_source(
         with warnings.catch_warnings(), _room_for_nesting():
             # Evaluating the user's literals warns on "\d"; under -W error that would raise.
             warnings.simplefilter("ignore")
-            spec = extract(module, path, lines=source.count("\n"))
+            spec = _legacy_keras_env(extract(module, path, lines=source.count("\n")), source)
             findings = run_rules(spec, active, options.target_keras)
     except RecursionError:
         return FileResult(

@@ -76,7 +76,7 @@ from kerascheck.ir import (
     RunSpec,
     Span,
 )
-from kerascheck.knowledge import Knowledge, keras3_api
+from kerascheck.knowledge import Knowledge, api_drift, keras3_api
 from kerascheck.knowledge import load as load_knowledge
 from kerascheck.resolve.imports import bindings_of, canonical, dotted_name, is_keras
 
@@ -624,6 +624,7 @@ class PythonExtractor:
             return versions.attribute(qualname) or Ref(qualname, raw)
         if isinstance(base, Versioned):
             return VersionedMethod(base, attr)
+        self.record_member(base, attr, node)
         if isinstance(base, ModelObject):
             if attr == "layers":
                 return LayerGroup(
@@ -647,6 +648,19 @@ class PythonExtractor:
         if isinstance(base, (Data, Instance)):
             return Method(base, attr)
         return UNKNOWN
+
+    def record_member(self, base: Value, attr: str, node: cst.Attribute) -> None:
+        """``layer.output_shape``, ``model.reset_states``: a member of a known model or
+        layer that Keras 3 removed (the removed-API rule reads these)."""
+        if isinstance(base, LayerObject):
+            receiver, written = "Layer", base.spec.class_name
+        elif isinstance(base, ModelObject):
+            receiver, written = "Model", ""
+        else:
+            return
+        qualname = f"{receiver}.{attr}"
+        if qualname in api_drift().members:
+            self.api_uses.append(ApiUse("attribute", qualname, span_of(node.attr), written=written))
 
     def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
         items: list[Value] = []
@@ -955,6 +969,11 @@ class PythonExtractor:
     ) -> Value:
         q = ref.qualname
         k = self.k
+        if q.startswith("tensorflow_hub."):
+            # A TF Hub layer is a Keras 2 (tf_keras) layer: recorded for the removed-API
+            # rule, opaque to everything else.
+            self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
+            return UNKNOWN
         keras_name = is_keras(q) or q.startswith("tensorflow.")
         if keras_name:
             self.markers.saw_call(ref.raw)
@@ -1138,7 +1157,16 @@ class PythonExtractor:
         receiver = method.receiver
         if isinstance(receiver, SelfObject):
             return UNKNOWN
-        self.api_uses.append(ApiUse("method", call.qualname, call.span, call, written=method.name))
+        self.api_uses.append(
+            ApiUse(
+                "method",
+                call.qualname,
+                call.span,
+                call,
+                written=method.name,
+                local=receiver.name or "",
+            )
+        )
         name = method.name
         if name == "add" and positional:
             self.add_layer(receiver, positional[0])
@@ -1364,12 +1392,12 @@ def _activation_in_doubt(name: str, call: Call, k: Knowledge) -> bool:
     accepted = keras3_api().layer_arguments.get(name)
     if accepted is None:
         return False
-    removed = {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
+    removed = api_drift().arguments(f"keras.layers.{name}")
     for arg in call.args:
         if arg.name is None or arg.name in ("*", "**") or arg.name in accepted:
             continue
-        renamed = removed.get(arg.name)
-        if renamed is None or renamed.replacement == "activation":
+        row = removed.get(arg.name)
+        if row is None or row.rename == "activation":
             return True
     return False
 
