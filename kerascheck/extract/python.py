@@ -26,14 +26,17 @@ from kerascheck.extract.model_builder import (
     build_run,
     resolve_activation,
 )
+from kerascheck.extract.pipelines import Pipelines
 from kerascheck.extract.program_order import ModelStates
 from kerascheck.extract.values import (
     BoundMethod,
     ClassObject,
     Data,
+    Flow,
     Function,
     Instance,
     KerasObject,
+    Lambda,
     LayerObject,
     Mapping,
     Method,
@@ -44,6 +47,7 @@ from kerascheck.extract.values import (
     Seq,
     Tensor,
     Value,
+    Vocabulary,
     merge_into,
     plain,
 )
@@ -170,6 +174,9 @@ class PythonExtractor:
         self.conditional = 0
         self.returns: list[list[Value]] = []
         self.states = ModelStates()
+        self.pipelines = Pipelines(self.k, self.apply)
+        # The simple statement being interpreted: what the code calls a run (``named``).
+        self.statement: cst.SimpleStatementLine | None = None
 
     # ----------------------------------------------------------------- entry point
     def extract(self) -> ModuleSpec:
@@ -191,6 +198,7 @@ class PythonExtractor:
             api_uses=self.counted(self.api_uses),
             flavour=flavour,
             flavour_reason=reason,
+            scores=tuple(self.pipelines.scores),
         )
 
     def counted(self, uses: list[ApiUse]) -> tuple[ApiUse, ...]:
@@ -217,8 +225,12 @@ class PythonExtractor:
     def exec_statement(self, node: cst.CSTNode, scope: Scope) -> None:
         self.steps += 1
         if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                self.exec_small(small, scope)
+            outer, self.statement = self.statement, node
+            try:
+                for small in node.body:
+                    self.exec_small(small, scope)
+            finally:
+                self.statement = outer
         elif isinstance(node, cst.FunctionDef):
             function = Function(node, scope)
             scope.names[node.name.value] = function
@@ -529,8 +541,8 @@ class PythonExtractor:
             if isinstance(base, SelfObject) and attr in base.attrs:
                 return base.attrs[attr]
             return BoundMethod(base, attr)
-        if isinstance(base, (Data, Instance)):
-            return Method(base, attr)
+        if isinstance(base, (Data, Instance, Flow)):
+            return self.pipelines.attribute(base, attr)
         return UNKNOWN
 
     def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
@@ -583,7 +595,9 @@ class PythonExtractor:
     ) -> Value:
         if op is None:
             return UNKNOWN
-        flowed = dataflow.binary(op, left, right, right_node)
+        flowed = self.pipelines.binary(op, left, right)
+        if flowed is None:
+            flowed = dataflow.binary(op, left, right, right_node)
         if flowed is not None:
             return flowed
         if isinstance(left, Known) and isinstance(right, Known):
@@ -602,6 +616,9 @@ class PythonExtractor:
         for target in node.comparisons:
             right = self.evaluate(target.comparator, scope)
             op = _COMPARE.get(type(target.operator))
+            if isinstance(left, Data) or isinstance(right, Data):
+                equal = isinstance(target.operator, cst.Equal)
+                return self.pipelines.compare(equal, left, right, span_of(node), self.named)
             if isinstance(target.operator, (cst.Is, cst.IsNot)) and _is_none_check(left, right):
                 value = left.value is None  # type: ignore[union-attr]
                 result = result and (value if isinstance(target.operator, cst.Is) else not value)
@@ -650,7 +667,7 @@ class PythonExtractor:
             for element in node.slice:
                 if isinstance(element.slice, cst.Index):
                     self.evaluate(element.slice.value, scope)
-            return dataflow.subscript(base, node.slice)
+            return self.pipelines.subscript(base, dataflow.subscript(base, node.slice), node.slice)
         indices = [
             self.evaluate(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
             for el in node.slice
@@ -671,7 +688,56 @@ class PythonExtractor:
         return UNKNOWN
 
     def eval_lambda(self, node: cst.Lambda, scope: Scope) -> Value:
+        return Lambda(node, scope)
+
+    def eval_comprehension(self, node: cst.ListComp | cst.GeneratorExp, scope: Scope) -> Value:
+        """``[y for x, y in dataset]`` collects the labels of one pass over a dataset; any
+        other comprehension is evaluated for its calls and gives UNKNOWN."""
+        self.evaluate(node.elt, scope)
+        iterable = self.evaluate(node.for_in.iter, scope)
+        if isinstance(iterable, Flow) and node.for_in.inner_for_in is None:
+            return self.pipelines.collected(iterable, node.for_in.target, node.elt)
         return UNKNOWN
+
+    def apply(self, function: Value, positional: list[Value]) -> Value:
+        """A function value applied to arguments (the data pipeline's ``map``)."""
+        if isinstance(function, Function):
+            return self.call_function(function, positional, {})
+        if isinstance(function, LayerObject):
+            return self.pipelines.apply_layer(function.spec, positional[0])
+        if not isinstance(function, Lambda) or self.depth >= MAX_CALL_DEPTH:
+            return UNKNOWN
+        params = function.node.params
+        scope = Scope(function.scope)
+        for index, param in enumerate(params.params):
+            value = positional[index] if index < len(positional) else UNKNOWN
+            scope.names[param.name.value] = value
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                scope.names[star.name.value] = UNKNOWN
+        self.depth += 1
+        try:
+            return self.evaluate(function.node.body, scope)
+        finally:
+            self.depth -= 1
+
+    def named(self) -> str:
+        """What the statement being interpreted calls its value: the names it binds and its
+        strings (``train_acc = ...``, ``print("Training accuracy:", ...)``), lowercased."""
+        statement = self.statement
+        if statement is None:
+            return ""
+        words: list[str] = []
+        for small in statement.body:
+            targets: list[cst.BaseExpression] = []
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                targets = [small.target]
+            for target in targets:
+                words.extend(name.value for name in _names_in(target))
+        words.extend(_strings_in(statement))
+        return " ".join(words).lower()
 
     # ----------------------------------------------------------------- calls
     def eval_call(self, node: cst.Call, scope: Scope) -> Value:
@@ -730,6 +796,8 @@ class PythonExtractor:
             call = Call(func.qualname, tuple(args), span_of(node), span_of(node.func), name_span)
             return self.call_ref(func, call, positional, keywords, starred, node)
         if isinstance(func, LayerObject):
+            if positional and isinstance(positional[0], Data):
+                return self.pipelines.apply_layer(func.spec, positional[0])
             return self.apply_layer(func.spec, positional)
         if isinstance(func, BoundMethod):
             call = Call(
@@ -737,7 +805,11 @@ class PythonExtractor:
             )
             return self.call_method(func, call, positional, keywords)
         if isinstance(func, Method):
-            return dataflow.call_method(func, positional)
+            call = Call(func.name, tuple(args), span_of(node), span_of(node.func), name_span)
+            value, replaced = self.pipelines.method(func, positional, keywords, call)
+            if replaced is not None:
+                _rebind(scope, func.receiver, replaced)
+            return value
         if isinstance(func, Function):
             if starred:
                 return UNKNOWN
@@ -751,6 +823,8 @@ class PythonExtractor:
             func.embedded = True
             inputs = tuple(v for v in positional if isinstance(v, Tensor))
             return Tensor(inputs=inputs) if inputs else UNKNOWN
+        if func is UNKNOWN and positional and isinstance(positional[0], Vocabulary):
+            return self.pipelines.length(positional[0])  # len(tokenizer.word_index)
         return UNKNOWN
 
     def call_ref(
@@ -768,7 +842,7 @@ class PythonExtractor:
         if keras_name:
             self.markers.saw_call(ref.raw)
             self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
-        flowed = dataflow.data_from_call(q, positional, keywords, call, k)
+        flowed = self.pipelines.call(q, positional, keywords, call, self.named)
         if flowed is not None:
             return flowed
         if not keras_name:
@@ -866,6 +940,9 @@ class PythonExtractor:
             activation, activation_span = inner.activation, inner.activation_span
             if name == "TimeDistributed":
                 units = inner.units
+        input_dim = (
+            self.pipelines.embedding_rows(positional, keywords) if name == "Embedding" else None
+        )
         return LayerSpec(
             class_name=name,
             call=call,
@@ -874,6 +951,7 @@ class PythonExtractor:
             activation_span=activation_span,
             units=units,
             position=-1,
+            input_dim=input_dim,
         )
 
     def apply_layer(self, layer: LayerSpec, positional: list[Value]) -> Value:
@@ -939,8 +1017,13 @@ class PythonExtractor:
             self.states.compiled(receiver, spec)
         elif name in _RUN_KINDS:
             compiles = self.states.of(receiver)
-            run = build_run(name, _RUN_KINDS[name], call, positional, keywords, compiles)
+            kind = _RUN_KINDS[name]
+            run = build_run(name, kind, call, positional, keywords, compiles, self.pipelines)
+            run = replace(run, named=self.named())
             receiver.events.append(run)
+            if kind == "predict":
+                x = keywords.get("x", positional[0] if positional else None)
+                return self.pipelines.predicted(run, x, receiver.events[:-1])
         elif name == "pop" and not positional and receiver.layers:
             if self.conditional > receiver.cond_level:
                 # Popped or not: the output layer is no longer known.
@@ -1166,6 +1249,28 @@ def _is_none_check(left: Value, right: Value) -> bool:
     return isinstance(left, Known) and isinstance(right, Known) and right.value is None
 
 
+def _names_in(node: cst.BaseExpression) -> Iterable[cst.Name]:
+    """The names an assignment target binds (``a``, ``a, b``, ``self.train_acc``)."""
+    if isinstance(node, cst.Name):
+        yield node
+    elif isinstance(node, cst.Attribute):
+        yield node.attr
+    elif isinstance(node, (cst.Tuple, cst.List)):
+        for element in node.elements:
+            yield from _names_in(element.value)
+
+
+def _strings_in(node: cst.CSTNode) -> Iterable[str]:
+    """The text of the string literals in a statement, f-strings included."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.SimpleString, cst.FormattedStringText)):
+            yield current.value
+        else:
+            stack.extend(current.children)
+
+
 def _has_break(suite: cst.BaseSuite) -> bool:
     found = False
 
@@ -1219,6 +1324,8 @@ _EVAL: dict[type[cst.CSTNode], Callable[[PythonExtractor, Any, Scope], Value]] =
     cst.IfExp: PythonExtractor.eval_ifexp,
     cst.Subscript: PythonExtractor.eval_subscript,
     cst.Lambda: PythonExtractor.eval_lambda,
+    cst.ListComp: PythonExtractor.eval_comprehension,
+    cst.GeneratorExp: PythonExtractor.eval_comprehension,
     cst.Call: PythonExtractor.eval_call,
 }
 

@@ -106,6 +106,8 @@ class Knowledge:
     keras1_convolutions: frozenset[str]
     model_methods: frozenset[str]
     optimizers: frozenset[str]
+    # What each keras.applications preprocess_input makes of raw 0-255 pixels.
+    preprocess_input_scales: dict[str, str]
 
     def canonical_activation(self, written: str) -> str | bool | None:
         """Canonical name of an activation string, or False when Keras has no such name."""
@@ -199,4 +201,5 @@ def load() -> Knowledge:
         keras1_convolutions=frozenset(raw["keras1_convolutions"]),
         model_methods=frozenset(raw["model_methods"]),
         optimizers=frozenset(raw["optimizers"]),
+        preprocess_input_scales=raw["preprocess_input_scales"],
     )
