@@ -290,7 +290,7 @@ class Pipelines:
     # ------------------------------------------------------------------ calls
     def call(
         self,
-        qualname: str,
+        ref: Ref,
         positional: list[Value],
         keywords: dict[str, Value],
         call: Call,
@@ -298,6 +298,7 @@ class Pipelines:
     ) -> Value | None:
         """The value a data call returns, or None when it is not one this module follows
         (dataflow's calls are delegated to it, with lineage added)."""
+        qualname = ref.qualname
         if qualname.startswith("keras.datasets.") and qualname.endswith(".load_data"):
             return self._load_data(qualname, positional, keywords, call)
         if qualname == _IMAGE_GENERATOR:
@@ -332,13 +333,10 @@ class Pipelines:
         if qualname in _SCORERS:
             self._score(qualname.rsplit(".", 1)[1], positional, keywords, call.span, named)
             return UNKNOWN
-        if qualname in self.preprocess_scales and positional:
+        preprocess = self._preprocess_scale(ref)
+        if preprocess is not None and positional:
             info = _info(positional[0])
-            scaled = (
-                Known(self.preprocess_scales[qualname])
-                if info.scaled == Known("raw_0_255")
-                else UNKNOWN
-            )
+            scaled = Known(preprocess) if info.scaled == Known("raw_0_255") else UNKNOWN
             return Data(DataInfo(scaled=scaled, lineage=info.lineage, span=call.span))
         if qualname in _ONE_HOT:
             return self._one_hot(qualname, positional, keywords, call)
@@ -375,6 +373,15 @@ class Pipelines:
             if source.prediction is not None:
                 return Data(_predicted(source))
         return flowed
+
+    def _preprocess_scale(self, ref: Ref) -> str | None:
+        """What ``keras.applications.<module>.preprocess_input`` makes of raw pixels (the
+        module is read from the name as written: Keras folds it away)."""
+        if not ref.qualname.endswith("preprocess_input"):
+            return None
+        _, found, module = ref.raw.rpartition("applications.")
+        module = module.removesuffix(".preprocess_input")
+        return self.preprocess_scales.get(module) if found else None
 
     def _load_data(
         self, qualname: str, positional: list[Value], keywords: dict[str, Value], call: Call
@@ -431,9 +438,7 @@ class Pipelines:
         preprocess: Value = Known(None)
         function = keywords.get("preprocessing_function")
         if function is not None and function != Known(None):
-            scale = (
-                self.preprocess_scales.get(function.qualname) if isinstance(function, Ref) else None
-            )
+            scale = self._preprocess_scale(function) if isinstance(function, Ref) else None
             preprocess = Known(scale) if scale is not None else UNKNOWN
         rescale = keywords.get("rescale", Known(None))
         state = _Generator(
@@ -849,7 +854,7 @@ class Pipelines:
             return UNKNOWN
         parent = next(
             (v.info.lineage for v in positional if isinstance(v, Data) and v.info.lineage), None
-        )
+        ) or _fresh("the arrays split", call.span)
         parts = [
             _fresh(f"the {name} part of train_test_split", call.span, parent)
             for name in ("training", "test")

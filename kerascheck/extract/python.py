@@ -796,7 +796,10 @@ class PythonExtractor:
             call = Call(func.qualname, tuple(args), span_of(node), span_of(node.func), name_span)
             return self.call_ref(func, call, positional, keywords, starred, node)
         if isinstance(func, LayerObject):
-            if positional and isinstance(positional[0], Data):
+            if positional and (
+                isinstance(positional[0], Data)
+                or (func.spec.class_name == "TextVectorization" and positional[0] is UNKNOWN)
+            ):
                 return self.pipelines.apply_layer(func.spec, positional[0])
             return self.apply_layer(func.spec, positional)
         if isinstance(func, BoundMethod):
@@ -842,7 +845,7 @@ class PythonExtractor:
         if keras_name:
             self.markers.saw_call(ref.raw)
             self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
-        flowed = self.pipelines.call(q, positional, keywords, call, self.named)
+        flowed = self.pipelines.call(ref, positional, keywords, call, self.named)
         if flowed is not None:
             return flowed
         if not keras_name:

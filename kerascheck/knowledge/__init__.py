@@ -106,7 +106,7 @@ class Knowledge:
     keras1_convolutions: frozenset[str]
     model_methods: frozenset[str]
     optimizers: frozenset[str]
-    # What each keras.applications preprocess_input makes of raw 0-255 pixels.
+    # What the preprocess_input of each keras.applications module makes of raw pixels.
     preprocess_input_scales: dict[str, str]
 
     def canonical_activation(self, written: str) -> str | bool | None:
