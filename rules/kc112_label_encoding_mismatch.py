@@ -72,14 +72,14 @@ def _problem(loss: LossSpec, y: DataInfo, output: OutputSpec) -> str | None:
             "output expects one-hot rows; use loss='sparse_categorical_crossentropy', or "
             "Dense(1, activation='sigmoid') with binary_crossentropy"
         )
-    if name == "binary_crossentropy" and encoding == "onehot" and units == 1:
-        if classes is None or classes > 1:
-            fix = _hint(y, "class_mode='binary' / label_mode='binary'", "drop to_categorical")
-            return (
-                f"labels are one-hot ({_made_by(y, 'to_categorical')}) but the output has one "
-                f"unit: binary_crossentropy expects one 0/1 label per sample; use {fix}, or "
-                "a softmax output over the classes with categorical_crossentropy"
-            )
+    single_label = classes is None or classes > 1
+    if name == "binary_crossentropy" and encoding == "onehot" and units == 1 and single_label:
+        fix = _hint(y, "class_mode='binary' / label_mode='binary'", "drop to_categorical")
+        return (
+            f"labels are one-hot ({_made_by(y, 'to_categorical')}) but the output has one "
+            f"unit: binary_crossentropy expects one 0/1 label per sample; use {fix}, or "
+            "a softmax output over the classes with categorical_crossentropy"
+        )
     if name == "binary_crossentropy" and encoding == "plus_minus_one":
         return (
             "labels are -1/+1 but binary_crossentropy expects 0/1 labels; map them with "
