@@ -341,6 +341,7 @@ class Prediction:
     span: Span  # the predict call
     # The samples predicted on include rows an earlier fit() of that model trained on.
     on_training_data: bool = False
+    pipeline: Pipeline | None = None  # the generator or dataset predicted on
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ def _problem(loss: LossSpec, y: DataInfo, output: OutputSpec) -> str | None:
             f"loss='categorical_crossentropy' or {fix}"
         )
     # Labels whose shape is known to be one id per sample: a generator's or a data set's.
-    one_per_sample = y.origin is not None or isinstance(y.dataset, Known)
+    one_per_sample = y.pipeline is not None or isinstance(y.dataset, Known)
     if (
         name == "categorical_crossentropy"
         and encoding == "integer"
@@ -65,7 +65,7 @@ def _problem(loss: LossSpec, y: DataInfo, output: OutputSpec) -> str | None:
         name == "categorical_crossentropy"
         and encoding == "binary"
         and (units or 0) > 1
-        and y.origin is not None
+        and y.pipeline is not None
     ):
         return (
             f"labels are 0/1 class ids{_of(y)} but categorical_crossentropy on a {units}-unit "

@@ -236,7 +236,7 @@ def _metric_spec(value: Value, span: Span, k: Knowledge) -> MetricSpec | None:
         return MetricSpec(written, Known(k.metric_aliases.get(written, written)), span)
     if isinstance(value, KerasObject):
         written = value.call.qualname.rsplit(".", 1)[1]
-        return MetricSpec(written, UNKNOWN, span)
+        return MetricSpec(written, UNKNOWN, span, call=value.call)
     return None
 
 

@@ -356,6 +356,8 @@ class Pipelines:
             # Only the labels collected from a dataset come here as one value.
             return positional[0] if isinstance(positional[0], Data) else None
         flowed = dataflow.data_from_call(qualname, positional, keywords, call, self.k)
+        if qualname == "numpy.ones" and isinstance(flowed, Data):
+            return Data(replace(flowed.info, origin="numpy.ones"))
         if (
             qualname in _ROW_PRESERVING
             and isinstance(flowed, Data)
@@ -609,10 +611,12 @@ class Pipelines:
         else:
             x, y = DataInfo(), DataInfo()
         lineage = x.lineage or (y.lineage if y is not None else None)
+        if lineage is None:
+            lineage = _fresh("the elements of the dataset", call.span)
         pipeline = Pipeline(
             "tf.data", call.span, call, shuffles=Known(False), augments=Known(False)
         )
-        order = Known(("rows", lineage.key)) if lineage is not None else Known(object())
+        order = Known(("rows", lineage.key))
         x = replace(x, lineage=lineage)
         y = replace(y, lineage=lineage) if y is not None else None
         return Flow(pipeline, x, y, order)
@@ -964,6 +968,13 @@ class Pipelines:
                 return Data(replace(left.info, scaled=Known("unit")))
         return None
 
+    def negated(self, array: Data) -> Value:
+        """``-np.ones(n)``: -1 labels (a WGAN's "real" targets, the other side's being +1)."""
+        info = array.info
+        if info.origin == "numpy.ones":
+            return Data(replace(info, encoding=Known("plus_minus_one"), origin=None))
+        return Data(DataInfo(lineage=info.lineage))
+
     def length(self, value: Value) -> Value:
         """``len(tokenizer.word_index)``: the vocabulary's size, relative to it."""
         if isinstance(value, Vocabulary):
@@ -1053,7 +1064,7 @@ class Pipelines:
             for e in earlier
         )
         order = self._pass_order(x) if isinstance(x, Flow) else UNKNOWN
-        prediction = Prediction(run.span, trained)
+        prediction = Prediction(run.span, trained, run.x.pipeline)
         return Data(DataInfo(lineage=lineage, order=order, prediction=prediction, span=run.span))
 
     def _pass_order(self, flow: Flow) -> Value:

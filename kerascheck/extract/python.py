@@ -579,6 +579,8 @@ class PythonExtractor:
                 return value
             if isinstance(node.operator, cst.Not):
                 return Known(not value.value)
+        if isinstance(value, Data) and isinstance(node.operator, cst.Minus):
+            return self.pipelines.negated(value)
         return UNKNOWN
 
     def eval_binary(self, node: cst.BinaryOperation, scope: Scope) -> Value:
