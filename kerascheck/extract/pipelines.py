@@ -329,7 +329,14 @@ class Pipelines:
             return Instance(qualname, _Tokenizer(object(), num_words or Known(None)))
         if qualname in _PAD and positional and isinstance(positional[0], Data):
             info = positional[0].info
-            return Data(DataInfo(lineage=info.lineage, ids_below=info.ids_below, span=call.span))
+            return Data(
+                DataInfo(
+                    lineage=info.lineage,
+                    ids_below=info.ids_below,
+                    preprocessing=info.preprocessing,
+                    span=call.span,
+                )
+            )
         if qualname in _SCORERS:
             self._score(qualname.rsplit(".", 1)[1], positional, keywords, call.span, named)
             return UNKNOWN
