@@ -141,8 +141,10 @@ class LayerSpec:
     units: Value[int]
     position: int
     conditional: bool = False
-    # Embedding: the rows of its table (``input_dim``), exact or relative to a vocabulary.
-    input_dim: Count | None = None
+    # The size of the layer's vocabulary: an Embedding's rows (``input_dim``), exact or
+    # relative to a tokenizer's vocabulary; a TextVectorization's ``max_tokens`` once it
+    # learns its vocabulary with ``adapt()`` (its ids are then all below it).
+    vocabulary: Count | None = None
 
     @property
     def known_layer(self) -> bool:

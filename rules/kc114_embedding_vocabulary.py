@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import Count, Edit, Finding, Fix, Known, LayerSpec, ModelSpec
+from kerascheck.ir import Count, Edit, Finding, Fix, LayerSpec, ModelSpec
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 
 
@@ -21,27 +21,18 @@ def _fed_by_input(model: ModelSpec) -> list[LayerSpec]:
 
 
 def _vectorized(model: ModelSpec) -> Iterator[tuple[LayerSpec, Count]]:
-    """Embedding layers fed by a TextVectorization layer of the model, with its max_tokens."""
+    """Embedding layers fed by a TextVectorization layer of the model that learnt its
+    vocabulary (``adapt()``), with the bound of its ids."""
     layers = model.layers
-    if model.kind == "sequential":
-        pairs = [(i, i + 1) for i in range(len(layers) - 1)]
-    else:
-        pairs = list(model.edges)
+    pairs = (
+        [(i, i + 1) for i in range(len(layers) - 1)] if model.kind == "sequential" else model.edges
+    )
     for producer, consumer in pairs:
         if consumer < 0 or layers[consumer].class_name != "Embedding":
             continue
         vectorizer = layers[producer]
-        if vectorizer.class_name != "TextVectorization" or vectorizer.call is None:
-            continue
-        tokens = vectorizer.call.argument("max_tokens", 0)
-        mode = vectorizer.call.argument("output_mode", 4)
-        if mode is not None and mode.value != Known("int"):
-            continue
-        limit = (
-            tokens.value.value if tokens is not None and isinstance(tokens.value, Known) else None
-        )
-        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
-            yield layers[consumer], Count(limit, what=f"TextVectorization(max_tokens={limit})")
+        if vectorizer.class_name == "TextVectorization" and vectorizer.vocabulary is not None:
+            yield layers[consumer], vectorizer.vocabulary
 
 
 class EmbeddingVocabulary(Rule):
@@ -50,9 +41,9 @@ class EmbeddingVocabulary(Rule):
     The ids are followed from where they are made into the model's input: `imdb` / `reuters`
     `load_data(num_words=n)` (ids below n), `Tokenizer(num_words=n).texts_to_sequences`
     (ids below n), `Tokenizer()` without `num_words` (ids 1 to `len(word_index)`: the table
-    needs `len(word_index) + 1` rows), `TextVectorization(max_tokens=n)` applied to the
-    texts or as the layer before the Embedding, through `pad_sequences`, `np.array` and
-    `train_test_split`.
+    needs `len(word_index) + 1` rows), `TextVectorization(max_tokens=n)` that learns its
+    vocabulary with `adapt()`, applied to the texts or as the layer before the Embedding;
+    through `pad_sequences`, `np.array` and `train_test_split`.
     """
 
     code = "KC114"
@@ -84,11 +75,12 @@ class EmbeddingVocabulary(Rule):
         longer load.
     """
     limitations = """
-        `Tokenizer(num_words=n)` and `TextVectorization(max_tokens=n)` bound the ids by n; a
-        corpus with fewer distinct words gives smaller ids, and then an Embedding between
-        its vocabulary and n runs (the finding then names a table smaller than the
-        vocabulary the code asked for). Ids built by hand, `imdb` / `reuters` without
-        `num_words`, and models with several inputs are not checked.
+        `Tokenizer(num_words=n)` and an adapted `TextVectorization(max_tokens=n)` bound the
+        ids by n; a corpus with fewer distinct words gives smaller ids, and then an Embedding
+        between its vocabulary and n runs (the finding then names a table smaller than the
+        vocabulary the code asked for). A vocabulary given as a list (`vocabulary=`,
+        `set_vocabulary`), ids built by hand, `imdb` / `reuters` without `num_words`, an
+        `adapt()` after the model is built, and models with several inputs are not checked.
     """
     invalid = (
         Invalid(
@@ -329,6 +321,15 @@ class EmbeddingVocabulary(Rule):
         ),
         Valid(
             """
+            # A vocabulary given as a list: 3 words, padding and OOV, ids below 5.
+            import keras
+            layer = keras.layers.TextVectorization(max_tokens=10, output_mode="int")
+            layer.set_vocabulary(["baz", "bar", "foo"])
+            model = keras.Sequential([layer, keras.layers.Embedding(5, 4)])
+            """
+        ),
+        Valid(
+            """
             # multi_hot output is not ids: no Embedding lookup of them.
             import keras
             vectorize = keras.layers.TextVectorization(max_tokens=20000, output_mode="multi_hot")
@@ -340,9 +341,9 @@ class EmbeddingVocabulary(Rule):
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         reported: set[int] = set()
         for layer, ids in _vectorized(model):
-            if layer.input_dim is not None and layer.input_dim.less_than(ids):
+            if layer.vocabulary is not None and layer.vocabulary.less_than(ids):
                 reported.add(layer.position)
-                yield self._finding(layer, layer.input_dim, ids)
+                yield self._finding(layer, layer.vocabulary, ids)
         fed = _fed_by_input(model)
         if not fed:
             return
@@ -351,7 +352,7 @@ class EmbeddingVocabulary(Rule):
             if ids is None:
                 continue
             for layer in fed:
-                rows = layer.input_dim
+                rows = layer.vocabulary
                 if layer.position in reported or rows is None or not rows.less_than(ids):
                     continue
                 reported.add(layer.position)

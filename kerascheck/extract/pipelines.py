@@ -639,6 +639,9 @@ class Pipelines:
         """A method call on a modelled value: what it returns and, when it changes the
         object it is called on (``scaler.fit``), the object that replaces it."""
         receiver, name = method.receiver, method.name
+        if isinstance(receiver, LayerObject):
+            self._adapted(receiver, positional, keywords)
+            return Known(None), None
         if isinstance(receiver, Flow):
             return self._dataset_method(receiver, name, positional, keywords, call), None
         if isinstance(receiver, Instance):
@@ -658,6 +661,29 @@ class Pipelines:
         if isinstance(receiver, Data):
             return self._array_method(receiver, name, positional, keywords, call), None
         return dataflow.call_method(method, positional), None
+
+    def _adapted(
+        self, layer: LayerObject, positional: list[Value], keywords: dict[str, Value]
+    ) -> None:
+        """``vectorizer.adapt(texts)``: a TextVectorization that learns its vocabulary from a
+        corpus keeps its ``max_tokens`` most frequent tokens, so its ids reach max_tokens - 1
+        on any corpus that has that many (one given by ``vocabulary=`` may be smaller)."""
+        spec = layer.spec
+        call = spec.call
+        if spec.class_name != "TextVectorization" or call is None or call.has_star_args:
+            return
+        if call.kwarg("vocabulary") is not None or (not positional and not keywords):
+            return
+        tokens = call.argument("max_tokens", 0)
+        mode = call.argument("output_mode", 4)
+        if mode is not None and mode.value != Known("int"):
+            return
+        limit = (
+            tokens.value.value if tokens is not None and isinstance(tokens.value, Known) else None
+        )
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            count = Count(limit, what=f"TextVectorization(max_tokens={limit})")
+            layer.spec = replace(spec, vocabulary=count)
 
     def _array_method(
         self,
@@ -1016,16 +1042,8 @@ class Pipelines:
                 elif _is(scale.value, _ONE_127) and offset is not None and _is(offset.value, -1):
                     scaled = Known("minus_one_one")
             return Data(DataInfo(scaled=scaled, lineage=info.lineage))
-        if layer.class_name == "TextVectorization" and call is not None:
-            tokens = call.argument("max_tokens", 0)
-            mode = call.argument("output_mode", 4)
-            ids: Count | None = None
-            integer_output = mode is None or mode.value == Known("int")
-            if tokens is not None and integer_output and isinstance(tokens.value, Known):
-                limit = tokens.value.value
-                if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
-                    ids = Count(limit, what=f"TextVectorization(max_tokens={limit})")
-            return Data(DataInfo(lineage=info.lineage, ids_below=ids))
+        if layer.class_name == "TextVectorization":
+            return Data(DataInfo(lineage=info.lineage, ids_below=layer.vocabulary))
         return Data(DataInfo(lineage=info.lineage)) if info.lineage is not None else UNKNOWN
 
     def collected(

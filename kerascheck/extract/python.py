@@ -543,6 +543,8 @@ class PythonExtractor:
             return BoundMethod(base, attr)
         if isinstance(base, (Data, Instance, Flow)):
             return self.pipelines.attribute(base, attr)
+        if isinstance(base, LayerObject) and attr == "adapt":
+            return Method(base, attr)  # a TextVectorization learning its vocabulary
         return UNKNOWN
 
     def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
@@ -945,7 +947,7 @@ class PythonExtractor:
             activation, activation_span = inner.activation, inner.activation_span
             if name == "TimeDistributed":
                 units = inner.units
-        input_dim = (
+        vocabulary = (
             self.pipelines.embedding_rows(positional, keywords) if name == "Embedding" else None
         )
         return LayerSpec(
@@ -956,7 +958,7 @@ class PythonExtractor:
             activation_span=activation_span,
             units=units,
             position=-1,
-            input_dim=input_dim,
+            vocabulary=vocabulary,
         )
 
     def apply_layer(self, layer: LayerSpec, positional: list[Value]) -> Value:

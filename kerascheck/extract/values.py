@@ -168,7 +168,7 @@ class Lambda:
 class Method:
     """A method looked up on an array or a modelled object (``y.astype``, ``sc.transform``)."""
 
-    receiver: Data | Instance | Flow
+    receiver: Data | Instance | Flow | LayerObject
     name: str
 
 
