@@ -1,16 +1,48 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import Finding, ModelSpec
+from kerascheck.ir import Arg, Finding, Known, LayerSpec, ModelSpec
+from kerascheck.knowledge import load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 
 _SHAPE_ARGUMENTS = ("input_shape", "input_dim", "batch_input_shape")
 # Layers whose own `input_dim` is not a shape (Embedding: the vocabulary size).
 _OWN_INPUT_DIM = frozenset({"Embedding"})
+# Layers that keep the width of what they receive.
+_SAME_WIDTH = frozenset(
+    {"Activation", "BatchNormalization", "LayerNormalization", "ReLU", "LeakyReLU", "PReLU", "ELU"}
+)
+
+
+def _incoming_width(layers: tuple[LayerSpec, ...], index: int) -> int | None:
+    """The last dimension a Dense-like layer at ``index`` receives, when the chain shows it:
+    the units of the nearest earlier Dense, through layers that keep the width."""
+    same_width = _SAME_WIDTH | load().transparent_layers
+    for layer in reversed(layers[:index]):
+        if layer.class_name in same_width:
+            continue
+        units = layer.units
+        if layer.class_name == "Dense" and isinstance(units, Known):
+            return units.value
+        return None
+    return None
+
+
+def _declared_width(name: str, arg: Arg) -> int | None:
+    value = arg.value.value if isinstance(arg.value, Known) else None
+    if name == "input_dim" and isinstance(value, int):
+        return value
+    if name == "input_shape" and isinstance(value, (tuple, list)) and len(value) == 1:
+        return value[0] if isinstance(value[0], int) else None
+    return None
 
 
 class InputShapeNonFirst(Rule):
     """Flags `input_shape` / `input_dim` / `batch_input_shape` on a layer that is not the
-    first of a Sequential model."""
+    first of a Sequential model.
+
+    Silent where the ignored shape is what the layer receives anyway (`Dense(18,
+    input_dim=36)` after a 36-unit Dense): redundant, but nothing the author set is lost.
+    """
 
     code = "KC301"
     relevant_names = frozenset()
@@ -21,15 +53,16 @@ class InputShapeNonFirst(Rule):
         Only the first layer's input shape defines the model's input. On any later layer
         the argument is ignored (Keras 3 only emits a generic UserWarning), so a shape the
         author believed they set, such as `Dense(18, input_dim=36)`, silently has no effect
-        and usually hides a misunderstanding of the architecture.
+        and usually hides a misunderstanding of the architecture (a shape that differs from
+        what the layer really receives).
     """
     example = """
-        model.add(Dense(36, input_dim=36, activation="relu"))
-        model.add(Dense(18, input_dim=36, activation="relu"))
+        model.add(Dense(64, input_dim=36, activation="relu"))
+        model.add(Dense(18, input_dim=36, activation="relu"))  # receives 64 values
     """
     use_instead = """
         model.add(keras.Input(shape=(36,)))
-        model.add(Dense(36, activation="relu"))
+        model.add(Dense(64, activation="relu"))
         model.add(Dense(18, activation="relu"))
     """
     fix_safety = "Safe fix: remove the argument (it has no effect)."
@@ -39,7 +72,7 @@ class InputShapeNonFirst(Rule):
             from keras.models import Sequential
             from keras.layers import Dense
             model = Sequential()
-            model.add(Dense(36, input_dim=36, activation="relu"))
+            model.add(Dense(64, input_dim=36, activation="relu"))
             model.add(Dense(18, input_dim=36, activation="relu"))
             """,
             line=5,
@@ -64,6 +97,17 @@ class InputShapeNonFirst(Rule):
         ),
     )
     valid = (
+        Valid(
+            """
+            # Redundant but consistent: the second layer does receive 36 values.
+            from keras.models import Sequential
+            from keras.layers import Dense, Dropout
+            model = Sequential()
+            model.add(Dense(36, input_dim=36, activation="relu"))
+            model.add(Dropout(0.2))
+            model.add(Dense(18, input_dim=36, activation="relu"))
+            """
+        ),
         Valid(
             """
             import keras
@@ -95,17 +139,21 @@ class InputShapeNonFirst(Rule):
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         if not model.is_chain or not model.layers or not model.layers[0].known_layer:
             return
-        for layer in model.layers[1:]:
+        for index, layer in enumerate(model.layers[1:], start=1):
             if layer.call is None or layer.conditional:
                 continue
             for name in _SHAPE_ARGUMENTS:
                 if name == "input_dim" and layer.class_name in _OWN_INPUT_DIM:
                     continue
                 arg = layer.call.kwarg(name)
-                if arg is not None:
-                    yield self.finding(
-                        arg.keyword_span or arg.span,
-                        f"`{name}=` on the {layer.class_name} at position {layer.position + 1} "
-                        "has no effect: only the first layer's input shape is used; remove it "
-                        "(or start the model with keras.Input(shape=...))",
-                    )
+                if arg is None:
+                    continue
+                declared = _declared_width(name, arg)
+                if declared is not None and declared == _incoming_width(model.layers, index):
+                    continue  # ignored, but it says what the layer receives: nothing is lost
+                yield self.finding(
+                    arg.keyword_span or arg.span,
+                    f"`{name}=` on the {layer.class_name} at position {layer.position + 1} "
+                    "has no effect: only the first layer's input shape is used; remove it "
+                    "(or start the model with keras.Input(shape=...))",
+                )
