@@ -378,17 +378,31 @@ class ValidationDataLeak(Rule):
             if run.kind != "evaluate":
                 continue
             span = run.x.span or run.span
-            trained = _trained_on(model, run)
-            named = _named_training(run.named)
-            if _on_training_data(run.x, trained) and not tested and not named:
+            if not _on_training_data(run.x, _trained_on(model, run)):
+                yield from self._held_out(model, run, run.x, span, "test")
+            elif not tested and not _named_training(run.named):
                 yield self.finding(
                     span,
                     f"evaluate() on the samples an earlier fit() trained on "
                     f"({run.x.lineage.what}): the score only measures memorisation; "  # type: ignore[union-attr]
                     "evaluate on held-out data",
                 )
-                continue
-            yield from self._held_out(model, run, run.x, span, "test")
+
+    def _resplit(self, span: Span, held: Lineage | None, trained: list[Lineage]) -> Finding:
+        """take()/skip() of a dataset that reshuffles every pass (measured, docs/knowledge.md)."""
+        source = held.parent if held is not None else None
+        sibling = source is not None and any(t.within(source) for t in trained)
+        if sibling:
+            consequence = "the model trains on samples it is then validated or tested on"
+        else:
+            consequence = "the held-out parts overlap one another"
+        return self.finding(
+            span,
+            "take()/skip() after a shuffle() that reshuffles every pass: each pass splits a "
+            f"new random order, so the parts change and share samples across passes, and "
+            f"{consequence}; pass reshuffle_each_iteration=False to shuffle() or split "
+            "before shuffling",
+        )
 
     def _held_out(
         self, model: ModelSpec, run: RunSpec, held: DataInfo, span: Span, role: str
@@ -402,16 +416,11 @@ class ValidationDataLeak(Rule):
                 "transformations): its metrics are noisy and lower than on the real images; "
                 "use a generator without augmentation (only rescale=) for it",
             )
-        if pipeline is not None and pipeline.resplit is not None:
-            yield self.finding(
-                pipeline.resplit,
-                "take()/skip() after a shuffle() that reshuffles every epoch: the training "
-                f"and {role} parts hold different samples on every pass, so the {role} data "
-                "was trained on; pass reshuffle_each_iteration=False or split before shuffling",
-            )
         lineage = held.lineage
         inputs = [run.x] if run.kind == "train" else _training_inputs(model, run)
         trained = [x.lineage for x in inputs if x.lineage is not None]
+        if pipeline is not None and pipeline.resplit is not None:
+            yield self._resplit(pipeline.resplit, lineage, trained)
         if lineage is None or not trained:
             return
         oversampled = _oversampled(lineage)
@@ -420,7 +429,7 @@ class ValidationDataLeak(Rule):
             yield self.finding(
                 part.span or span,
                 f"{oversampled.duplicated} repeated rows before this split: copies of the same "
-                f"rows are in the training and the {role} part, so the {role} metrics count "
+                "rows are in the training and the held-out part, so the held-out metrics count "
                 "memorised rows; split first, then oversample the training part only",
             )
         for step in held.preprocessing:
@@ -435,7 +444,7 @@ class ValidationDataLeak(Rule):
                 yield self.finding(
                     step.span,
                     f"{step.what} fitted on all the rows before they were split: what it learns "
-                    f"(statistics, vocabulary) includes the {role} rows; fit it on the training "
+                    "(statistics, vocabulary) includes the held-out rows; fit it on the training "
                     "part only and transform the others",
                 )
             elif fitted == lineage and _refitted(step.what, inputs, lineage):

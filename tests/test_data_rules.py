@@ -113,6 +113,14 @@ EVALUATED_NEAR_MISSES = [
         "model.evaluate(x_train[50000:], y_train[50000:])\n",
     ),
     (
+        # Two items of one .npz file are different arrays.
+        MNIST,
+        "with np.load('mnist.npz') as data:\n"
+        "    train = tf.data.Dataset.from_tensor_slices((data['x_train'], data['y_train']))\n"
+        "    test = tf.data.Dataset.from_tensor_slices((data['x_test'], data['y_test']))\n"
+        "model.fit(train.batch(64))\nmodel.evaluate(test.batch(64))\n",
+    ),
+    (
         MNIST,
         "for train_idx, test_idx in folds:\n"
         "    model.fit(x_train[train_idx], y_train[train_idx])\n"
@@ -253,6 +261,12 @@ AUGMENTED_NEAR_MISSES = [
         "tta = ImageDataGenerator(horizontal_flip=True)\n"
         "model.fit(ImageDataGenerator().flow_from_directory('a'))\n"
         "model.predict(tta.flow_from_directory('test'))\n",
+    ),
+    (
+        # The augmenting training generator evaluated on purpose, as a training figure.
+        IMAGES,
+        "gen = ImageDataGenerator(rescale=1/255, rotation_range=40).flow_from_directory('data/train')\n"
+        "model.fit(gen)\ntrain_loss, train_acc = model.evaluate(gen)\n",
     ),
     (
         IMAGES,
@@ -444,6 +458,15 @@ RESHUFFLED = [
         "ds = keras.utils.image_dataset_from_directory('photos')\n"
         "model.fit(ds.take(40), validation_data=ds.skip(40))\n",
         [9],
+    ),
+    (
+        # A test set carved out of a reshuffling validation set: the two overlap.
+        IMAGES,
+        "train = keras.utils.image_dataset_from_directory('train')\n"
+        "val = keras.utils.image_dataset_from_directory('validation')\n"
+        "test, val = val.take(5), val.skip(5)\n"
+        "model.fit(train, validation_data=val)\nmodel.evaluate(test)\n",
+        [10, 10],
     ),
 ]
 RESHUFFLED_NEAR_MISSES = [

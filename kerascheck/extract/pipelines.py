@@ -961,8 +961,12 @@ class Pipelines:
             return result
         rows = elements[0].slice
         if isinstance(rows, cst.Index) and isinstance(rows.value, (cst.SimpleString, cst.List)):
-            kept = Data(replace(result.info, lineage=lineage))  # dataframe columns
-            return kept
+            # A dataframe's columns, or an item of an .npz file or a dict: the same key of the
+            # same container is the same value; two keys are not related (``data["x_train"]``
+            # and ``data["x_test"]`` of one file are different samples).
+            key = ("item", lineage.key, cst.Module([]).code_for_node(rows.value))
+            item = Lineage(key, f"{lineage.what}[...]", lineage.span)
+            return Data(replace(result.info, lineage=item))
         if _all_rows(rows) or (isinstance(rows, cst.Index) and _is_new_axis(rows.value)):
             return Data(replace(result.info, lineage=lineage))
         bounds = _literal_range(rows)
