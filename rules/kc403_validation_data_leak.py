@@ -390,7 +390,9 @@ class ValidationDataLeak(Rule):
 
     def _resplit(self, span: Span, held: Lineage | None, trained: list[Lineage]) -> Finding:
         """take()/skip() of a dataset that reshuffles every pass (measured, docs/knowledge.md)."""
-        source = held.parent if held is not None else None
+        source = held
+        while source is not None and source.parent is not None:
+            source = source.parent  # the samples before any split: the shuffled dataset's
         sibling = source is not None and any(t.within(source) for t in trained)
         if sibling:
             consequence = "the model trains on samples it is then validated or tested on"

@@ -707,3 +707,42 @@ def test_kc105_flags_the_metric_on_its_compile_line(body: str) -> None:
 )
 def test_kc105_near_miss_is_silent(body: str) -> None:
     assert _kc105(body) == []
+
+
+def test_kc403_says_what_a_reshuffled_split_does() -> None:
+    """Training on one part: the model trains on held-out samples; two held-out parts of a
+    reshuffled set: they overlap."""
+    trained_on = case(
+        MNIST,
+        "ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(10000)\n"
+        "test = ds.take(1000)\nval = ds.skip(1000).take(1000)\ntrain = ds.skip(2000)\n"
+        "model.fit(train.batch(32), validation_data=val.batch(32))\nmodel.evaluate(test.batch(32))\n",
+    )
+    overlapping = case(
+        IMAGES,
+        "train = keras.utils.image_dataset_from_directory('train')\n"
+        "val = keras.utils.image_dataset_from_directory('validation')\n"
+        "test, val = val.take(5), val.skip(5)\n"
+        "model.fit(train, validation_data=val)\nmodel.evaluate(test)\n",
+    )
+    for source, consequence, count in (
+        (trained_on, "the model trains on samples it is then validated or tested on", 2),
+        (overlapping, "the held-out parts overlap one another", 2),
+    ):
+        result = lint_source(source, "example.py", Options(select=("KC403",)))
+        messages = [f.message for f in result.findings]
+        assert len(messages) == count and all(consequence in m for m in messages), messages
+
+
+def test_nothing_after_an_unconditional_exit_is_judged() -> None:
+    """A module-level sys.exit() ends the program: the evaluation after it never runs."""
+    source = case(
+        MNIST,
+        "import sys\nmodel.fit(x_train, y_train)\nsys.exit(1)\nmodel.evaluate(x_train, y_train)\n",
+    )
+    assert lines("KC403", source) == []
+    guarded = case(
+        MNIST,
+        "import sys\nmodel.fit(x_train, y_train)\nif failed:\n    sys.exit(1)\nmodel.evaluate(x_train, y_train)\n",
+    )
+    assert lines("KC403", guarded) == [12]

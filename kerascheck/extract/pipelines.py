@@ -285,6 +285,7 @@ class Pipelines:
         self.k = knowledge
         self.apply = apply
         self.scores: list[Score] = []
+        self.stopped = False  # the program has exited: later scores never happen
         self.preprocess_scales = knowledge.preprocess_input_scales
 
     # ------------------------------------------------------------------ calls
@@ -1119,7 +1120,7 @@ class Pipelines:
     def _record(
         self, function: str, a: DataInfo, b: DataInfo, span: Span, named: Callable[[], str]
     ) -> None:
-        if (a.prediction is None) == (b.prediction is None):
+        if self.stopped or (a.prediction is None) == (b.prediction is None):
             return
         predictions, labels = (a, b) if a.prediction is not None else (b, a)
         self.scores.append(Score(span, function, predictions, labels, named()))

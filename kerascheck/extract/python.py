@@ -188,6 +188,8 @@ class PythonExtractor:
         self.pipelines = Pipelines(self.k, self.apply)
         # The simple statement being interpreted: what the code calls a run (``named``).
         self.statement: cst.SimpleStatementLine | None = None
+        # An unconditional sys.exit() at module level: what follows never runs.
+        self.exited = False
 
     # ----------------------------------------------------------------- entry point
     def extract(self) -> ModuleSpec:
@@ -895,7 +897,16 @@ class PythonExtractor:
             return Tensor(inputs=inputs) if inputs else UNKNOWN
         if func is UNKNOWN and positional and isinstance(positional[0], Vocabulary):
             return self.pipelines.length(positional[0])  # len(tokenizer.word_index)
+        if func is UNKNOWN and isinstance(node.func, cst.Name) and node.func.value in _EXITS:
+            self.exit_here()  # the exit() / quit() builtins
         return UNKNOWN
+
+    def exit_here(self) -> None:
+        """The program ends here when the exit is unconditional and at module level: the
+        models' later compiles and runs, and later scores, never happen (Keras API uses are
+        still recorded: they are faults of the code all the same)."""
+        if self.depth == 0 and not self.conditional:
+            self.exited = self.pipelines.stopped = True
 
     def version_call(
         self,
@@ -948,6 +959,8 @@ class PythonExtractor:
             self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
         if q in versions.BACKEND_FUNCTIONS:
             return versions.backend()
+        if q in _EXITS:
+            self.exit_here()
         flowed = self.pipelines.call(ref, positional, keywords, call, self.named)
         if flowed is not None:
             return flowed
@@ -1112,6 +1125,8 @@ class PythonExtractor:
         if isinstance(receiver, SelfObject):
             return UNKNOWN
         self.api_uses.append(ApiUse("method", call.qualname, call.span, call, written=method.name))
+        if self.exited:
+            return UNKNOWN
         name = method.name
         if name == "add" and positional:
             self.add_layer(receiver, positional[0])
@@ -1474,6 +1489,9 @@ def _safe_arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
         raise ValueError("sequence repetition")
     return op(a, b)
 
+
+# Calls that end the program (``exit`` / ``quit`` as the builtins).
+_EXITS = frozenset({"sys.exit", "os._exit", "exit", "quit"})
 
 _AUG_TO_BINARY: dict[type[cst.BaseAugOp], Callable[[Any, Any], Any]] = {
     cst.AddAssign: operator.add,
