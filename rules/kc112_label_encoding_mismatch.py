@@ -257,6 +257,19 @@ class LabelEncodingMismatch(Rule):
         ),
         Invalid(
             """
+            # OneHotEncoder keeps the 10 classes of cifar10's ids.
+            import keras
+            from sklearn.preprocessing import OneHotEncoder
+            (x, y), _ = keras.datasets.cifar10.load_data()
+            y = OneHotEncoder().fit_transform(y).toarray()
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(8, activation="softmax")])
+            model.compile(loss="categorical_crossentropy", optimizer="adam")
+            model.fit(x, y)
+            """,
+            line=8,
+        ),
+        Invalid(
+            """
             # validation_data may be a generator: its labels are checked too.
             import keras
             from keras.preprocessing.image import ImageDataGenerator
@@ -416,6 +429,18 @@ class LabelEncodingMismatch(Rule):
             model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
             model.compile(loss="categorical_crossentropy", optimizer="adam")
             model.fit(ds.batch(64))
+            """
+        ),
+        Valid(
+            """
+            # LabelBinarizer on two classes gives one 0/1 column: right for a sigmoid.
+            import keras
+            from sklearn.preprocessing import LabelBinarizer
+            (x, y), _ = keras.datasets.imdb.load_data(num_words=5000)
+            y = LabelBinarizer().fit_transform(y)
+            model = keras.Sequential([keras.layers.Embedding(5000, 8), keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam")
+            model.fit(keras.utils.pad_sequences(x), y)
             """
         ),
         Valid(

@@ -165,6 +165,10 @@ _SCALES = {
     "sklearn.preprocessing.MinMaxScaler": "unit",
     "sklearn.preprocessing.MaxAbsScaler": "unit",
 }
+# Encoders of class ids whose output keeps the class count (dataflow gives LabelEncoder's).
+_CLASS_ENCODERS = frozenset(
+    {"sklearn.preprocessing.OneHotEncoder", "sklearn.preprocessing.LabelBinarizer"}
+)
 _TOKENIZERS = frozenset(
     {"keras.preprocessing.text.Tokenizer", "keras.legacy.preprocessing.text.Tokenizer"}
 )
@@ -325,6 +329,8 @@ class Pipelines:
             return self._resample(qualname, positional, keywords, call)
         if qualname in _FITTED or qualname in _OVERSAMPLERS:
             return Instance(qualname, _Fitted())
+        if qualname in _CLASS_ENCODERS:
+            return Instance(qualname, None)
         if qualname in _TOKENIZERS:
             num_words = _arg(positional, keywords, "num_words", 0)
             return Instance(qualname, _Tokenizer(object(), num_words or Known(None)))
@@ -659,6 +665,8 @@ class Pipelines:
                 return UNKNOWN, None
             if isinstance(state, _Fitted):
                 return self._fitted_method(receiver, state, name, positional, call)
+            if receiver.qualname in _CLASS_ENCODERS and name in ("fit_transform", "transform"):
+                return self._encoded(receiver.qualname, positional), None
         if isinstance(receiver, Data):
             return self._array_method(receiver, name, positional, keywords, call), None
         return dataflow.call_method(method, positional), None
@@ -695,7 +703,7 @@ class Pipelines:
         call: Call,
     ) -> Value:
         info = array.info
-        if name in ("to_numpy", "drop", "copy", "astype", "reshape"):
+        if name in ("to_numpy", "drop", "copy", "astype", "reshape", "toarray", "todense"):
             if name == "drop" and not _drops_columns(positional, keywords):
                 return Data(DataInfo(span=info.span))
             return array
@@ -708,6 +716,30 @@ class Pipelines:
         ):
             return Data(_predicted(info))
         return dataflow.call_method(Method(array, name), positional)
+
+    def _encoded(self, qualname: str, positional: list[Value]) -> Value:
+        """One-hot rows of class ids: one column per class, so the class count carries over
+        from integer labels whose count is known (as for ``to_categorical``). LabelBinarizer
+        gives a single 0/1 column for two classes (scikit-learn's documented behaviour)."""
+        source = _info(positional[0]) if positional else DataInfo()
+        classes = source.num_classes if source.encoding == Known("integer") else UNKNOWN
+        name = qualname.rsplit(".", 1)[1]
+        if name == "LabelBinarizer":
+            if classes == Known(2):
+                encoding: Value = Known("binary")
+            elif isinstance(classes, Known) and classes.value > 2:
+                encoding = Known("onehot")
+            else:
+                return Data(DataInfo(lineage=source.lineage))
+        else:
+            encoding = Known("onehot")
+        info = DataInfo(
+            encoding=encoding,
+            num_classes=classes if encoding == Known("onehot") else UNKNOWN,
+            lineage=source.lineage,
+            origin=f"{name}().fit_transform" if encoding == Known("onehot") else None,
+        )
+        return Data(info)
 
     def _fitted_method(
         self, receiver: Instance, state: _Fitted, name: str, positional: list[Value], call: Call
