@@ -130,7 +130,8 @@ class LabelEncodingMismatch(Rule):
     """Flags labels passed to `fit()` whose encoding does not match the loss or the output.
 
     Labels are followed from where they are made: `to_categorical(y, n)`, `np.eye(n)[y]`,
-    `tf.one_hot(y, n)`, `keras.ops.one_hot`, `pd.get_dummies` and `OneHotEncoder` (one-hot),
+    `tf.one_hot(y, n)`, `keras.ops.one_hot`, `pd.get_dummies`, `OneHotEncoder` and
+    `LabelBinarizer` (one-hot; LabelBinarizer's single 0/1 column for two classes),
     `keras.datasets` loaders and `LabelEncoder` (integer ids; mnist / fashion_mnist /
     cifar10: 10, cifar100: 100, reuters: 46), `np.where(c, -1, 1)` and `y * 2 - 1` (-1/+1),
     through assignments, tuple unpacking and `train_test_split`, into `fit(x, y)` and
