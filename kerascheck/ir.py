@@ -433,7 +433,8 @@ class ModelSpec:
     complete: bool
     # Every compile() and run of this model object, in program order.
     events: tuple[ModelEvent, ...] = ()
-    # The compiles that may be in effect when the program ends (None: not compiled).
+    # The compiles that may be in effect when the program ends (None: not compiled); empty
+    # where the module trains other models (this one's compile then trains nothing).
     final_compiles: tuple[CompileSpec | None, ...] = ()
     # Used as a layer of another model (``combined = Model(z, D(G(z)))``): trained through
     # that model, where its own compile() does not apply.

@@ -108,6 +108,18 @@ class AccuracyOnRegression(Rule):
             """,
             line=5,
         ),
+        Invalid(
+            """
+            # An autoencoder reconstructs its scaled pixels: continuous targets.
+            import numpy as np
+            import keras
+            images = np.stack(loaded).astype("float32") / 255.0
+            autoencoder = keras.Sequential([keras.layers.Dense(32, activation="relu"), keras.layers.Dense(784, activation="sigmoid")])
+            autoencoder.compile(optimizer="adam", loss="mean_squared_error", metrics=["accuracy"])
+            autoencoder.fit(images, images, epochs=5)
+            """,
+            line=6,
+        ),
     )
     valid = (
         Valid(

@@ -1,38 +1,67 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import Arg, Finding, Known, LayerSpec, ModelSpec
+from kerascheck.ir import Finding, Known, LayerSpec, ModelSpec
 from kerascheck.knowledge import load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 
 _SHAPE_ARGUMENTS = ("input_shape", "input_dim", "batch_input_shape")
 # Layers whose own `input_dim` is not a shape (Embedding: the vocabulary size).
 _OWN_INPUT_DIM = frozenset({"Embedding"})
-# Layers that keep the width of what they receive.
-_SAME_WIDTH = frozenset(
-    {"Activation", "BatchNormalization", "LayerNormalization", "ReLU", "LeakyReLU", "PReLU", "ELU"}
+# Layers that pass on the shape they receive.
+_SAME_SHAPE = frozenset(
+    {
+        "InputLayer",
+        "Masking",
+        "Activation",
+        "BatchNormalization",
+        "LayerNormalization",
+        "ReLU",
+        "LeakyReLU",
+        "PReLU",
+        "ELU",
+        "Softmax",
+    }
 )
 
 
-def _incoming_width(layers: tuple[LayerSpec, ...], index: int) -> int | None:
-    """The last dimension a Dense-like layer at ``index`` receives, when the chain shows it:
-    the units of the nearest earlier Dense, through layers that keep the width."""
-    same_width = _SAME_WIDTH | load().transparent_layers
-    for layer in reversed(layers[:index]):
-        if layer.class_name in same_width:
-            continue
-        units = layer.units
-        if layer.class_name == "Dense" and isinstance(units, Known):
-            return units.value
+def _declared(layer: LayerSpec) -> tuple[object, ...] | None:
+    """The input shape a layer's arguments state (``input_shape``, ``shape`` of an
+    InputLayer, ``(input_dim,)``): literal values, or the names written where a value is
+    not known (``input_shape=(n,)`` then ``input_dim=n`` state the same shape)."""
+    if layer.call is None:
         return None
+    for name in ("input_shape", "shape", "batch_input_shape", "input_dim"):
+        arg = layer.call.kwarg(name)
+        if arg is None:
+            continue
+        value = arg.value.value if isinstance(arg.value, Known) else None
+        if name == "input_dim":
+            stated = value if isinstance(value, int) else arg.source
+            return (stated,) if stated is not None else None
+        if isinstance(value, (tuple, list)):
+            shape = tuple(value)
+        elif arg.element_sources and all(arg.element_sources):
+            shape = tuple(arg.element_sources)
+        else:
+            return None
+        return shape[1:] if name == "batch_input_shape" else shape
     return None
 
 
-def _declared_width(name: str, arg: Arg) -> int | None:
-    value = arg.value.value if isinstance(arg.value, Known) else None
-    if name == "input_dim" and isinstance(value, int):
-        return value
-    if name == "input_shape" and isinstance(value, (tuple, list)) and len(value) == 1:
-        return value[0] if isinstance(value[0], int) else None
+def _incoming(layers: tuple[LayerSpec, ...], index: int) -> tuple[object, ...] | None:
+    """The shape the layer at ``index`` receives, where the chain shows it: what the first
+    layer states, through layers that keep the shape, or a Dense's width."""
+    same_shape = _SAME_SHAPE | load().transparent_layers
+    for position in range(index - 1, -1, -1):
+        layer = layers[position]
+        if position == 0 and layer.class_name in same_shape:
+            return _declared(layer)
+        if layer.class_name in same_shape:
+            continue
+        units = layer.units
+        if layer.class_name == "Dense" and isinstance(units, Known):
+            return (units.value,)
+        return None
     return None
 
 
@@ -90,6 +119,18 @@ class InputShapeNonFirst(Rule):
         ),
         Invalid(
             """
+            # The stated shape is not what the layer receives after the convolution.
+            import keras
+            model = keras.Sequential([
+                keras.layers.GaussianNoise(0.1, input_shape=(32, 32, 3)),
+                keras.layers.Conv2D(8, 3),
+                keras.layers.Conv2D(8, 3, input_shape=(32, 32, 3)),
+            ])
+            """,
+            line=6,
+        ),
+        Invalid(
+            """
             import keras
             model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, input_shape=(8,))])
             """,
@@ -97,6 +138,32 @@ class InputShapeNonFirst(Rule):
         ),
     )
     valid = (
+        Valid(
+            """
+            # The first layers pass their stated shape on: the repeat states what is received.
+            import keras
+            model = keras.Sequential([
+                keras.layers.Masking(mask_value=0.0, input_shape=(20, 5)),
+                keras.layers.BatchNormalization(),
+                keras.layers.LSTM(8, input_shape=(20, 5)),
+            ])
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.InputLayer(input_shape=(12,)), keras.layers.Dense(4, input_dim=12)])
+            """
+        ),
+        Valid(
+            """
+            import keras
+            features = train_x.shape[1]
+            model = keras.Sequential()
+            model.add(keras.layers.InputLayer(input_shape=(features,)))
+            model.add(keras.layers.Dense(64, input_dim=features, activation="relu"))
+            """
+        ),
         Valid(
             """
             # Redundant but consistent: the second layer does receive 36 values.
@@ -148,8 +215,8 @@ class InputShapeNonFirst(Rule):
                 arg = layer.call.kwarg(name)
                 if arg is None:
                     continue
-                declared = _declared_width(name, arg)
-                if declared is not None and declared == _incoming_width(model.layers, index):
+                declared = _declared(layer)
+                if declared is not None and declared == _incoming(model.layers, index):
                     continue  # ignored, but it says what the layer receives: nothing is lost
                 yield self.finding(
                     arg.keyword_span or arg.span,

@@ -236,6 +236,16 @@ model.compile(loss="categorical_crossentropy", optimizer="adam")
 """) == [("KC108", 5, 20)]
 
 
+def test_a_compiled_model_left_out_of_the_training_a_module_does_is_not_judged() -> None:
+    code = """
+other = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+other.compile(loss="binary_crossentropy", optimizer="adam")
+model.compile(loss="categorical_crossentropy", optimizer="adam")
+other.fit(x, y)
+"""
+    assert kc108(code) == []
+
+
 def test_an_evaluation_uses_the_compile_in_effect() -> None:
     assert kc108("""
 model.compile(loss="categorical_crossentropy", optimizer="adam")

@@ -332,6 +332,15 @@ def _data_info(value: Value | None, span: Span | None) -> DataInfo:
     return DataInfo(span=span)
 
 
+def _reconstruction(inputs: Data) -> Data:
+    """``fit(x, x)``: an autoencoder's targets are its inputs; inputs known to be scaled
+    values (pixels, standardised features) are continuous targets."""
+    info = inputs.info
+    if info.encoding is UNKNOWN and isinstance(info.scaled, Known):
+        return Data(replace(info, encoding=Known("continuous")))
+    return inputs
+
+
 def build_run(
     method: str,
     kind: RunKind,
@@ -344,12 +353,15 @@ def build_run(
     """A run with the facts of its data: a generator or dataset gives its inputs and its
     labels (``fit(generator)`` takes y from it, as ``validation_data=generator`` does)."""
     x_arg = call.argument("x", 0)
-    x, flow_y = pipelines.run_input(keywords.get("x", positional[0] if positional else None))
+    x_value = keywords.get("x", positional[0] if positional else None)
+    x, flow_y = pipelines.run_input(x_value)
     y = flow_y if flow_y is not None else DataInfo()
     if kind != "predict" and flow_y is None:
         y_arg = call.argument("y", 1)
-        y = _data_info(keywords.get("y", positional[1] if len(positional) > 1 else None), None)
-        y = _at(y, y_arg.span if y_arg else None)
+        y_value = keywords.get("y", positional[1] if len(positional) > 1 else None)
+        if y_value is x_value and isinstance(x_value, Data):
+            y_value = _reconstruction(x_value)
+        y = _at(_data_info(y_value, None), y_arg.span if y_arg else None)
     validation = keywords.get("validation_data")
     validation_arg = call.kwarg("validation_data")
     validation_x = validation_y = DataInfo()

@@ -1034,8 +1034,6 @@ class Pipelines:
                 return Data(replace(left.info, scaled=Known("half_255")))
             if op is operator.sub and scaled == Known("half_255") and _is(right, 1):
                 return Data(replace(left.info, scaled=Known("minus_one_one")))
-            if scaled == Known("untouched") and op is operator.truediv and _is(right, 255):
-                return Data(replace(left.info, scaled=Known("unit")))
         return None
 
     def negated(self, array: Data) -> Value:

@@ -63,8 +63,10 @@ from kerascheck.ir import (
     FlavourGuard,
     Known,
     LayerSpec,
+    ModelSpec,
     ModuleSpec,
     RunKind,
+    RunSpec,
     Span,
 )
 from kerascheck.knowledge import Knowledge, keras3_api
@@ -205,15 +207,28 @@ class PythonExtractor:
             else:
                 self.call_function(pending, [], {}, standalone=True)
         flavour, reason = self.markers.infer()
+        trains = any(
+            isinstance(event, RunSpec) and event.kind == "train"
+            for model in self.models
+            for event in model.events
+        )
         return ModuleSpec(
             path=self.path,
-            models=tuple(build_model_spec(m, self.states.of(m), self.k) for m in self.models),
+            models=tuple(self.model_spec(m, trains) for m in self.models),
             api_uses=self.counted(self.api_uses),
             flavour=flavour,
             flavour_reason=reason,
             guards=tuple(self.guards),
             scores=tuple(self.pipelines.scores),
         )
+
+    def model_spec(self, model: ModelObject, module_trains: bool) -> ModelSpec:
+        """The IR of a model. The compiles it ends with, which the rules judge when the code
+        never runs it, are kept only where nothing in the module trains (a library function
+        returning a compiled model): where other models are trained, the code shows where
+        training happens, and a compiled model left out of it trains nothing."""
+        final = () if module_trains else self.states.of(model)
+        return build_model_spec(model, final, self.k)
 
     def counted(self, uses: list[ApiUse]) -> tuple[ApiUse, ...]:
         """Count the occurrences of names bound by imports of removed modules (rare, so the
