@@ -78,6 +78,8 @@ _AUGMENTING = (
     "horizontal_flip",
     "vertical_flip",
 )
+# Values that leave an augmentation off.
+_OFF = (0, 0.0, False, None)
 # ImageDataGenerator arguments that standardise with statistics of their own.
 _STANDARDISING = (
     "featurewise_center",
@@ -87,10 +89,10 @@ _STANDARDISING = (
     "zca_whitening",
 )
 # Positions of the arguments read here (Keras 3.15 keras.src.legacy.preprocessing.image).
-_FLOW_ARGS = {"x": 0, "y": 1, "batch_size": 2, "shuffle": 3, "seed": 5, "subset": 10}
-_DIRECTORY_ARGS = {"directory": 0, "classes": 3, "class_mode": 4, "shuffle": 6, "subset": 12}
-_DATAFRAME_ARGS = {"dataframe": 0, "directory": 1, "classes": 6, "class_mode": 7, "shuffle": 9}
-_DATASET_ARGS = {"directory": 0, "labels": 1, "label_mode": 2, "class_names": 3}
+_FLOW_ARGS = {"shuffle": 3, "subset": 10}
+_DIRECTORY_ARGS = {"classes": 3, "class_mode": 4, "shuffle": 6, "subset": 12}
+_DATAFRAME_ARGS = {"classes": 7, "class_mode": 8, "shuffle": 10, "subset": 15}
+_DATASET_ARGS = {"labels": 1, "label_mode": 2, "class_names": 3}
 _DATASET_SHUFFLE = {"image": 7, "text": 6}  # positions of shuffle=, seed= follows it
 _DATASET_SOURCES = {
     "keras.utils.image_dataset_from_directory": "image",
@@ -367,8 +369,11 @@ class Pipelines:
                 )
             )
         if qualname in ("numpy.concatenate", "tensorflow.concat", "numpy.vstack") and positional:
-            # Only the labels collected from a dataset come here as one value.
-            return positional[0] if isinstance(positional[0], Data) else None
+            # The batches collected from a dataset (``[y for x, y in ds]``) joined into one
+            # array; they alone come here as one value with a known order.
+            collected = positional[0]
+            if isinstance(collected, Data) and isinstance(collected.info.order, Known):
+                return collected
         flowed = dataflow.data_from_call(qualname, positional, keywords, call, self.k)
         if qualname == "numpy.ones" and isinstance(flowed, Data):
             return Data(replace(flowed.info, origin="numpy.ones"))
@@ -435,17 +440,13 @@ class Pipelines:
     def _image_generator(self, keywords: dict[str, Value], call: Call) -> Value:
         if call.has_star_args:
             return Instance(_IMAGE_GENERATOR, None)
-        augments: Value = Known(False)
-        augment_span = None
-        for name in _AUGMENTING:
-            value = keywords.get(name)
-            if value is None:
-                continue
-            if not isinstance(value, Known):
-                augments = UNKNOWN if augments == Known(False) else augments
-            elif value.value not in (0, 0.0, False, None) and augments is not UNKNOWN:
-                augments = Known(True)
-                augment_span = augment_span or call.kwarg(name).span  # type: ignore[union-attr]
+        # One transformation known to be on augments, whatever the others are.
+        given = [(name, keywords[name]) for name in _AUGMENTING if name in keywords]
+        on = [name for name, v in given if isinstance(v, Known) and v.value not in _OFF]
+        augment_span = call.kwarg(on[0]).span if on else None  # type: ignore[union-attr]
+        augments: Value = Known(bool(on))
+        if not on and any(not isinstance(v, Known) for _, v in given):
+            augments = UNKNOWN
         standardises: Value = Known(False)
         for name in _STANDARDISING:
             value = keywords.get(name)
@@ -523,7 +524,7 @@ class Pipelines:
                 reads = UNKNOWN
                 base = _info(_arg(positional, keywords, "dataframe", 0)).lineage
             x = DataInfo()
-        subset = _arg(positional, keywords, "subset", table.get("subset"))
+        subset = _arg(positional, keywords, "subset", table["subset"])
         subset = Known(None) if subset is None else subset
         shuffle_value = _arg(positional, keywords, "shuffle", table["shuffle"])
         shuffles = Known(True) if shuffle_value is None else _bool(shuffle_value)
