@@ -746,3 +746,10 @@ def test_nothing_after_an_unconditional_exit_is_judged() -> None:
         "import sys\nmodel.fit(x_train, y_train)\nif failed:\n    sys.exit(1)\nmodel.evaluate(x_train, y_train)\n",
     )
     assert lines("KC403", guarded) == [12]
+
+
+def test_an_exit_whose_import_is_missing_ends_the_program_too() -> None:
+    source = case(
+        MNIST, "model.fit(x_train, y_train)\nsys.exit(1)\nmodel.evaluate(x_train, y_train)\n"
+    )
+    assert lines("KC403", source) == []

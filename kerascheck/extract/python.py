@@ -912,8 +912,9 @@ class PythonExtractor:
             return Tensor(inputs=inputs) if inputs else UNKNOWN
         if func is UNKNOWN and positional and isinstance(positional[0], Vocabulary):
             return self.pipelines.length(positional[0])  # len(tokenizer.word_index)
-        if func is UNKNOWN and isinstance(node.func, cst.Name) and node.func.value in _EXITS:
-            self.exit_here()  # the exit() / quit() builtins
+        if func is UNKNOWN and dotted_name(node.func) in _EXITS:
+            # exit() / quit(), or sys.exit() without its import (the NameError ends it too)
+            self.exit_here()
         return UNKNOWN
 
     def exit_here(self) -> None:
