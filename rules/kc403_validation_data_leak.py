@@ -452,8 +452,8 @@ class ValidationDataLeak(Rule):
             elif fitted == lineage and _refitted(step.what, inputs, lineage):
                 yield self.finding(
                     step.span,
-                    f"a {step.what} fitted on the {role} data itself: it is preprocessed with "
-                    "other statistics than the training data; transform it with the "
+                    f"a {step.what} fitted on the held-out data itself: it is preprocessed "
+                    "with other statistics than the training data; transform it with the "
                     f"{step.what} fitted on the training data",
                 )
 
