@@ -330,12 +330,15 @@ class Pipelines:
         if qualname in ("sklearn.utils.resample", "sklearn.utils.shuffle"):
             return self._resample(qualname, positional, keywords, call)
         if qualname in _FITTED or qualname in _OVERSAMPLERS:
-            return Instance(qualname, _Fitted())
+            # dataflow's scaler knows the range its transform gives (MinMaxScaler).
+            made = dataflow.data_from_call(qualname, positional, keywords, call, self.k)
+            scale = made.value_range if isinstance(made, Instance) else UNKNOWN
+            return Instance(qualname, value_range=scale, state=_Fitted())
         if qualname in _CLASS_ENCODERS:
-            return Instance(qualname, None)
+            return Instance(qualname)
         if qualname in _TOKENIZERS:
             num_words = _arg(positional, keywords, "num_words", 0)
-            return Instance(qualname, _Tokenizer(object(), num_words or Known(None)))
+            return Instance(qualname, state=_Tokenizer(object(), num_words or Known(None)))
         if qualname in _PAD and positional and isinstance(positional[0], Data):
             info = positional[0].info
             return Data(
@@ -439,7 +442,7 @@ class Pipelines:
     # ------------------------------------------------------------------ generators
     def _image_generator(self, keywords: dict[str, Value], call: Call) -> Value:
         if call.has_star_args:
-            return Instance(_IMAGE_GENERATOR, None)
+            return Instance(_IMAGE_GENERATOR)
         # One transformation known to be on augments, whatever the others are.
         given = [(name, keywords[name]) for name in _AUGMENTING if name in keywords]
         on = [name for name, v in given if isinstance(v, Known) and v.value not in _OFF]
@@ -466,7 +469,7 @@ class Pipelines:
             augment_span=augment_span,
             validation_split=keywords.get("validation_split", Known(0.0)),
         )
-        return Instance(_IMAGE_GENERATOR, state)
+        return Instance(_IMAGE_GENERATOR, state=state)
 
     def _generator_scale(self, config: _Generator, source: Value) -> Value:
         """The scale of what a generator yields from a source of this scale."""
@@ -750,7 +753,7 @@ class Pipelines:
         info = _info(data)
         lineage = info.lineage
         if name == "fit":
-            return receiver, Instance(receiver.qualname, _Fitted(lineage, call.span, True))
+            return receiver, replace(receiver, state=_Fitted(lineage, call.span, True))
         if name not in ("fit_transform", "transform") or data is None:
             return UNKNOWN, None
         replaced = None
@@ -758,19 +761,21 @@ class Pipelines:
             if lineage is None:
                 lineage = _fresh("the rows it was fitted on", call.span)
             state = _Fitted(lineage, call.span, True)
-            replaced = Instance(receiver.qualname, state)
+            replaced = replace(receiver, state=state)
         elif lineage is None:
             lineage = _fresh("transformed rows", call.span)
-        scaled = Known(_SCALES[receiver.qualname]) if receiver.qualname in _SCALES else UNKNOWN
         done = Preprocessing(what, state.fitted_on, state.span) if state.fitted else None
-        result = DataInfo(
-            scaled=scaled,
-            dataset=info.dataset,
-            lineage=lineage,
-            preprocessing=info.preprocessing + ((done,) if done else ()),
-            span=info.span,
-        )
-        return Data(result), replaced
+        steps = info.preprocessing + ((done,) if done else ())
+        if receiver.qualname in _SCALES:
+            # A scaler keeps what the values are (continuous targets stay continuous) and
+            # gives them its scale and range, as dataflow says.
+            scaled: Value = Known(_SCALES[receiver.qualname])
+            if scaled == Known("unit") and receiver.value_range not in (UNKNOWN, Known((0.0, 1.0))):
+                scaled = UNKNOWN  # MinMaxScaler(feature_range=(-1, 1)) is not [0, 1]
+            result = replace(info, scaled=scaled, value_range=receiver.value_range)
+        else:  # an imputer, PCA...: other values
+            result = DataInfo(dataset=info.dataset, span=info.span)
+        return Data(replace(result, lineage=lineage, preprocessing=steps)), replaced
 
     def _tokenizer_method(
         self, receiver: Instance, state: _Tokenizer, name: str, positional: list[Value], call: Call
@@ -779,7 +784,7 @@ class Pipelines:
         info = _info(texts)
         if name == "fit_on_texts":
             fitted = _Fitted(info.lineage, call.span, True)
-            return Known(None), Instance(receiver.qualname, replace(state, fitted=fitted))
+            return Known(None), replace(receiver, state=replace(state, fitted=fitted))
         if name != "texts_to_sequences" or texts is None:
             return UNKNOWN, None
         words = state.num_words

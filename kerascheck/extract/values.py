@@ -129,6 +129,8 @@ class Instance:
     Instance that replaces the old one under every name bound to it."""
 
     qualname: str
+    # What its transform's values range over, when its options fix it (MinMaxScaler).
+    value_range: Any = UNKNOWN
     state: Any = None
 
 
