@@ -519,19 +519,23 @@ class ApiUse:
 
     ``kind`` is ``call`` (with ``call`` set), ``import`` (one name bound by an import:
     ``Dense`` of ``from keras.layers.core import Dense``), ``module`` (the module of a
-    ``from ... import`` statement: ``keras.layers.core``) or ``method``
+    ``from ... import`` statement: ``keras.layers.core``), ``method``
     (``model.fit_generator`` on a value known to be a Keras model; ``qualname`` is then
-    ``Model.fit_generator``). ``written`` is the dotted name as written.
+    ``Model.fit_generator``) or ``attribute`` (a member of a known model or layer that
+    Keras 3 removed: ``Layer.output_shape``, ``Model.reset_states``; ``written`` is then the
+    layer's class, ``Dense``). Otherwise ``written`` is the dotted name as written.
     """
 
-    kind: Literal["call", "import", "module", "method"]
+    kind: Literal["call", "import", "module", "method", "attribute"]
     qualname: str
     span: Span
     call: Call | None = None
     written: str = ""
-    # For an import: the local name it binds. For an import of a removed module
-    # (``from keras.utils import np_utils``), how often that name occurs in the module, the
-    # import included: a fix that rewrites every use must know it has seen them all.
+    # For an import: the local name it binds; for a method, the name the model is bound to
+    # (``model`` of ``model.predict_classes(x)``), when it has one. For an import of a
+    # removed module (``from keras.utils import np_utils``), how often that name occurs in
+    # the module, the import included: a fix that rewrites every use must know it has seen
+    # them all.
     local: str = ""
     occurrences: int = 0
     from_import: bool = False  # bound by ``from ... import``, not ``import ...``

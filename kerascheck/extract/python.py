@@ -69,7 +69,7 @@ from kerascheck.ir import (
     RunSpec,
     Span,
 )
-from kerascheck.knowledge import Knowledge, keras3_api
+from kerascheck.knowledge import Knowledge, api_drift, keras3_api
 from kerascheck.knowledge import load as load_knowledge
 from kerascheck.resolve.imports import bindings_of, canonical, dotted_name, is_keras
 
@@ -595,6 +595,7 @@ class PythonExtractor:
             return versions.attribute(qualname) or Ref(qualname, raw)
         if isinstance(base, Versioned):
             return VersionedMethod(base, attr)
+        self.record_member(base, attr, node)
         if isinstance(base, (ModelObject, SelfObject)):
             if isinstance(base, SelfObject) and attr in base.attrs:
                 return base.attrs[attr]
@@ -604,6 +605,19 @@ class PythonExtractor:
         if isinstance(base, LayerObject) and attr == "adapt":
             return Method(base, attr)  # a TextVectorization learning its vocabulary
         return UNKNOWN
+
+    def record_member(self, base: Value, attr: str, node: cst.Attribute) -> None:
+        """``layer.output_shape``, ``model.reset_states``: a member of a known model or
+        layer that Keras 3 removed (the removed-API rule reads these)."""
+        if isinstance(base, LayerObject):
+            receiver, written = "Layer", base.spec.class_name
+        elif isinstance(base, ModelObject):
+            receiver, written = "Model", ""
+        else:
+            return
+        qualname = f"{receiver}.{attr}"
+        if qualname in api_drift().members:
+            self.api_uses.append(ApiUse("attribute", qualname, span_of(node.attr), written=written))
 
     def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
         items: list[Value] = []
@@ -969,6 +983,11 @@ class PythonExtractor:
     ) -> Value:
         q = ref.qualname
         k = self.k
+        if q.startswith("tensorflow_hub."):
+            # A TF Hub layer is a Keras 2 (tf_keras) layer: recorded for the removed-API
+            # rule, opaque to everything else.
+            self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
+            return UNKNOWN
         keras_name = is_keras(q) or q.startswith("tensorflow.")
         if keras_name:
             self.markers.saw_call(ref.raw)
@@ -1145,7 +1164,16 @@ class PythonExtractor:
         receiver = method.receiver
         if isinstance(receiver, SelfObject):
             return UNKNOWN
-        self.api_uses.append(ApiUse("method", call.qualname, call.span, call, written=method.name))
+        self.api_uses.append(
+            ApiUse(
+                "method",
+                call.qualname,
+                call.span,
+                call,
+                written=method.name,
+                local=receiver.name or "",
+            )
+        )
         if self.exited:
             return UNKNOWN
         name = method.name
@@ -1374,12 +1402,12 @@ def _activation_in_doubt(name: str, call: Call, k: Knowledge) -> bool:
     accepted = keras3_api().layer_arguments.get(name)
     if accepted is None:
         return False
-    removed = {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
+    removed = api_drift().arguments(f"keras.layers.{name}")
     for arg in call.args:
         if arg.name is None or arg.name in ("*", "**") or arg.name in accepted:
             continue
-        renamed = removed.get(arg.name)
-        if renamed is None or renamed.replacement == "activation":
+        row = removed.get(arg.name)
+        if row is None or row.rename == "activation":
             return True
     return False
 
