@@ -141,6 +141,10 @@ class LayerSpec:
     units: Value[int]
     position: int
     conditional: bool = False
+    # The size of the layer's vocabulary: an Embedding's rows (``input_dim``), exact or
+    # relative to a tokenizer's vocabulary; a TextVectorization's ``max_tokens`` once it
+    # learns its vocabulary with ``adapt()`` (its ids are then all below it).
+    vocabulary: Count | None = None
 
     @property
     def known_layer(self) -> bool:
@@ -201,6 +205,7 @@ class MetricSpec:
     name: Value[str]
     span: Span
     literal: bool = False  # written as a string ('acc'), not a class or function
+    call: Call | None = None  # a metric object (``keras.metrics.BinaryAccuracy(threshold=0)``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +262,106 @@ class CompileSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Lineage:
+    """Which samples (rows) a value holds, whatever their scale or encoding.
+
+    Two values hold the same samples when their lineages are equal, which only value flow
+    decides: a rebinding (``x_test = x_train``), ``copy()``, ``astype``, ``/ 255`` or a
+    scaler's ``transform`` keep the lineage; a split, a row selection or an unknown function
+    does not. ``key`` is a directory's ``(path, subset, ...)`` (two generators reading the
+    same directory read the same files), a row range of another lineage, or for arrays a
+    token unique to the operation that made them.
+    """
+
+    key: object
+    what: str = field(default="", compare=False)  # how a message names these samples
+    span: Span | None = field(default=None, compare=False)
+    # The samples these rows were taken from (a train_test_split part, a row range).
+    parent: Lineage | None = field(default=None, compare=False)
+    # Rows repeated by oversampling with replacement (resample, RandomOverSampler, SMOTE).
+    duplicated: str | None = field(default=None, compare=False)
+
+    def within(self, ancestor: Lineage) -> bool:
+        """These samples are ``ancestor``'s, or rows taken from them."""
+        current: Lineage | None = self
+        while current is not None:
+            if current == ancestor:
+                return True
+            current = current.parent
+        return False
+
+    def related(self, other: Lineage) -> bool:
+        """The same samples, one taken from the other, or two parts of one split."""
+        if self == other or self.parent == other or other.parent == self:
+            return True
+        return self.parent is not None and self.parent == other.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Preprocessing:
+    """A fitted preprocessor (scaler, imputer, tokenizer) applied to the data: whose rows
+    its statistics or vocabulary come from."""
+
+    what: str  # ``StandardScaler``
+    fitted_on: Lineage | None
+    span: Span | None = None  # where it was fitted
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A whole number the code fixes: exact (``value``), or relative to a vocabulary it builds
+    (``len(tokenizer.word_index) + 1``: ``base`` names that vocabulary, ``offset`` the + 1)."""
+
+    value: int | None
+    base: object | None = None
+    offset: int = 0
+    what: str = ""  # as the code writes it, for messages
+
+    def less_than(self, other: Count) -> bool | None:
+        """Whether this count is smaller than ``other``, when the code decides it."""
+        if self.value is not None and other.value is not None:
+            return self.value < other.value
+        if self.base is not None and self.base is other.base:
+            return self.offset < other.offset
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """A generator or ``tf.data`` dataset that yields a model its batches.
+
+    ``shuffles`` is whether each pass over it yields the samples in a new random order
+    (flow_from_directory, flow and image_dataset_from_directory do by default; measured on
+    Keras 3.15). ``resplit`` is set when ``take``/``skip`` split it after a ``shuffle`` that
+    reshuffles every pass: the two parts then hold different samples on every pass.
+    Compared by identity (``token``).
+    """
+
+    made_by: str  # ``flow_from_directory``, ``image_dataset_from_directory``, ``tf.data``...
+    span: Span
+    call: Call | None  # the call that made it (where ``shuffle=`` goes)
+    shuffles: Value[bool] = UNKNOWN
+    shuffle_default: bool = False  # shuffles only because the call leaves shuffle= out
+    augments: Value[bool] = UNKNOWN
+    augment_span: Span | None = None
+    reads: Value[str] = UNKNOWN  # the directory it reads, when it reads one
+    subset: Value[str | None] = UNKNOWN
+    seed: Value[object] = UNKNOWN
+    resplit: Span | None = None
+    token: object = field(default_factory=object, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """A ``model.predict()`` result (or what ``argmax`` / a threshold made of it)."""
+
+    span: Span  # the predict call
+    # The samples predicted on include rows an earlier fit() of that model trained on.
+    on_training_data: bool = False
+    pipeline: Pipeline | None = None  # the generator or dataset predicted on
+
+
+@dataclass(frozen=True, slots=True)
 class DataInfo:
     """What is known about an array (or a generator's batches) at one point of the program.
 
@@ -275,6 +380,20 @@ class DataInfo:
     scaled: Value[str] = UNKNOWN
     split: Value[str] = UNKNOWN  # "train" / "test" for keras.datasets loaders
     span: Span | None = None
+    # Which samples these are (value flow decides "the same arrays as the training data").
+    lineage: Lineage | None = None
+    # The order the rows come in: a token equal for values in the same order. A generator
+    # that reshuffles gives every pass a new token; ``.classes`` is in file order.
+    order: Value[object] = UNKNOWN
+    # Set on the inputs and labels of a generator or dataset.
+    pipeline: Pipeline | None = None
+    # What made the label encoding, for messages ("flow_from_directory's default
+    # class_mode='categorical'").
+    origin: str | None = None
+    preprocessing: tuple[Preprocessing, ...] = ()
+    # Integer ids (token sequences) all below this count: the rows an Embedding needs.
+    ids_below: Count | None = None
+    prediction: Prediction | None = None
     # The interval the values are drawn from or scaled into (low, high; +-inf when
     # unbounded): ``np.random.uniform(a, b)``, ``MinMaxScaler``, a regression data set's
     # documented targets. Kept only by operations that keep the values (row ranges,
@@ -282,7 +401,7 @@ class DataInfo:
     value_range: Value[tuple[float, float]] = UNKNOWN
     # ``by_label``: the rows are grouped or sorted by label (per-class blocks concatenated,
     # ``np.sort``, indexing with an ``argsort`` of the labels) and nothing has shuffled them.
-    order: Value[str] = UNKNOWN
+    label_order: Value[str] = UNKNOWN
     # Every row holds this one value (``np.zeros(n)``, ``np.full(n, 2)``, ``[1] * n``).
     constant: Value[Any] = UNKNOWN
 
@@ -324,13 +443,18 @@ class RunSpec:
     x: DataInfo
     y: DataInfo
     call: Call
-    validation_y: DataInfo = DataInfo()  # labels of validation_data=(x, y)
+    validation_y: DataInfo = DataInfo()  # labels of validation_data=(x, y) or a generator
     # Every compile() that may be in effect here, in program order (None: not compiled on
     # some path). One entry when the program decides it; branches that disagree give more.
     compiles: tuple[CompileSpec | None, ...] = ()
     # Training runs: every model or layer group inside the model whose trainable flag the
     # code sets somewhere, with its value at compile, at the first training and now.
     trainable: tuple[TrainableState, ...] = ()
+
+    validation_x: DataInfo = DataInfo()  # inputs of validation_data
+    # The names the result is bound to and the strings of the statement it is in, lowercased
+    # ("train_acc", "training accuracy: "): what the code calls this run.
+    named: str = ""
 
     @property
     def compile(self) -> Value[CompileSpec | None]:
@@ -498,6 +622,18 @@ class ApiUse:
 
 
 @dataclass(frozen=True, slots=True)
+class Score:
+    """Predictions compared with labels: ``accuracy_score(y, p)``, ``confusion_matrix``,
+    ``classification_report``, ``p == y``..."""
+
+    span: Span
+    function: str  # ``accuracy_score``, ``==``
+    predictions: DataInfo
+    labels: DataInfo
+    named: str = ""  # as RunSpec.named
+
+
+@dataclass(frozen=True, slots=True)
 class FlavourGuard:
     """Code that runs only under some flavours: a branch of a Keras version or backend check
     (``if keras.__version__.startswith("1"):``), or the body and handlers of a ``try`` that
@@ -521,6 +657,7 @@ class ModuleSpec:
     flavour_reason: str
     cell_map: tuple[tuple[int, int], ...] | None = None
     guards: tuple[FlavourGuard, ...] = ()
+    scores: tuple[Score, ...] = ()
 
 
 Severity = Literal["error", "warning", "info"]

@@ -59,6 +59,28 @@ DATA_SOURCES = (
 
 # The model methods the extractor records, besides the removed ones of the knowledge tables.
 _MODEL_METHODS = frozenset({"add", "compile", "fit", "train_on_batch"})
+# What kerascheck.extract.pipelines follows: generators, datasets, tokenizers, oversamplers
+# and the functions that score predictions. A body with one is kept (the file is not kept
+# whole for them: they are common in library code that trains nothing).
+_PIPELINE_NAMES = frozenset(
+    {
+        "flow_from_directory",
+        "flow_from_dataframe",
+        "text_dataset_from_directory",
+        "from_tensor_slices",
+        "Tokenizer",
+        "texts_to_sequences",
+        "fit_on_texts",
+        "word_index",
+        "pad_sequences",
+        "fit_resample",
+        "resample",
+        "read_csv",
+        "accuracy_score",
+        "confusion_matrix",
+        "classification_report",
+    }
+)
 
 
 def _leaf(qualname: str) -> str:
@@ -71,7 +93,7 @@ def model_vocabulary() -> frozenset[str]:
     k = load()
     api = keras3_api()
     # ``keras``: an import inside a body; ``where``: ``np.where(y > 0, 1, -1)`` makes labels.
-    names = set(_MODEL_METHODS) | {"keras", "tf_keras", "where"}
+    names = set(_MODEL_METHODS) | _PIPELINE_NAMES | {"keras", "tf_keras", "where"}
     for table in (
         api.layer_arguments,
         api.activations,

@@ -193,7 +193,7 @@ class ValidationSplitOrdered(Rule):
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         for fit in model.fits:
             split = fit.call.kwarg("validation_split")
-            if split is None or fit.y.order != Known("by_label"):
+            if split is None or fit.y.label_order != Known("by_label"):
                 continue
             value = split.value
             if not (isinstance(value, Known) and isinstance(value.value, (int, float))):

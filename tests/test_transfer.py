@@ -388,7 +388,7 @@ model.fit(x, y)
 # ----------------------------------------------------------------------------- order
 def y_order(code: str) -> list[object]:
     module = extract_module("import numpy as np\nimport keras\n" + code)
-    return [run.y.order for model in module.models for run in model.fits]
+    return [run.y.label_order for model in module.models for run in model.fits]
 
 
 MODEL = "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"

@@ -165,7 +165,8 @@ def data_from_call(
             # The same labels, one-hot: still a loader's labels, one per sample.
             onehot = replace(onehot, dataset=source.info.dataset, split=source.info.split)
         if isinstance(source, Data):
-            onehot = replace(onehot, order=source.info.order)  # the rows stay in place
+            # The rows stay in place.
+            onehot = replace(onehot, order=source.info.order, label_order=source.info.label_order)
         return Data(onehot)
     if qualname == "numpy.where" and len(positional) == 3:
         choices = {v.value for v in positional[1:] if isinstance(v, Known)}
@@ -221,7 +222,7 @@ def data_from_call(
         shuffled = keywords.get("shuffle") != Known(False)
         for array in positional:
             if isinstance(array, Data) and shuffled:
-                array = Data(replace(array.info, order=UNKNOWN))
+                array = Data(replace(array.info, order=UNKNOWN, label_order=UNKNOWN))
             split += [array, array] if isinstance(array, Data) else [UNKNOWN, UNKNOWN]
         return Seq(tuple(split), True) if split else UNKNOWN
     if qualname == "sklearn.preprocessing.MinMaxScaler":
@@ -347,7 +348,13 @@ def call_method(method: Method, positional: list[Value]) -> Value:
     if receiver.qualname in _ENCODERS:
         encoding = Known(_ENCODERS[receiver.qualname])
         return Data(
-            DataInfo(encoding=encoding, dataset=info.dataset, span=info.span, order=info.order)
+            DataInfo(
+                encoding=encoding,
+                dataset=info.dataset,
+                span=info.span,
+                order=info.order,
+                label_order=info.label_order,
+            )
         )
     scaled = Known(_SCALERS[receiver.qualname])
     return Data(replace(info, scaled=scaled, value_range=receiver.value_range))

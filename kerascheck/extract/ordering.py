@@ -70,7 +70,7 @@ def _labels(blocks: tuple[Any, ...], call: Call | None) -> Value:
         encoding = Known("binary")
     elif all(isinstance(v, int) and v >= 0 for v in distinct):
         encoding = Known("integer")
-    return Data(DataInfo(encoding=encoding, order=BY_LABEL, span=span))
+    return Data(DataInfo(encoding=encoding, label_order=BY_LABEL, span=span))
 
 
 def _block(value: Value) -> Any:
@@ -107,7 +107,7 @@ def from_call(
             return Data(replace(labels.info, encoding=Known("onehot")))
         return labels
     if qualname == "numpy.sort" and positional and _labelled(positional[0]):
-        return Data(replace(positional[0].info, order=BY_LABEL))  # type: ignore[union-attr]
+        return Data(replace(positional[0].info, label_order=BY_LABEL))  # type: ignore[union-attr]
     if qualname == "numpy.argsort" and positional and _labelled(positional[0]):
         return ArgsortIndex()
     if qualname in SORTED_DATASETS:
@@ -135,7 +135,7 @@ def _labelled(value: Value) -> bool:
 
 
 def _sorted_dataset(qualname: str, keywords: dict[str, Value], call: Call) -> Value:
-    target = Data(DataInfo(encoding=Known("integer"), order=BY_LABEL, span=call.span))
+    target = Data(DataInfo(encoding=Known("integer"), label_order=BY_LABEL, span=call.span))
     if keywords.get("return_X_y") == Known(True) and "as_frame" not in keywords:
         return Seq((Data(DataInfo(span=call.span)), target), True)
     return Instance(qualname)
@@ -146,7 +146,7 @@ def attribute(instance: Instance, name: str) -> Value | None:
     if instance.qualname not in SORTED_DATASETS:
         return None
     if name == "target":
-        return Data(DataInfo(encoding=Known("integer"), order=BY_LABEL))
+        return Data(DataInfo(encoding=Known("integer"), label_order=BY_LABEL))
     return UNKNOWN
 
 
@@ -191,10 +191,10 @@ def indexed(array: Data, index: Value, selected: Data) -> Data:
     """``y[idx]``: rows picked by an index. Sorted by label with an argsort of the labels;
     any other selection of rows (a mask, a permutation) leaves the order unknown."""
     if isinstance(index, ArgsortIndex):
-        return Data(replace(selected.info, order=BY_LABEL))
-    if selected is array or selected.info.order is UNKNOWN:
+        return Data(replace(selected.info, label_order=BY_LABEL))
+    if selected is array or selected.info.label_order is UNKNOWN:
         return selected
-    return Data(replace(selected.info, order=UNKNOWN))
+    return Data(replace(selected.info, label_order=UNKNOWN))
 
 
 def shuffles(qualname: str | None) -> bool:
@@ -208,6 +208,6 @@ def shuffles(qualname: str | None) -> bool:
 
 def forget_order(value: Value) -> Value | None:
     """The array with its order unknown, or None when there was no order to forget."""
-    if isinstance(value, Data) and value.info.order is not UNKNOWN:
-        return Data(replace(value.info, order=UNKNOWN))
+    if isinstance(value, Data) and value.info.label_order is not UNKNOWN:
+        return Data(replace(value.info, label_order=UNKNOWN))
     return None

@@ -27,6 +27,7 @@ from kerascheck.extract.model_builder import (
     build_run,
     resolve_activation,
 )
+from kerascheck.extract.pipelines import Pipelines
 from kerascheck.extract.program_order import ModelStates
 from kerascheck.extract.trainable import (
     Assignment,
@@ -40,9 +41,11 @@ from kerascheck.extract.values import (
     BoundMethod,
     ClassObject,
     Data,
+    Flow,
     Function,
     Instance,
     KerasObject,
+    Lambda,
     LayerGroup,
     LayerObject,
     Mapping,
@@ -55,6 +58,7 @@ from kerascheck.extract.values import (
     Seq,
     Tensor,
     Value,
+    Vocabulary,
     merge_into,
     plain,
 )
@@ -195,6 +199,11 @@ class PythonExtractor:
         self.states = ModelStates()
         self.backbones = Backbones(self.k)
         self.guards: list[FlavourGuard] = []
+        self.pipelines = Pipelines(self.k, self.apply)
+        # The simple statement being interpreted: what the code calls a run (``named``).
+        self.statement: cst.SimpleStatementLine | None = None
+        # An unconditional sys.exit() at module level: what follows never runs.
+        self.exited = False
 
     # ----------------------------------------------------------------- entry point
     def extract(self) -> ModuleSpec:
@@ -225,6 +234,7 @@ class PythonExtractor:
             flavour=flavour,
             flavour_reason=reason,
             guards=tuple(self.guards),
+            scores=tuple(self.pipelines.scores),
         )
 
     def model_spec(self, model: ModelObject, module_trains: bool, nested: bool) -> ModelSpec:
@@ -261,8 +271,12 @@ class PythonExtractor:
     def exec_statement(self, node: cst.CSTNode, scope: Scope) -> None:
         self.steps += 1
         if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                self.exec_small(small, scope)
+            outer, self.statement = self.statement, node
+            try:
+                for small in node.body:
+                    self.exec_small(small, scope)
+            finally:
+                self.statement = outer
         elif isinstance(node, cst.FunctionDef):
             function = Function(node, scope)
             scope.names[node.name.value] = function
@@ -645,8 +659,10 @@ class PythonExtractor:
             found = ordering.attribute(base, attr)
             if found is not None:
                 return found
-        if isinstance(base, (Data, Instance)):
-            return Method(base, attr)
+        if isinstance(base, (Data, Instance, Flow)):
+            return self.pipelines.attribute(base, attr)
+        if isinstance(base, LayerObject) and attr == "adapt":
+            return Method(base, attr)  # a TextVectorization learning its vocabulary
         return UNKNOWN
 
     def record_member(self, base: Value, attr: str, node: cst.Attribute) -> None:
@@ -698,6 +714,8 @@ class PythonExtractor:
                 return value
             if isinstance(node.operator, cst.Not):
                 return Known(not value.value)
+        if isinstance(value, Data) and isinstance(node.operator, cst.Minus):
+            return self.pipelines.negated(value)
         return UNKNOWN
 
     def eval_binary(self, node: cst.BinaryOperation, scope: Scope) -> Value:
@@ -722,7 +740,9 @@ class PythonExtractor:
         labels = ordering.binary(op, left, right)
         if labels is not None:
             return labels
-        flowed = dataflow.binary(op, left, right, right_node)
+        flowed = self.pipelines.binary(op, left, right)
+        if flowed is None:
+            flowed = dataflow.binary(op, left, right, right_node)
         if flowed is not None:
             return ordering.after_binary(op, left, right, flowed)
         if isinstance(left, Known) and isinstance(right, Known):
@@ -746,6 +766,9 @@ class PythonExtractor:
                     return UNKNOWN
                 return versions.compare(symbol, _plain(left), _plain(right))
             op = _COMPARE.get(type(target.operator))
+            if isinstance(left, Data) or isinstance(right, Data):
+                equal = isinstance(target.operator, cst.Equal)
+                return self.pipelines.compare(equal, left, right, span_of(node), self.named)
             if isinstance(target.operator, (cst.Is, cst.IsNot)) and _is_none_check(left, right):
                 value = left.value is None  # type: ignore[union-attr]
                 result = result and (value if isinstance(target.operator, cst.Is) else not value)
@@ -811,7 +834,8 @@ class PythonExtractor:
                 if isinstance(element.slice, cst.Index)
             ]
             selected = dataflow.subscript(base, node.slice)
-            return ordering.indexed(base, indices[0] if indices else UNKNOWN, selected)
+            selected = ordering.indexed(base, indices[0] if indices else UNKNOWN, selected)
+            return self.pipelines.subscript(base, selected, node.slice)
         indices = [
             self.evaluate(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
             for el in node.slice
@@ -832,7 +856,56 @@ class PythonExtractor:
         return UNKNOWN
 
     def eval_lambda(self, node: cst.Lambda, scope: Scope) -> Value:
+        return Lambda(node, scope)
+
+    def eval_comprehension(self, node: cst.ListComp | cst.GeneratorExp, scope: Scope) -> Value:
+        """``[y for x, y in dataset]`` collects the labels of one pass over a dataset; any
+        other comprehension is evaluated for its calls and gives UNKNOWN."""
+        self.evaluate(node.elt, scope)
+        iterable = self.evaluate(node.for_in.iter, scope)
+        if isinstance(iterable, Flow) and node.for_in.inner_for_in is None:
+            return self.pipelines.collected(iterable, node.for_in.target, node.elt)
         return UNKNOWN
+
+    def apply(self, function: Value, positional: list[Value]) -> Value:
+        """A function value applied to arguments (the data pipeline's ``map``)."""
+        if isinstance(function, Function):
+            return self.call_function(function, positional, {})
+        if isinstance(function, LayerObject):
+            return self.pipelines.apply_layer(function.spec, positional[0])
+        if not isinstance(function, Lambda) or self.depth >= MAX_CALL_DEPTH:
+            return UNKNOWN
+        params = function.node.params
+        scope = Scope(function.scope)
+        for index, param in enumerate(params.params):
+            value = positional[index] if index < len(positional) else UNKNOWN
+            scope.names[param.name.value] = value
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                scope.names[star.name.value] = UNKNOWN
+        self.depth += 1
+        try:
+            return self.evaluate(function.node.body, scope)
+        finally:
+            self.depth -= 1
+
+    def named(self) -> str:
+        """What the statement being interpreted calls its value: the names it binds and its
+        strings (``train_acc = ...``, ``print("Training accuracy:", ...)``), lowercased."""
+        statement = self.statement
+        if statement is None:
+            return ""
+        words: list[str] = []
+        for small in statement.body:
+            targets: list[cst.BaseExpression] = []
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                targets = [small.target]
+            for target in targets:
+                words.extend(name.value for name in _names_in(target))
+        words.extend(_strings_in(statement))
+        return " ".join(words).lower()
 
     # ----------------------------------------------------------------- calls
     def eval_call(self, node: cst.Call, scope: Scope) -> Value:
@@ -900,6 +973,11 @@ class PythonExtractor:
             call = Call(func.qualname, tuple(args), span_of(node), span_of(node.func), name_span)
             return self.call_ref(func, call, positional, keywords, starred, node)
         if isinstance(func, LayerObject):
+            if positional and (
+                isinstance(positional[0], Data)
+                or (func.spec.class_name == "TextVectorization" and positional[0] is UNKNOWN)
+            ):
+                return self.pipelines.apply_layer(func.spec, positional[0])
             return self.apply_layer(func.spec, positional)
         if isinstance(func, BoundMethod):
             call = Call(
@@ -907,7 +985,11 @@ class PythonExtractor:
             )
             return self.call_method(func, call, positional, keywords)
         if isinstance(func, Method):
-            return dataflow.call_method(func, positional)
+            call = Call(func.name, tuple(args), span_of(node), span_of(node.func), name_span)
+            value, replaced = self.pipelines.method(func, positional, keywords, call)
+            if replaced is not None:
+                _rebind(scope, func.receiver, replaced)
+            return value
         if isinstance(func, Function):
             if starred:
                 return UNKNOWN
@@ -922,7 +1004,19 @@ class PythonExtractor:
             inputs = tuple(v for v in positional if isinstance(v, Tensor))
             call = Call("Model.__call__", tuple(args), span_of(node), span_of(node.func), name_span)
             return Tensor(inputs=inputs, op=PartUse(func, call, call.span)) if inputs else UNKNOWN
+        if func is UNKNOWN and positional and isinstance(positional[0], Vocabulary):
+            return self.pipelines.length(positional[0])  # len(tokenizer.word_index)
+        if func is UNKNOWN and dotted_name(node.func) in _EXITS:
+            # exit() / quit(), or sys.exit() without its import (the NameError ends it too)
+            self.exit_here()
         return UNKNOWN
+
+    def exit_here(self) -> None:
+        """The program ends here when the exit is unconditional and at module level: the
+        models' later compiles and runs, and later scores, never happen (Keras API uses are
+        still recorded: they are faults of the code all the same)."""
+        if self.depth == 0 and not self.conditional:
+            self.exited = self.pipelines.stopped = True
 
     def version_call(
         self,
@@ -980,7 +1074,9 @@ class PythonExtractor:
             self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
         if q in versions.BACKEND_FUNCTIONS:
             return versions.backend()
-        flowed = dataflow.data_from_call(q, positional, keywords, call, k)
+        if q in _EXITS:
+            self.exit_here()
+        flowed = self.pipelines.call(ref, positional, keywords, call, self.named)
         if flowed is not None:
             return flowed
         if not keras_name:
@@ -1095,6 +1191,9 @@ class PythonExtractor:
             activation, activation_span = inner.activation, inner.activation_span
             if name == "TimeDistributed":
                 units = inner.units
+        vocabulary = (
+            self.pipelines.embedding_rows(positional, keywords) if name == "Embedding" else None
+        )
         return LayerSpec(
             class_name=name,
             call=call,
@@ -1103,6 +1202,7 @@ class PythonExtractor:
             activation_span=activation_span,
             units=units,
             position=-1,
+            vocabulary=vocabulary,
         )
 
     def apply_layer(self, layer: LayerSpec, positional: list[Value]) -> Value:
@@ -1167,6 +1267,8 @@ class PythonExtractor:
                 local=receiver.name or "",
             )
         )
+        if self.exited:
+            return UNKNOWN
         name = method.name
         if name == "add" and positional:
             self.add_layer(receiver, positional[0])
@@ -1186,8 +1288,12 @@ class PythonExtractor:
             own_step = {"train": "train_step", "evaluate": "test_step"}.get(kind)
             compiles = () if own_step in receiver.overrides else self.states.of(receiver)
             seen = self.states.trained(receiver) if kind == "train" else ()
-            run = build_run(name, kind, call, positional, keywords, compiles, seen)
+            run = build_run(name, kind, call, positional, keywords, compiles, self.pipelines, seen)
+            run = replace(run, named=self.named())
             receiver.events.append(run)
+            if kind == "predict":
+                x = keywords.get("x", positional[0] if positional else None)
+                return self.pipelines.predicted(run, x, receiver.events[:-1])
         elif name == "get_layer":
             return LayerGroup(receiver, f"{receiver.name or 'model'}.get_layer(...)", "layer")
         elif name == "pop" and not positional and receiver.layers:
@@ -1508,6 +1614,28 @@ def _is_none_check(left: Value, right: Value) -> bool:
     return isinstance(left, Known) and isinstance(right, Known) and right.value is None
 
 
+def _names_in(node: cst.BaseExpression) -> Iterable[cst.Name]:
+    """The names an assignment target binds (``a``, ``a, b``, ``self.train_acc``)."""
+    if isinstance(node, cst.Name):
+        yield node
+    elif isinstance(node, cst.Attribute):
+        yield node.attr
+    elif isinstance(node, (cst.Tuple, cst.List)):
+        for element in node.elements:
+            yield from _names_in(element.value)
+
+
+def _strings_in(node: cst.CSTNode) -> Iterable[str]:
+    """The text of the string literals in a statement, f-strings included."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.SimpleString, cst.FormattedStringText)):
+            yield current.value
+        else:
+            stack.extend(current.children)
+
+
 def _has_break(suite: cst.BaseSuite, continues: bool = False) -> bool:
     found = False
 
@@ -1538,6 +1666,9 @@ def _safe_arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
     return op(a, b)
 
 
+# Calls that end the program (``exit`` / ``quit`` as the builtins).
+_EXITS = frozenset({"sys.exit", "os._exit", "exit", "quit"})
+
 _AUG_TO_BINARY: dict[type[cst.BaseAugOp], Callable[[Any, Any], Any]] = {
     cst.AddAssign: operator.add,
     cst.SubtractAssign: operator.sub,
@@ -1565,6 +1696,8 @@ _EVAL: dict[type[cst.CSTNode], Callable[[PythonExtractor, Any, Scope], Value]] =
     cst.IfExp: PythonExtractor.eval_ifexp,
     cst.Subscript: PythonExtractor.eval_subscript,
     cst.Lambda: PythonExtractor.eval_lambda,
+    cst.ListComp: PythonExtractor.eval_comprehension,
+    cst.GeneratorExp: PythonExtractor.eval_comprehension,
     cst.Call: PythonExtractor.eval_call,
 }
 

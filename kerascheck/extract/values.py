@@ -11,7 +11,7 @@ from typing import Any
 import libcst as cst
 
 from kerascheck.extract.versions import Versioned, VersionedMethod
-from kerascheck.ir import UNKNOWN, Call, DataInfo, Known, LayerSpec, Span, _Unknown
+from kerascheck.ir import UNKNOWN, Call, Count, DataInfo, Known, LayerSpec, Pipeline, Span, _Unknown
 
 
 @dataclass(frozen=True)
@@ -132,13 +132,18 @@ class Data:
 
 @dataclass(frozen=True)
 class Instance:
-    """An object of a non-Keras class the data flow models (``StandardScaler()``)."""
+    """An object of a non-Keras class the data flow models (``StandardScaler()``).
+
+    ``state`` is what the data flow knows of it (an ImageDataGenerator's options, the rows a
+    scaler or tokenizer was fitted on); a method that changes it (``fit``) makes a new
+    Instance that replaces the old one under every name bound to it."""
 
     qualname: str
     # What its transform's values range over, when its options fix it (MinMaxScaler).
     value_range: Any = UNKNOWN
     # The pixel scale an image generator gives its batches (``rescale=1/255``: "unit").
     scaled: Any = UNKNOWN
+    state: Any = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,10 +168,46 @@ class LayerGroup:
 
 
 @dataclass(frozen=True)
+class Flow:
+    """A generator or ``tf.data`` dataset: what the batches it yields hold.
+
+    ``order`` is a token for the order every pass yields when it is the same on each pass
+    (file order, or a shuffle that does not reshuffle); UNKNOWN otherwise."""
+
+    pipeline: Pipeline
+    x: DataInfo
+    y: DataInfo | None  # None: it yields inputs only
+    order: Any = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Size:
+    """A whole number relative to a vocabulary the code builds: ``len(tok.word_index) + 1``."""
+
+    count: Count
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """``tokenizer.word_index`` (or ``word_counts``): ``len()`` of it is a Size."""
+
+    base: object
+    what: str
+
+
+@dataclass(frozen=True)
+class Lambda:
+    """A ``lambda`` with the scope it was written in (``ds.map(lambda x, y: (x / 255, y))``)."""
+
+    node: cst.Lambda
+    scope: Scope
+
+
+@dataclass(frozen=True)
 class Method:
     """A method looked up on an array or a modelled object (``y.astype``, ``sc.transform``)."""
 
-    receiver: Data | Instance
+    receiver: Data | Instance | Flow | LayerObject
     name: str
 
 
@@ -187,6 +228,10 @@ Value = (
     | Data
     | Instance
     | Method
+    | Flow
+    | Size
+    | Vocabulary
+    | Lambda
     | Versioned
     | VersionedMethod
     | PartUse

@@ -144,6 +144,8 @@ class Knowledge:
     keras1_convolutions: frozenset[str]
     model_methods: frozenset[str]
     optimizers: frozenset[str]
+    # What the preprocess_input of each keras.applications module makes of raw pixels.
+    preprocess_input_scales: dict[str, str]
 
     def canonical_activation(self, written: str) -> str | bool | None:
         """Canonical name of an activation string, or False when Keras has no such name."""
@@ -287,4 +289,5 @@ def load() -> Knowledge:
         keras1_convolutions=frozenset(raw["keras1_convolutions"]),
         model_methods=frozenset(raw["model_methods"]),
         optimizers=frozenset(raw["optimizers"]),
+        preprocess_input_scales=raw["preprocess_input_scales"],
     )
