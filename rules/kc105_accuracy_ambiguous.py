@@ -24,6 +24,7 @@ class AccuracyAmbiguous(Rule):
 
     code = "KC105"
     relevant_names = frozenset()
+    experiment = "reported-vs-true-accuracy"
     name = "accuracy-ambiguous"
     severity = "warning"
     summary = "'accuracy' resolves to a metric that does not fit the output."

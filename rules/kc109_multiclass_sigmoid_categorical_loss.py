@@ -10,6 +10,7 @@ class MulticlassSigmoidCategoricalLoss(Rule):
 
     code = "KC109"
     relevant_names = frozenset()
+    experiment = "softmax-output"
     name = "multiclass-sigmoid-categorical-loss"
     summary = "Multi-unit sigmoid output trained with categorical_crossentropy."
     why = """

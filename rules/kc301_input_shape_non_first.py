@@ -14,6 +14,7 @@ class InputShapeNonFirst(Rule):
 
     code = "KC301"
     relevant_names = frozenset()
+    experiment = "ignored-input-shape"
     name = "input-shape-non-first"
     severity = "warning"
     summary = "input_shape / input_dim on a layer that is not first in a Sequential model."

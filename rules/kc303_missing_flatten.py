@@ -69,6 +69,7 @@ class MissingFlatten(Rule):
 
     code = "KC303"
     relevant_names = frozenset()
+    experiment = "output-rank"
     name = "missing-flatten"
     summary = "Dense on a convolutional feature map without Flatten / global pooling."
     why = """

@@ -18,6 +18,7 @@ class LearningRateOutOfRange(Rule):
 
     code = "KC402"
     relevant_names = frozenset()
+    experiment = "usual-learning-rate"
     name = "learning-rate-out-of-range"
     severity = "warning"
     summary = "Learning rate far outside the optimizer's usable range."

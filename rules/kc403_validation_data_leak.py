@@ -14,6 +14,7 @@ class ValidationDataLeak(Rule):
 
     code = "KC403"
     relevant_names = frozenset()
+    experiment = "held-out-validation"
     name = "validation-data-leak"
     severity = "warning"
     summary = "validation_data is the same array as the training data."

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from kerascheck.dynamic.jobs import (
     Answer,
+    Construct,
     GraphPlan,
     JobFailed,
     LabelPlan,
@@ -30,7 +31,8 @@ from kerascheck.dynamic.plan import (
     graph_plan,
     head_plan,
 )
-from kerascheck.ir import DynamicVerdict, Flavour, ModelSpec
+from kerascheck.dynamic.variants import stand_in
+from kerascheck.ir import DataInfo, DynamicVerdict, Flavour, ModelSpec
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,11 @@ def judge_named(
     return Verdict("refuted", f"{ctx.keras} {accepted}")
 
 
+def fitted_inputs(model: ModelSpec) -> DataInfo | None:
+    """What is known of the inputs the model is trained on (the first training run's)."""
+    return model.fits[0].x if model.fits else None
+
+
 @dataclass
 class Case:
     probes: list[Probe] = field(default_factory=list)
@@ -118,12 +125,14 @@ class ModelCase(Case):
     head: GraphPlan | None = None
     wanted: bool = False
     probe: int | None = None
+    # The input given to a Sequential model that declares none, and how evidence says so.
+    stand_in: tuple[Construct, str] | None = None
 
     @classmethod
     def of(cls, model: ModelSpec) -> ModelCase:
-        case = cls(model=model)
+        case = cls(model=model, stand_in=stand_in(model, fitted_inputs(model)))
         try:
-            case.graph = graph_plan(model)
+            case.graph = graph_plan(model, shapes_optional=True)
         except Unbuildable as exc:
             case.graph_reason = str(exc)
         try:
@@ -151,7 +160,9 @@ class ModelCase(Case):
         if self.graph is not None or self.head is not None:
             parts = self.compile_parts
             plan = parts.plan if parts is not None else None
-            self.probe = self.ask(ModelProbe(self.graph, self.head, plan, tuple(self.extra)))
+            given = self.stand_in[0] if self.stand_in is not None else None
+            probe = ModelProbe(self.graph, self.head, plan, tuple(self.extra), given)
+            self.probe = self.ask(probe)
 
     # ------------------------------------------------------------------ reading answers
     def outcome(self) -> ModelOutcome | str:
@@ -172,11 +183,19 @@ class ModelCase(Case):
             return self.graph_reason or "the model could not be rebuilt"
         return outcome.model
 
+    def note(self, rebuild: Rebuild | str | None) -> str:
+        """What evidence from this rebuild must say: the input stood in for a missing one."""
+        if isinstance(rebuild, Rebuild) and rebuild.stand_in and self.stand_in is not None:
+            return f" ({self.stand_in[1]})"
+        return ""
+
     def why_not(self, rebuild: Rebuild | None) -> str:
         if rebuild is None:
             return self.graph_reason or "the model could not be rebuilt"
         error = next((e for e in rebuild.events if e.kind == "error"), None)
         stopped = rebuild.stopped or "it stopped early"
+        if rebuild.stand_in and self.stand_in is not None:
+            stopped = f"{stopped} on a stand-in input ({self.stand_in[1]})"
         return f"{stopped} ({error.text()})" if error else stopped
 
     def output(self, index: int) -> tuple[OutputStats, int, str] | str:
@@ -187,7 +206,7 @@ class ModelCase(Case):
             return outcome
         model = outcome.model
         if model is not None and index < len(model.outputs):
-            return model.outputs[index], model.samples, ""
+            return model.outputs[index], model.samples, self.note(model)
         why = self.why_not(model)
         head = outcome.head
         if head is not None and head.outputs and index == 0:
@@ -204,7 +223,7 @@ class ModelCase(Case):
             return outcome
         model = outcome.model
         if model is not None and model.train is not None:
-            return model.train, ""
+            return model.train, self.note(model)
         why = self.why_not(model)
         head = outcome.head
         if allow_head and head is not None and head.train is not None:

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from kerascheck.dynamic.channel import receive, send
 from kerascheck.dynamic.jobs import (
+    AffineProbe,
     Answer,
     AttributeProbe,
     CompileNameProbe,
@@ -27,6 +28,8 @@ from kerascheck.dynamic.jobs import (
     ModelProbe,
     Outcome,
     Probe,
+    RangeProbe,
+    TrainProbe,
 )
 
 
@@ -79,6 +82,14 @@ def _run(probe: Probe) -> Answer:
         return _method(probe)
     if isinstance(probe, CompileNameProbe):
         return _compile_name(probe)
+    if isinstance(probe, (TrainProbe, AffineProbe, RangeProbe)):
+        from kerascheck.dynamic import training
+
+        if isinstance(probe, TrainProbe):
+            return training.run_train_probe(probe)
+        if isinstance(probe, AffineProbe):
+            return training.run_affine_probe(probe)
+        return training.run_range_probe(probe)
     return _loss(probe)
 
 

@@ -1,0 +1,93 @@
+"""The experiment registry: what ``--dynamic`` runs to test a rule's findings on a model.
+
+A rule names its experiment in its ``experiment`` class attribute (``kerascheck.rule``);
+this registry maps each name to the parts of a model the experiment tests and the function
+that prepares it. A new rule picks an experiment that tests what its fix changes (for
+example ``linear-output`` for a bounded output on regression targets), or a new one is
+registered here: a ``parts`` function listing what it tests (``kerascheck.dynamic.parts``)
+and a ``prepare`` function that asks the worker for probes and returns a judge
+(``model_checks`` for what Keras shows of the model as written, ``trials`` for experiments
+that train it against its fix). docs/dynamic.md documents each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from kerascheck.dynamic import model_checks, parts, trials
+from kerascheck.dynamic.cases import Context, Judge, ModelCase, fixed, unverifiable
+from kerascheck.dynamic.parts import Part
+from kerascheck.dynamic.plan import Unbuildable
+from kerascheck.ir import Finding, Flavour, ModelSpec
+
+Prepare = Callable[[Part, ModelCase, Context], Judge | None]
+Parts = Callable[[ModelSpec, Flavour], Iterable[Part]]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    parts: Parts
+    prepare: Prepare
+
+
+REGISTRY: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        Experiment("constant-output", parts.output_heads, model_checks.constant_output),
+        Experiment("linear-output", parts.output_heads, trials.linear_output),
+        Experiment("attainable-range", parts.output_heads, trials.attainable_range),
+        Experiment("metric-blind-to-error", parts.metrics, trials.metric_blind_to_error),
+        Experiment("reported-vs-true-accuracy", parts.metrics, trials.reported_vs_true),
+        Experiment("from-logits", parts.output_heads, trials.from_logits),
+        Experiment("probability-range", parts.output_heads, model_checks.probability_range),
+        Experiment("single-unit-loss", parts.output_heads, model_checks.single_unit_loss),
+        Experiment("softmax-output", parts.output_heads, trials.softmax_output),
+        Experiment("categorical-loss", parts.output_heads, trials.categorical_loss),
+        Experiment("probability-output", parts.output_heads, trials.probability_output),
+        Experiment("label-encoding", parts.training_labels, model_checks.label_encoding),
+        Experiment("compile-name", parts.compile_names, model_checks.compile_name),
+        Experiment("ignored-input-shape", parts.layers, model_checks.ignored_input_shape),
+        Experiment("composed-linear-map", parts.layers, trials.composed_linear_map),
+        Experiment("output-rank", parts.layers, model_checks.output_rank),
+        Experiment("scaled-input", parts.training_runs, trials.scaled_input),
+        Experiment("usual-learning-rate", parts.compiles, trials.usual_learning_rate),
+        Experiment("held-out-validation", parts.training_runs, trials.held_out_validation),
+        Experiment("dropout-fix", parts.layers, trials.dropout_fix),
+    )
+}
+
+
+def _prepared(experiment: Experiment, part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """The experiment's judge for this part, or None when it does not test such a part;
+    what it needs and the IR does not say makes it unverifiable, saying what is missing."""
+    try:
+        return experiment.prepare(part, case, ctx)
+    except Unbuildable as exc:
+        return fixed(unverifiable(str(exc)))
+
+
+def prepare(finding: Finding, name: str | None, case: ModelCase, ctx: Context) -> Judge:
+    """The judge of a finding about this model, by its rule's experiment."""
+    experiment = REGISTRY.get(name) if name is not None else None
+    if experiment is None:
+        return fixed(unverifiable(f"{finding.code} declares no dynamic experiment"))
+    for part in experiment.parts(case.model, ctx.flavour):
+        if part.points_at(finding.span):
+            judge = _prepared(experiment, part, case, ctx)
+            if judge is not None:
+                return judge
+    return fixed(unverifiable("the finding does not point at a part the experiment tests"))
+
+
+def every_part(name: str, case: ModelCase, ctx: Context) -> list[tuple[Part, Judge]]:
+    """The experiment prepared on every part of the model it tests (a direct run, without a
+    finding: a rule's valid examples, to check that the experiment confirms nothing there)."""
+    experiment = REGISTRY[name]
+    found = []
+    for part in experiment.parts(case.model, ctx.flavour):
+        judge = _prepared(experiment, part, case, ctx)
+        if judge is not None:
+            found.append((part, judge))
+    return found

@@ -1,0 +1,116 @@
+"""The parts of a model an experiment can test, and where a finding about each one points.
+
+An experiment lists every part of a model it applies to (each head, each Dense layer, each
+training run...). A finding is matched to the part whose span it points at; a model without
+a finding (a rule's valid example) can be tested part by part, to check that an experiment
+confirms nothing there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from kerascheck.dynamic.owners import same
+from kerascheck.ir import DataInfo, Flavour, Known, LayerSpec, MetricSpec, ModelSpec, RunSpec, Span
+from kerascheck.rules._heads import Head, heads
+
+
+@dataclass(frozen=True)
+class Part:
+    """What an experiment tests: a head (output, loss, metrics of one compile), one of its
+    metrics, a layer, or a training run and the labels it is given."""
+
+    spans: tuple[Span | None, ...]
+    head: Head | None = None
+    metric: MetricSpec | None = None
+    metric_index: int = -1  # in the compiled metrics list (dynamic.plan.compile_plan)
+    layer: int = -1  # index in model.layers
+    run: RunSpec | None = None
+    labels: DataInfo | None = None
+    name: tuple[str, str] | None = None  # (role, name) of a compiled loss, metric, optimizer
+
+    def points_at(self, span: Span) -> bool:
+        return any(same(span, mine) for mine in self.spans)
+
+
+def output_heads(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each head, found by the span of its output activation or of its loss."""
+    for head in heads(model, flavour):
+        loss_span = head.loss.span if head.loss is not None else None
+        yield Part((head.output.activation_span, loss_span), head=head)
+
+
+def metrics(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each metric of each head (the index is the metric's place in what the dynamic check
+    compiles: metrics it can pass to Keras by name, in order)."""
+    for head in heads(model, flavour):
+        passed = [m for m in head.metrics if m.literal or isinstance(m.name, Known)]
+        for index, metric in enumerate(passed):
+            yield Part((metric.span,), head=head, metric=metric, metric_index=index)
+
+
+def layers(
+    model: ModelSpec, flavour: Flavour, kinds: frozenset[str] = frozenset()
+) -> Iterator[Part]:
+    """Each layer (of these classes, when given), found by its span or an argument's."""
+    for index, layer in enumerate(model.layers):
+        if kinds and layer.class_name not in kinds:
+            continue
+        yield Part((layer.span, *_argument_spans(layer)), layer=index)
+
+
+def _argument_spans(layer: LayerSpec) -> tuple[Span, ...]:
+    if layer.call is None:
+        return ()
+    return tuple(s for arg in layer.call.args for s in (arg.span, arg.keyword_span) if s)
+
+
+def training_labels(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each training run's labels and validation labels, found by where they are passed."""
+    for run in model.fits:
+        y = run.call.argument("y", 1)
+        yield Part((y.span if y is not None else run.span,), run=run, labels=run.y)
+        if run.validation_y.span is not None:
+            yield Part((run.validation_y.span,), run=run, labels=run.validation_y)
+
+
+def training_runs(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each training run, found by its call, its x argument or its validation arguments."""
+    for run in model.fits:
+        spans: list[Span | None] = [run.span, run.call.span]
+        spans += [arg.span for arg in run.call.args]
+        yield Part(tuple(spans), run=run, labels=run.y)
+
+
+def compile_names(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each loss, metric and optimizer named in a judged compile, found by its span."""
+    for head in heads(model, flavour):
+        spec = head.compile
+        if spec is None:
+            continue
+        for _, loss in spec.losses:
+            yield Part((loss.span,), head=head, name=("loss", loss.written))
+        for _, metric in spec.metrics:
+            yield Part((metric.span,), head=head, name=("metric", metric.written))
+        optimizer = spec.optimizer
+        if optimizer is not None and isinstance(optimizer.name, Known):
+            yield Part((optimizer.span,), head=head, name=("optimizer", optimizer.name.value))
+
+
+def compiles(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each judged compile's head, found by the compile call or any of its arguments (the
+    optimizer and its learning rate)."""
+    for head in heads(model, flavour):
+        spec = head.compile
+        if spec is None:
+            continue
+        spans: list[Span | None] = [spec.span, spec.call.span]
+        spans += [arg.span for arg in spec.call.args]
+        optimizer = spec.optimizer
+        if optimizer is not None:
+            spans.append(optimizer.span)
+            if optimizer.call is not None:
+                spans += [a.span for a in optimizer.call.args]
+                spans += [a.keyword_span for a in optimizer.call.args]
+        yield Part(tuple(spans), head=head)
