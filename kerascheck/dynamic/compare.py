@@ -101,11 +101,11 @@ class Outcome:
     def why(self) -> str:
         """Why the verdict is what it is, in a few words."""
         if self.worse:
-            return "worse in every seed than the fix in any seed"
+            return "worse in every seed"
         if self.gap <= 0:
             return "not worse"
         if not self.separated:
-            return "the seeds' ranges overlap: within the spread across seeds"
+            return "within the spread across seeds"
         return f"worse by less than {number(self.threshold)}, too little to matter"
 
 

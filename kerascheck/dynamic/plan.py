@@ -322,15 +322,13 @@ def head_plan(model: ModelSpec) -> GraphPlan:
     return GraphPlan("sequential", tuple(plans))
 
 
-def bare_head_plan(model: ModelSpec) -> GraphPlan:
-    """The output Dense layer alone with only its units and activation (and the activation
+def bare_head_plan(model: ModelSpec, output: int = 0) -> GraphPlan:
+    """One output's Dense layer alone with only its units and activation (and the activation
     layers after it), on random features: what an experiment about the output trains when
     the whole model cannot be. Its initialisers and regularisers, and arguments of older
     Keras versions, are left out: they do not change what the output can represent."""
     _rebuilt_kind(model)
-    if len(model.outputs) != 1:
-        raise Unbuildable("only single-output models have their head rebuilt alone")
-    unit = _unit_index(model, model.outputs[0])
+    unit = _unit_index(model, model.outputs[output])
     layer = model.layers[unit]
     if layer.class_name != "Dense" or layer.conditional:
         raise Unbuildable(f"a {layer.class_name or 'custom'} output layer is not rebuilt alone")

@@ -221,19 +221,25 @@ class Subject:
     fallback: GraphPlan | None = None
 
 
-def _subject(case: ModelCase, output: bool) -> Subject:
-    """The whole model (with its stand-in input); for an experiment about the output, its
-    output layer alone when the whole cannot be rebuilt, or as a fallback."""
+def _subject(case: ModelCase, output: Head | None = None) -> Subject:
+    """The whole model (with its stand-in input); for an experiment about an output, that
+    output's layer alone when the whole cannot be rebuilt or trained (a multi-output model,
+    whose other outputs the experiment knows nothing of), or as a fallback."""
     given = case.stand_in[0] if case.stand_in is not None else None
     head = None
-    if output:
+    if output is not None:
         try:
-            head = bare_head_plan(case.model)
+            head = bare_head_plan(case.model, output.index)
         except Unbuildable:
             head = None
-    if case.graph is not None:
+    several = len(case.model.outputs) != 1
+    if case.graph is not None and not several:
         return Subject(case.graph, given, None, head)
-    reason = case.graph_reason or "the model could not be rebuilt"
+    if several and output is None:
+        raise Unbuildable("multi-output models are not trained whole by the experiments")
+    reason = (
+        "a multi-output model" if several else case.graph_reason or "the model could not be rebuilt"
+    )
     if head is not None:
         return Subject(head, None, reason)
     raise Unbuildable(reason)
@@ -403,7 +409,7 @@ def _compared(
         )
         evidence = (
             f"{setup}: {measure.name} {outcome.written.text()} as written vs "
-            f"{outcome.fixed.text()} {fix} after {STEPS} steps{extra}; {len(SEEDS)} seeds: "
+            f"{outcome.fixed.text()} {fix}{extra}; {STEPS} steps, {len(SEEDS)} seeds: "
             f"{outcome.why()}{_notes(case, subject, found)}"
         )
         return Verdict("confirmed" if outcome.worse else "refuted", evidence)
@@ -431,7 +437,7 @@ def _refused(
     return Verdict(
         "confirmed",
         f"{setup}: as written, Keras raised {refused.text()}, so nothing trains; "
-        f"{fix}, {measure.name} {fixed_series.text()} after {STEPS} steps; {len(SEEDS)} seeds"
+        f"{fix}, {measure.name} {fixed_series.text()}; {STEPS} steps, {len(SEEDS)} seeds"
         f"{_notes(case, subject, found)}",
     )
 
@@ -448,7 +454,7 @@ def _output_swap(
     shown: tuple[tuple[str, str], ...] = (),
 ) -> Judge:
     """The model as written against the same model with another output activation."""
-    subject = _subject(case, output=True)
+    subject = _subject(case, head)
     loss = loss_value(_given(head.loss))
     changed, described = with_output_activation(subject.graph, case.model, head.output, activation)
     variants = (_variant("as written", subject.graph, loss), _variant(described, changed, loss))
@@ -578,7 +584,7 @@ def _loss_swap(
         targets = _data_or_loss(_known_labels(case.model, head), _loss_name(loss_spec), units)
     if not targets.classes:
         raise Unbuildable("the labels are not class labels the loss can take")
-    subject = _subject(case, output=True)
+    subject = _subject(case, head)
     loss = loss_value(loss_spec)
     graph = subject.graph
     if activation is not None:
@@ -648,7 +654,7 @@ def metric_blind_to_error(part: Part, case: ModelCase, ctx: Context) -> Judge | 
         if not isinstance(activation, Known) or activation.value in _CLASS_OUTPUTS:
             raise Unbuildable("the targets are not known, and the output may be a classifier's")
         targets = _unit_range("the targets are not known; the output is not a classifier's")
-    subject = _subject(case, output=True)
+    subject = _subject(case, head)
     loss = _given(head.loss)
     written = _variant(
         "as written", subject.graph, loss_value(loss), metrics=(_metric_value(metric),)
@@ -730,7 +736,7 @@ def reported_vs_true(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
         raise Unbuildable(
             "the labels are not known: what 'accuracy' should measure depends on them"
         )
-    subject = _subject(case, output=True)
+    subject = _subject(case, head)
     loss = _given(head.loss)
     chosen = legacy_accuracy(_loss_name(loss), units)
     written = _variant(
@@ -906,7 +912,7 @@ def scaled_input(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     if run is None or run.x.scaled != Known("raw_0_255"):
         return None
     training = _training(case.model, _compile_at(case.model, run), run.y)
-    subject = _subject(case, output=False)
+    subject = _subject(case)
     targets = _run_targets(case, part, training)
     optimizer = training.optimizer if training.optimizer is not None else "adam"
     loss = training.loss
@@ -955,7 +961,7 @@ def usual_learning_rate(part: Part, case: ModelCase, ctx: Context) -> Judge | No
     if written_optimizer is None:
         raise Unbuildable("the optimizer cannot be rebuilt as written")
     training = _training(case.model, spec)
-    subject = _subject(case, output=False)
+    subject = _subject(case)
     targets = _run_targets(case, part, training)
     changed = optimizer_with_rate(written_optimizer, usual)
     written = _variant("as written", subject.graph, training.loss, optimizer=written_optimizer)
@@ -973,7 +979,7 @@ def held_out_validation(part: Part, case: ModelCase, ctx: Context) -> Judge | No
     if run is None or not _leaks(run):
         return None
     training = _training(case.model, _compile_at(case.model, run), run.y)
-    subject = _subject(case, output=False)
+    subject = _subject(case)
     targets = _run_targets(case, part, training, noise=_LEAK_NOISE)
     written = _variant("as written", subject.graph, training.loss)
     index = case.ask(_probe(subject, (written,), targets, ("loss", "heldout_loss")))
@@ -985,16 +991,11 @@ def held_out_validation(part: Part, case: ModelCase, ctx: Context) -> Judge | No
             return unverifiable(found)
         held, seen = Series(found.series(0, "heldout_loss")), Series(found.series(0, "loss"))
         outcome = Outcome(held, seen, LOSS)
-        why = (
-            "lower in every seed than the real one in any seed"
-            if outcome.worse
-            else outcome.why().replace("worse", "lower")
-        )
+        why = "lower in every seed" if outcome.worse else outcome.why().replace("worse", "lower")
         evidence = (
             f"{setup}: loss {seen.text()} on the data it trained on (what this validation "
-            f"reports) vs {held.text()} on fresh samples of the same task, after {STEPS} "
-            f"steps; {len(SEEDS)} seeds: the reported loss is {why}"
-            f"{_notes(case, subject, found)}"
+            f"reports) vs {held.text()} on fresh samples of the same task; {STEPS} steps, "
+            f"{len(SEEDS)} seeds: the reported loss is {why}{_notes(case, subject, found)}"
         )
         return Verdict("confirmed" if outcome.worse else "refuted", evidence)
 
@@ -1027,13 +1028,13 @@ def dropout_fix(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     last = part.layer == len(model.layers) - 1 and model.is_chain
     trained = bool(model.compiles) or bool(model.fits)
     if numeric and rate >= k.dropout_max:  # type: ignore[operator]
-        subject = _subject(case, output=False)
+        subject = _subject(case)
         changed = set_argument(subject.graph, part.layer, "rate", 0.5)
         if layer.call.kwarg("rate") is None:  # written positionally: replace it there
             changed = _positional_rate(subject.graph, part.layer, 0.5)
         fix = "with a rate of 0.5"
     elif last and trained:
-        subject = _subject(case, output=False)
+        subject = _subject(case)
         kept = [i for i, x in enumerate(model.layers) if x.class_name not in k.transparent_layers]
         changed = move_before(subject.graph, part.layer, max(kept))
         fix = "with the dropout before the output layer"
