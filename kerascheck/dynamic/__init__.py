@@ -84,7 +84,7 @@ def experiment(
 ) -> list[Verdict]:
     """An experiment run directly on every part of a model it tests, without a finding (a
     rule's valid examples: an experiment must confirm nothing there)."""
-    ctx = Context(flavour)
+    ctx = Context(flavour, timeout=timeout)
     case = ModelCase.of(model)
     judges = [_guarded(lambda j=judge: j) for _, judge in experiments.every_part(name, case, ctx)]
     case.finish()
@@ -108,7 +108,7 @@ def verify(
     runtime = any(rule.code == RUNTIME_CODE for rule in rules)
     if not findings and not (runtime and spec.models):
         return list(findings)
-    ctx = Context(flavour)
+    ctx = Context(flavour, timeout=timeout)
     models: dict[int, ModelCase] = {}
     calls = Case()
     declared = {rule.code: rule.experiment for rule in rules}

@@ -8,11 +8,12 @@ answers into a ``Verdict``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kerascheck.dynamic.jobs import (
     Answer,
     Construct,
+    Event,
     GraphPlan,
     JobFailed,
     LabelPlan,
@@ -22,6 +23,8 @@ from kerascheck.dynamic.jobs import (
     OutputStats,
     Probe,
     Rebuild,
+    TrainOutcome,
+    TrainProbe,
     TrainStep,
 )
 from kerascheck.dynamic.plan import (
@@ -58,6 +61,7 @@ def fixed(verdict: Verdict) -> Judge:
 class Context:
     flavour: Flavour
     version: str = ""  # the installed Keras, known once the worker has started
+    timeout: float = 20.0  # the per-model budget (--dynamic-timeout)
 
     @property
     def keras(self) -> str:
@@ -111,6 +115,58 @@ class Case:
         return self.answers[index]
 
 
+@dataclass(frozen=True)
+class TrainView:
+    """One experiment's variants within a train probe it may share with others."""
+
+    index: int  # the probe in the case's probes
+    places: tuple[int, ...]  # where each of the experiment's variants is in that probe
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A train probe's answer, seen by one experiment: its variants by its own numbering."""
+
+    outcome: TrainOutcome
+    places: tuple[int, ...]
+
+    def series(self, variant: int, key: str) -> tuple[float, ...]:
+        return self.outcome.series(self.places[variant], key)
+
+    def failed(self, variant: int) -> Event | None:
+        return self.outcome.failed(self.places[variant])
+
+    def metrics(self, variant: int) -> tuple[str, ...]:
+        found = self.outcome.metrics
+        place = self.places[variant]
+        return found[place] if place < len(found) else ()
+
+
+def _shared(probe: TrainProbe) -> TrainProbe:
+    """What two train probes must agree on to be run as one: all but variants and measures."""
+    return replace(probe, variants=(), measures=(), fallback=None)
+
+
+def _merged(old: TrainProbe, new: TrainProbe) -> tuple[TrainProbe, tuple[int, ...]]:
+    """One probe doing both (new's variants added unless already there; measures joined),
+    and where new's variants are in it."""
+    variants = list(old.variants)
+    alone = list(old.fallback.variants) if old.fallback is not None else []
+    places = []
+    for index, variant in enumerate(new.variants):
+        if variant not in variants:
+            variants.append(variant)
+            if new.fallback is not None:
+                alone.append(new.fallback.variants[index])
+        places.append(variants.index(variant))
+    measures = tuple(dict.fromkeys((*old.measures, *new.measures)))
+    fallback = None
+    if old.fallback is not None:
+        fallback = replace(old.fallback, variants=tuple(alone), measures=measures)
+    merged = replace(old, variants=tuple(variants), measures=measures, fallback=fallback)
+    return merged, tuple(places)
+
+
 @dataclass(kw_only=True)
 class ModelCase(Case):
     """One model: its rebuild plans (or why there are none) and its model probe."""
@@ -147,6 +203,25 @@ class ModelCase(Case):
 
     def want(self) -> None:
         self.wanted = True
+
+    def ask_train(self, probe: TrainProbe) -> TrainView:
+        """Ask for a train probe, run together with an earlier one on the same data: the
+        model as written, trained once, serves every experiment that trains it."""
+        for index, asked in enumerate(self.probes):
+            same_data = isinstance(asked, TrainProbe) and _shared(asked) == _shared(probe)
+            if same_data and (asked.fallback is None) == (probe.fallback is None):
+                merged, places = _merged(asked, probe)  # type: ignore[arg-type]
+                self.probes[index] = merged
+                return TrainView(index, places)
+        return TrainView(self.ask(probe), tuple(range(len(probe.variants))))
+
+    def trained(self, view: TrainView) -> Trained | str:
+        """A train probe's answer for one experiment, or why there is none."""
+        found = self.answer(view.index)
+        if isinstance(found, JobFailed):
+            return found.reason
+        assert isinstance(found, TrainOutcome)
+        return Trained(found, view.places)
 
     def add_labels(self, labels: LabelPlan) -> int:
         self.want()

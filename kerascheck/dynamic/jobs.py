@@ -206,8 +206,8 @@ MeasureName = Literal[
     "accuracy",  # the task's true accuracy (by the target encoding), outputs read per variant
     "crossentropy",  # cross-entropy of the outputs read as probabilities (clipped as Keras does)
     "row_sum",  # mean |sum of the outputs - 1|: 0 for one distribution per sample
-    "keras_metric",  # the first compiled metric as the installed Keras resolves and computes it
-    "legacy_metric",  # the first metric as Keras <= 2.3 resolved 'accuracy' (from the loss)
+    "keras_metric",  # each compiled metric as Keras resolves and computes it ("keras_metric/0")
+    "legacy_metric",  # 'accuracy' as Keras <= 2.3 resolved it (from the loss)
     "pushed_metric",  # keras_metric on the outputs pushed far from 0.5 (same decisions)
     "pushed_mse",  # mse of those pushed outputs
 ]
@@ -235,6 +235,7 @@ class TrainProbe:
     # Run instead when the whole model cannot be trained within the budget: the same
     # experiment on the output layer alone (findings about the output only).
     fallback: TrainProbe | None = None
+    max_work: float = 3e10  # estimated multiply-adds allowed (training.multiply_adds)
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,8 @@ class TrainOutcome:
     values: tuple[tuple[tuple[tuple[str, float], ...], ...], ...] = ()
     error: Event | None = None
     cost: int = 0
-    metrics: tuple[str, ...] = ()  # the metric classes Keras resolved, in compile order
+    # Per variant, the metric classes Keras resolved for its compiled metrics, in order.
+    metrics: tuple[tuple[str, ...], ...] = ()
     # Set when the fallback ran: why the whole model was not trained.
     alone: str | None = None
     inputs: tuple[int, ...] = ()  # one sample's input shape

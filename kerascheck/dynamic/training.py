@@ -37,10 +37,6 @@ from kerascheck.dynamic.jobs import (
 from kerascheck.dynamic.keras_build import build_graph, build_layers, connect, materialize
 from kerascheck.dynamic.plan import HEAD_FEATURES
 
-# Estimated multiply-adds of training every variant for every seed, beyond which a probe is
-# not run (a few seconds on one core; the per-model budget is 20 s by default). An estimate
-# from the built model, so the decision is deterministic, not a measured time.
-MAX_WORK = 1.5e10
 # A recurrent layer's time step costs like this many multiply-adds of fixed overhead (its
 # loop iteration), measured: about 0.3 ms per batch step and time step on one core.
 _STEP_OVERHEAD = 10_000
@@ -252,6 +248,8 @@ class _Run:
                 found[measure] = _finite(error**2 if measure == "mse" else np.abs(error))
             elif measure == "pushed_mse":
                 found[measure] = _finite((_pushed(outputs, y) - y.reshape(outputs.shape)) ** 2)
+            elif measure in ("accuracy", "crossentropy") and probe.targets.encoding == "continuous":
+                continue  # class measures: not for continuous targets
             elif measure == "accuracy":
                 found[measure] = _accuracy(probe.targets, y, p)
             elif measure == "crossentropy":
@@ -259,22 +257,25 @@ class _Run:
             elif measure == "row_sum":
                 found[measure] = _finite(np.abs(p.sum(axis=-1) - 1.0))
             elif measure == "keras_metric":
-                found[measure] = self._metric(y, outputs)
+                for index, metric in enumerate(self.resolved()):
+                    found[f"{measure}/{index}"] = _computed(metric, y, outputs)
             elif measure == "pushed_metric":
-                found[measure] = self._metric(y, _pushed(outputs, y))
+                for index, metric in enumerate(self.resolved()):
+                    found[f"{measure}/{index}"] = _computed(metric, y, _pushed(outputs, y))
             elif measure == "legacy_metric":
                 found[measure] = _legacy_accuracy(variant.legacy_metric, y, p)
         return tuple(found.items())
 
-    def _metric(self, y: np.ndarray, outputs: np.ndarray) -> float:
-        metric = self.resolved()[0]
-        metric.reset_state()
-        metric.update_state(y, outputs.astype("float32"))
-        return _finite(metric.result())
-
     def resolved(self) -> list[Any]:
         compiled = getattr(self.model, "_compile_metrics", None)
         return list(compiled.metrics) if compiled is not None and compiled.built else []
+
+
+def _computed(metric: Any, y: np.ndarray, outputs: np.ndarray) -> float:
+    """A resolved Keras metric's value on these outputs."""
+    metric.reset_state()
+    metric.update_state(y, outputs.astype("float32"))
+    return _finite(metric.result())
 
 
 def _data(probe: TrainProbe, first: _Run, seed: int) -> tuple[np.ndarray, ...]:
@@ -324,10 +325,11 @@ def _train(probe: TrainProbe) -> TrainOutcome:
         return TrainOutcome(error=failures[0][1])
     cost = max(multiply_adds(run.model) for run in built)
     work = 3 * cost * probe.batch * probe.steps * len(probe.seeds) * len(built)
-    if work > MAX_WORK:
+    if work > probe.max_work:
         raise TooLarge(
             f"the whole model is too large to train {len(built)} x {len(probe.seeds)} times "
-            f"{probe.steps} steps within the budget (about {work:.1g} multiply-adds)"
+            f"{probe.steps} steps within the budget (about {work:.1g} multiply-adds, "
+            f"{probe.max_work:.1g} allowed)"
         )
     first = built[0]
     values: list[list[tuple[tuple[str, float], ...]]] = [[] for _ in runs]
@@ -343,7 +345,9 @@ def _train(probe: TrainProbe) -> TrainOutcome:
             initial = run.loss(seen_x, y) if "initial_loss" in probe.measures else math.nan
             run.train(tf.constant(seen_x), tf.constant(y), tf.constant(probe.steps))
             values[index].append(run.measure(seen_x, y, (seen_held, held_y), initial))
-    metrics = tuple(type(m).__name__ for m in first.resolved())
+    metrics = tuple(
+        tuple(type(m).__name__ for m in run.resolved()) if run is not None else () for run in runs
+    )
     return TrainOutcome(
         tuple(tuple(v) for v in values),
         None,

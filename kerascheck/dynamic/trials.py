@@ -16,7 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from kerascheck.dynamic.cases import Context, Judge, ModelCase, Verdict, unverifiable
+from kerascheck.dynamic.cases import (
+    Context,
+    Judge,
+    ModelCase,
+    Trained,
+    TrainView,
+    Verdict,
+    unverifiable,
+)
 from kerascheck.dynamic.compare import LOSS, Measure, Outcome, Series, number
 from kerascheck.dynamic.jobs import (
     AffineOutcome,
@@ -31,7 +39,6 @@ from kerascheck.dynamic.jobs import (
     RangeProbe,
     Reading,
     TargetPlan,
-    TrainOutcome,
     TrainProbe,
     Variant,
 )
@@ -69,6 +76,11 @@ from kerascheck.rules._heads import Head, heads_of, labels_under
 OPTIMIZER = Construct("keras.optimizers.Adam", (), (("learning_rate", 0.01),))
 SEEDS = (0, 1, 2)
 STEPS = 200
+# Multiply-adds a probe may spend with the default budget (--dynamic-timeout 20): a few
+# seconds on one core. An estimate from the built model (training.multiply_adds), so the
+# decision does not depend on how busy the machine is.
+WORK = 3e10
+DEFAULT_BUDGET = 20.0
 
 # Documented target ranges of the keras.datasets regression sets (the loaders' docstrings,
 # Keras 3.15.1): "typically between 10 and 50" (k$), "between 25,000 and 500,000" ($).
@@ -245,13 +257,14 @@ def _subject(case: ModelCase, output: Head | None = None) -> Subject:
     raise Unbuildable(reason)
 
 
-def _notes(case: ModelCase, subject: Subject, found: TrainOutcome, extra: str = "") -> str:
-    notes = [extra] if extra else []
+def _notes(case: ModelCase, subject: Subject, found: Trained) -> str:
+    notes = []
+    outcome = found.outcome
     if subject.alone is not None:
         notes.append(f"output layer rebuilt alone: {subject.alone}")
-    elif found.alone is not None:
-        notes.append(f"output layer rebuilt alone: {found.alone}")
-    elif found.stand_in and case.stand_in is not None:
+    elif outcome.alone is not None:
+        notes.append(f"output layer rebuilt alone: {outcome.alone}")
+    elif outcome.stand_in and case.stand_in is not None:
         notes.append(case.stand_in[1])
     return f" ({'; '.join(notes)})" if notes else ""
 
@@ -318,12 +331,22 @@ def _training(
     return Training(loss_value(head.loss), _loss_name(head.loss), optimizer_value(spec.optimizer))
 
 
+def _written(subject: Subject, head: Head) -> Variant:
+    """The model as written, compiled with its head's loss and metrics (so that one trained
+    model serves every experiment about this head: the metrics change no gradient)."""
+    metrics = tuple(
+        _metric_value(m) for m in head.metrics if m.literal or isinstance(m.name, Known)
+    )
+    return _variant("as written", subject.graph, loss_value(_given(head.loss)), metrics=metrics)
+
+
 def _variant(label: str, graph: GraphPlan, loss: Plain, **options: object) -> Variant:
     optimizer = options.pop("optimizer", OPTIMIZER)
     return Variant(label, graph, loss, optimizer, **options)  # type: ignore[arg-type]
 
 
 def _probe(
+    ctx: Context,
     subject: Subject,
     variants: tuple[Variant, ...],
     targets: Targets,
@@ -336,7 +359,9 @@ def _probe(
             replace(v, graph=_same_change(v.graph, subject.graph, subject.fallback))
             for v in variants
         )
-        backup = TrainProbe(alone, targets.plan, measures, seeds=SEEDS, steps=STEPS)
+        backup = TrainProbe(
+            alone, targets.plan, measures, seeds=SEEDS, steps=STEPS, max_work=_work(ctx)
+        )
     return TrainProbe(
         variants,
         targets.plan,
@@ -346,7 +371,14 @@ def _probe(
         seeds=SEEDS,
         steps=STEPS,
         fallback=backup,
+        max_work=_work(ctx),
     )
+
+
+def _work(ctx: Context) -> float:
+    """The multiply-adds a probe may spend: the default for the default budget, more for a
+    larger --dynamic-timeout (never less: the examples' verdicts stay those of the default)."""
+    return WORK * max(1.0, ctx.timeout / DEFAULT_BUDGET)
 
 
 def _same_change(changed: GraphPlan, written: GraphPlan, alone: GraphPlan) -> GraphPlan:
@@ -369,14 +401,15 @@ def _same_change(changed: GraphPlan, written: GraphPlan, alone: GraphPlan) -> Gr
     return result
 
 
-def _trained(case: ModelCase, index: int) -> TrainOutcome | str:
-    found = case.answer(index)
-    if isinstance(found, JobFailed):
-        return found.reason
-    assert isinstance(found, TrainOutcome)
-    error = found.error
+def _trained(case: ModelCase, view: TrainView) -> Trained | str:
+    found = case.trained(view)
+    if isinstance(found, str):
+        return found
+    error = found.outcome.error
     if error is not None and error.category == "NoInputShape":
         return f"{error.message}, and no stand-in input applies to its first layer"
+    if error is not None and error.category == "TooLarge":
+        return f"{error.message} (a larger --dynamic-timeout allows more)"
     if error is not None:
         return f"the experiment could not train the model: {error.text()}"
     return found
@@ -393,10 +426,10 @@ def _compared(
     shown: tuple[tuple[str, str], ...] = (),
 ) -> Judge:
     """Judge a probe of two variants (as written, fixed) on one measure."""
-    index = case.ask(probe)
+    view = case.ask_train(probe)
 
     def judge() -> Verdict:
-        found = _trained(case, index)
+        found = _trained(case, view)
         if isinstance(found, str):
             return unverifiable(found)
         refused, fix_refused = found.failed(0), found.failed(1)
@@ -420,7 +453,7 @@ def _compared(
 def _refused(
     case: ModelCase,
     subject: Subject,
-    found: TrainOutcome,
+    found: Trained,
     refused: Event | None,
     fix_refused: Event | None,
     measure: Measure,
@@ -444,6 +477,7 @@ def _refused(
 
 # ----------------------------------------------------------------------------- outputs
 def _output_swap(
+    ctx: Context,
     head: Head,
     case: ModelCase,
     targets: Targets,
@@ -457,8 +491,8 @@ def _output_swap(
     subject = _subject(case, head)
     loss = loss_value(_given(head.loss))
     changed, described = with_output_activation(subject.graph, case.model, head.output, activation)
-    variants = (_variant("as written", subject.graph, loss), _variant(described, changed, loss))
-    probe = _probe(subject, variants, targets, measures)
+    variants = (_written(subject, head), _variant(described, changed, loss))
+    probe = _probe(ctx, subject, variants, targets, measures)
     setup = f"{targets.text}, {_outputs(head.output)}, '{_given(head.loss).written}'"
     return _compared(case, subject, probe, measure, key, setup, f"with {described}", shown)
 
@@ -485,7 +519,7 @@ def linear_output(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     if targets is None:
         targets = _unit_range("their range is not known: the softmax's own")
     activation = "softplus" if name == "poisson" else "linear"
-    return _output_swap(head, case, targets, activation, LOSS, "loss", ("loss",))
+    return _output_swap(ctx, head, case, targets, activation, LOSS, "loss", ("loss",))
 
 
 def attainable_range(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
@@ -542,6 +576,7 @@ def from_logits(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     if name not in load().probabilistic_losses or head.loss.from_logits == Known(True):
         return None
     return _loss_swap(
+        ctx,
         head,
         case,
         lambda loss: loss_with_from_logits(loss, name),  # type: ignore[arg-type]
@@ -564,10 +599,11 @@ def probability_output(part: Part, case: ModelCase, ctx: Context) -> Judge | Non
         return None
     categorical = name in _ONEHOT_LOSSES or name == "sparse_categorical_crossentropy"
     target = "softmax" if categorical and (_units(head.output) or 0) > 1 else "sigmoid"
-    return _loss_swap(head, case, lambda loss: loss, "", "probabilities", target)
+    return _loss_swap(ctx, head, case, lambda loss: loss, "", "probabilities", target)
 
 
 def _loss_swap(
+    ctx: Context,
     head: Head,
     case: ModelCase,
     change: Callable[[Plain], Plain],
@@ -590,11 +626,8 @@ def _loss_swap(
     if activation is not None:
         graph, described = with_output_activation(graph, case.model, head.output, activation)
         fix = fix or f"with {described}"
-    variants = (
-        _variant("as written", subject.graph, loss),
-        _variant(fix, graph, change(loss), reading=reading),
-    )
-    probe = _probe(subject, variants, targets, ("crossentropy", "accuracy"))
+    variants = (_written(subject, head), _variant(fix, graph, change(loss), reading=reading))
+    probe = _probe(ctx, subject, variants, targets, ("crossentropy", "accuracy"))
     setup = f"{targets.text}, {_outputs(head.output)}, '{loss_spec.written}'"
     measure = Measure("cross-entropy of the predictions")
     shown = (("accuracy", "accuracy"),)
@@ -616,7 +649,7 @@ def softmax_output(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
         targets = Targets(TargetPlan("multihot"), _label_text("multihot", units))
         fix = "with loss='binary_crossentropy'"
         return _loss_swap(
-            head, case, lambda _: "binary_crossentropy", fix, "probabilities", None, targets
+            ctx, head, case, lambda _: "binary_crossentropy", fix, "probabilities", None, targets
         )
     targets = Targets(
         TargetPlan("onehot"),
@@ -625,7 +658,15 @@ def softmax_output(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     measure = Measure("mean |row sum - 1| of the predictions", relative=0.0, absolute=0.05)
     measures: tuple[MeasureName, ...] = ("row_sum", "accuracy")
     return _output_swap(
-        head, case, targets, "softmax", measure, "row_sum", measures, (("accuracy", "accuracy"),)
+        ctx,
+        head,
+        case,
+        targets,
+        "softmax",
+        measure,
+        "row_sum",
+        measures,
+        (("accuracy", "accuracy"),),
     )
 
 
@@ -656,25 +697,25 @@ def metric_blind_to_error(part: Part, case: ModelCase, ctx: Context) -> Judge | 
         targets = _unit_range("the targets are not known; the output is not a classifier's")
     subject = _subject(case, head)
     loss = _given(head.loss)
-    written = _variant(
-        "as written", subject.graph, loss_value(loss), metrics=(_metric_value(metric),)
-    )
+    written = _written(subject, head)
     regression = not targets.classes
     measures: tuple[MeasureName, ...] = (
         ("keras_metric", "pushed_metric", "mse", "pushed_mse")
         if regression
         else ("keras_metric", "accuracy")
     )
-    index = case.ask(_probe(subject, (written,), targets, measures))
+    view = case.ask_train(_probe(ctx, subject, (written,), targets, measures))
     setup = f"{targets.text}, '{loss.written}' loss"
+    at = part.metric_index
 
     def judge() -> Verdict:
-        found = _trained(case, index)
+        found = _trained(case, view)
         if isinstance(found, str):
             return unverifiable(found)
-        resolved = found.metrics[0] if found.metrics else "?"
+        classes = found.metrics(0)
+        resolved = classes[at] if at < len(classes) else "?"
         notes = _notes(case, subject, found)
-        reported = Series(found.series(0, "keras_metric"))
+        reported = Series(found.series(0, f"keras_metric/{at}"))
         lead = f"{setup}: {ctx.keras} resolves '{metric.written}' to {resolved}"
         if not regression:
             true = Series(found.series(0, "accuracy"))
@@ -685,7 +726,7 @@ def metric_blind_to_error(part: Part, case: ModelCase, ctx: Context) -> Judge | 
                 f"is {true.text()}; {len(SEEDS)} seeds{notes}"
             )
             return Verdict("refuted" if same else "confirmed", evidence)
-        pushed = Series(found.series(0, "pushed_metric"))
+        pushed = Series(found.series(0, f"pushed_metric/{at}"))
         error, grown = Series(found.series(0, "mse")), Series(found.series(0, "pushed_mse"))
         rows = zip(reported.values, pushed.values, error.values, grown.values, strict=True)
         blind = all(abs(a - b) <= _METRIC_TOLERANCE and g >= 2 * e for a, b, e, g in rows)
@@ -739,27 +780,26 @@ def reported_vs_true(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     subject = _subject(case, head)
     loss = _given(head.loss)
     chosen = legacy_accuracy(_loss_name(loss), units)
-    written = _variant(
-        "as written",
-        subject.graph,
-        loss_value(loss),
-        metrics=(_metric_value(metric),),
-        legacy_metric=chosen,
-    )
-    key: MeasureName = "legacy_metric" if legacy else "keras_metric"
-    index = case.ask(_probe(subject, (written,), targets, (key, "accuracy")))
+    written = _written(subject, head)
+    if legacy:
+        written = replace(written, legacy_metric=chosen)
+    measure: MeasureName = "legacy_metric" if legacy else "keras_metric"
+    key = "legacy_metric" if legacy else f"keras_metric/{part.metric_index}"
+    view = case.ask_train(_probe(ctx, subject, (written,), targets, (measure, "accuracy")))
     task = "per-label" if targets.plan.encoding == "multihot" else "true"
     setup = f"{targets.text}, '{loss.written}' loss, {_outputs(head.output)}"
 
     def judge() -> Verdict:
-        found = _trained(case, index)
+        found = _trained(case, view)
         if isinstance(found, str):
             return unverifiable(found)
         reported, true = Series(found.series(0, key)), Series(found.series(0, "accuracy"))
         gaps = [r - t for r, t in zip(reported.values, true.values, strict=True)]
         one_way = all(g > 0 for g in gaps) or all(g < 0 for g in gaps)
         apart = one_way and min(abs(g) for g in gaps) >= _DISCREPANCY
-        resolved = chosen if legacy else (found.metrics[0] if found.metrics else "?")
+        classes = found.metrics(0)
+        at = part.metric_index
+        resolved = chosen if legacy else (classes[at] if at < len(classes) else "?")
         by = "Keras <= 2.3 resolves" if legacy else f"{ctx.keras} resolves"
         evidence = (
             f"{setup}: {by} '{metric.written}' to {resolved}, which reports {reported.text()} "
@@ -791,7 +831,7 @@ def categorical_loss(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     targets = Targets(TargetPlan("onehot"), text)
     fix = "with loss='categorical_crossentropy'"
     return _loss_swap(
-        head, case, lambda _: "categorical_crossentropy", fix, "probabilities", None, targets
+        ctx, head, case, lambda _: "categorical_crossentropy", fix, "probabilities", None, targets
     )
 
 
@@ -919,7 +959,7 @@ def scaled_input(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     written = _variant("as written", subject.graph, loss, optimizer=optimizer)
     scaled = _variant("scaled", subject.graph, loss, optimizer=optimizer, input_scale=1 / 255)
     measures: tuple[MeasureName, ...] = ("loss", "accuracy") if targets.classes else ("loss",)
-    probe = _probe(subject, (written, scaled), targets, measures, pixels=True)
+    probe = _probe(ctx, subject, (written, scaled), targets, measures, pixels=True)
     setup = f"synthetic 0-255 images, {targets.text}, '{training.name}'{_note(training)}"
     shown = (("accuracy", "accuracy"),) if targets.classes else ()
     fix = "with the inputs divided by 255"
@@ -966,7 +1006,7 @@ def usual_learning_rate(part: Part, case: ModelCase, ctx: Context) -> Judge | No
     changed = optimizer_with_rate(written_optimizer, usual)
     written = _variant("as written", subject.graph, training.loss, optimizer=written_optimizer)
     fix = _variant("usual", subject.graph, training.loss, optimizer=changed)
-    probe = _probe(subject, (written, fix), targets, ("loss", "initial_loss"))
+    probe = _probe(ctx, subject, (written, fix), targets, ("loss", "initial_loss"))
     setup = f"{targets.text}, '{training.name}', {name} at {float(rate):g}"
     shown = (("loss before training", "initial_loss"),)
     return _compared(case, subject, probe, LOSS, "loss", setup, f"at {usual:g}", shown)
@@ -982,11 +1022,11 @@ def held_out_validation(part: Part, case: ModelCase, ctx: Context) -> Judge | No
     subject = _subject(case)
     targets = _run_targets(case, part, training, noise=_LEAK_NOISE)
     written = _variant("as written", subject.graph, training.loss)
-    index = case.ask(_probe(subject, (written,), targets, ("loss", "heldout_loss")))
+    view = case.ask_train(_probe(ctx, subject, (written,), targets, ("loss", "heldout_loss")))
     setup = f"{targets.text}{_note(training)}"
 
     def judge() -> Verdict:
-        found = _trained(case, index)
+        found = _trained(case, view)
         if isinstance(found, str):
             return unverifiable(found)
         held, seen = Series(found.series(0, "heldout_loss")), Series(found.series(0, "loss"))
@@ -1046,7 +1086,7 @@ def dropout_fix(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     written = _variant("as written", subject.graph, training.loss)
     variant = _variant("fixed", changed, training.loss)
     measures: tuple[MeasureName, ...] = ("loss", "accuracy") if targets.classes else ("loss",)
-    probe = _probe(subject, (written, variant), targets, measures)
+    probe = _probe(ctx, subject, (written, variant), targets, measures)
     setup = f"{targets.text}{_note(training)}; loss without dropout (what it learnt)"
     shown = (("accuracy", "accuracy"),) if targets.classes else ()
     return _compared(case, subject, probe, LOSS, "loss", setup, fix, shown)
