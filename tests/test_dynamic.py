@@ -27,9 +27,9 @@ from kerascheck.dynamic.cases import Context, ModelCase
 from kerascheck.dynamic.compare import ACCURACY, LOSS, Outcome, Series
 from kerascheck.dynamic.experiments import REGISTRY, every_part
 from kerascheck.dynamic.jobs import Construct, InputPlan, TargetPlan, TrainProbe
+from kerascheck.dynamic.output_trials import legacy_accuracy
 from kerascheck.dynamic.plan import graph_plan
 from kerascheck.dynamic.runner import shared_worker
-from kerascheck.dynamic.trials import legacy_accuracy
 from kerascheck.dynamic.variants import (
     loss_with_from_logits,
     move_before,

@@ -6,8 +6,8 @@ that prepares it. A new rule picks an experiment that tests what its fix changes
 example ``linear-output`` for a bounded output on regression targets), or a new one is
 registered here: a ``parts`` function listing what it tests (``kerascheck.dynamic.parts``)
 and a ``prepare`` function that asks the worker for probes and returns a judge
-(``model_checks`` for what Keras shows of the model as written, ``trials`` for experiments
-that train it against its fix). docs/dynamic.md documents each one.
+(``model_checks`` for what Keras shows of the model as written, ``output_trials`` and
+``model_trials`` for experiments that train it against its fix). docs/dynamic.md documents each one.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from kerascheck.dynamic import model_checks, parts, trials
+from kerascheck.dynamic import model_checks, model_trials, output_trials, parts
 from kerascheck.dynamic.cases import Context, Judge, ModelCase, fixed, unverifiable
 from kerascheck.dynamic.parts import Part
 from kerascheck.dynamic.plan import Unbuildable
@@ -36,25 +36,25 @@ REGISTRY: dict[str, Experiment] = {
     e.name: e
     for e in (
         Experiment("constant-output", parts.output_heads, model_checks.constant_output),
-        Experiment("linear-output", parts.output_heads, trials.linear_output),
-        Experiment("attainable-range", parts.output_heads, trials.attainable_range),
-        Experiment("metric-blind-to-error", parts.metrics, trials.metric_blind_to_error),
-        Experiment("reported-vs-true-accuracy", parts.metrics, trials.reported_vs_true),
-        Experiment("from-logits", parts.output_heads, trials.from_logits),
+        Experiment("linear-output", parts.output_heads, output_trials.linear_output),
+        Experiment("attainable-range", parts.output_heads, output_trials.attainable_range),
+        Experiment("metric-blind-to-error", parts.metrics, output_trials.metric_blind_to_error),
+        Experiment("reported-vs-true-accuracy", parts.metrics, output_trials.reported_vs_true),
+        Experiment("from-logits", parts.output_heads, output_trials.from_logits),
         Experiment("probability-range", parts.output_heads, model_checks.probability_range),
         Experiment("single-unit-loss", parts.output_heads, model_checks.single_unit_loss),
-        Experiment("softmax-output", parts.output_heads, trials.softmax_output),
-        Experiment("categorical-loss", parts.output_heads, trials.categorical_loss),
-        Experiment("probability-output", parts.output_heads, trials.probability_output),
+        Experiment("softmax-output", parts.output_heads, output_trials.softmax_output),
+        Experiment("categorical-loss", parts.output_heads, output_trials.categorical_loss),
+        Experiment("probability-output", parts.output_heads, output_trials.probability_output),
         Experiment("label-encoding", parts.training_labels, model_checks.label_encoding),
         Experiment("compile-name", parts.compile_names, model_checks.compile_name),
         Experiment("ignored-input-shape", parts.layers, model_checks.ignored_input_shape),
-        Experiment("composed-linear-map", parts.layers, trials.composed_linear_map),
+        Experiment("composed-linear-map", parts.layers, model_trials.composed_linear_map),
         Experiment("output-rank", parts.layers, model_checks.output_rank),
-        Experiment("scaled-input", parts.training_runs, trials.scaled_input),
-        Experiment("usual-learning-rate", parts.compiles, trials.usual_learning_rate),
-        Experiment("held-out-validation", parts.training_runs, trials.held_out_validation),
-        Experiment("dropout-fix", parts.layers, trials.dropout_fix),
+        Experiment("scaled-input", parts.training_runs, model_trials.scaled_input),
+        Experiment("usual-learning-rate", parts.compiles, model_trials.usual_learning_rate),
+        Experiment("held-out-validation", parts.training_runs, model_trials.held_out_validation),
+        Experiment("dropout-fix", parts.layers, model_trials.dropout_fix),
     )
 }
 

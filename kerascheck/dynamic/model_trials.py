@@ -1,0 +1,325 @@
+"""Experiments on a model's architecture and training: stacked linear layers (KC302), raw
+0-255 inputs (KC401), an extreme learning rate (KC402), validation on the training data
+(KC403), extreme or misplaced dropout (KC404). Shared machinery: ``trials``; docs/dynamic.md
+gives each one's setup and threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from kerascheck.dynamic.cases import Context, Judge, ModelCase, Verdict, unverifiable
+from kerascheck.dynamic.compare import LOSS, Outcome, Series
+from kerascheck.dynamic.jobs import (
+    AffineOutcome,
+    AffineProbe,
+    GraphPlan,
+    JobFailed,
+    MeasureName,
+)
+from kerascheck.dynamic.parts import Part
+from kerascheck.dynamic.plan import Unbuildable, layer_plan, optimizer_value
+from kerascheck.dynamic.trials import (
+    SEEDS,
+    STEPS,
+    Targets,
+    Training,
+    compared,
+    informative,
+    known_labels,
+    notes,
+    subject_of,
+    targets_for,
+    train_probe,
+    trained,
+    training_of,
+    units_of,
+    variant,
+)
+from kerascheck.dynamic.variants import (
+    move_before,
+    optimizer_with_rate,
+    set_argument,
+)
+from kerascheck.ir import CompileSpec, Known, LayerSpec, ModelSpec, RunSpec
+from kerascheck.knowledge import load
+
+_AFFINE_TOLERANCE = 1e-4  # float32 arithmetic's relative deviation from one affine map
+_LEAK_NOISE = 0.5  # the share of noise in the targets of the validation-leak experiment
+
+
+def composed_linear_map(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC302: a Dense layer and the Dense it feeds (up to that one's activation): one affine
+    map x W + b? Exact: W is read off the unit vectors, then checked on random inputs."""
+    model = case.model
+    layer = model.layers[part.layer]
+    if layer.class_name != "Dense" or layer.call is None:
+        return None
+    path = _path_to_next_dense(model, part.layer)
+    if path is None:
+        return None
+    # A network without any activation is a deliberate linear model, not what is tested.
+    if not any(isinstance(x.activation, Known) and x.activation.value for x in model.layers):
+        return None
+    first = layer_plan(layer, part.layer, (), shapes_optional=True)
+    between = [layer_plan(model.layers[i], i, (), shapes_optional=True) for i in path]
+    last = between[-1]
+    chain = GraphPlan("sequential", (first, *between))
+    chain = set_argument(chain, last.position, "activation", "linear")
+    given = case.stand_in[0] if case.stand_in is not None else None
+    index = case.ask(AffineProbe(chain, 0, case.graph, part.layer, given))
+    second = model.layers[path[-1]]
+    names = f"Dense({_units_text(layer)}) and the Dense({_units_text(second)}) it feeds"
+
+    def judge() -> Verdict:
+        found = case.answer(index)
+        if isinstance(found, JobFailed):
+            return unverifiable(found.reason)
+        assert isinstance(found, AffineOutcome)
+        if found.error is not None:
+            return unverifiable(f"Keras could not build the two layers: {found.error.text()}")
+        width, out = found.shape
+        where = (
+            "features it receives"
+            if found.given
+            else "features, built on a stand-in input (the model's input shape is not known)"
+        )
+        if found.deviation >= _AFFINE_TOLERANCE:
+            return Verdict(
+                "refuted",
+                f"{names}, applied to {width} {where}, are not one affine map: their output "
+                f"deviates from the nearest one by {found.deviation:.2g} (relative) on 64 "
+                "random inputs",
+            )
+        hidden = layer.units.value if isinstance(layer.units, Known) else None
+        weights = f"{(width + 1) * out} weights"
+        if hidden is not None:
+            weights += f" instead of {(width + 1) * hidden + (hidden + 1) * out}"
+        return Verdict(
+            "confirmed",
+            f"{names} (before its activation), applied to {width} {where}, compute one affine "
+            f"map x W + b (relative deviation {found.deviation:.1g} on 64 random inputs); W is "
+            f"{width}x{out} of rank {found.rank}: a single Dense({out}) computes the same map "
+            f"with {weights}",
+        )
+
+    return judge
+
+
+def _units_text(layer: LayerSpec) -> str:
+    return str(layer.units.value) if isinstance(layer.units, Known) else "?"
+
+
+def _path_to_next_dense(model: ModelSpec, index: int) -> list[int] | None:
+    """The layers after ``index`` up to the Dense it feeds, through dropout-like layers."""
+    transparent = load().transparent_layers
+    if model.is_chain:
+        path = []
+        for position in range(index + 1, len(model.layers)):
+            name = model.layers[position].class_name
+            path.append(position)
+            if name == "Dense":
+                return path
+            if name not in transparent:
+                return None
+        return None
+    consumers = {c for p, c in model.edges if p == index}
+    if len(consumers) != 1:
+        return None
+    (consumer,) = consumers
+    if consumer < 0 or model.layers[consumer].class_name != "Dense":
+        return None
+    return [consumer]
+
+
+# ----------------------------------------------------------------------------- KC4xx
+def _compile_at(model: ModelSpec, run: RunSpec | None) -> CompileSpec | None:
+    if run is not None and isinstance(run.compile, Known):
+        return run.compile.value
+    return model.compile
+
+
+# The label encodings each loss takes (a loss not listed takes any).
+_TAKES = {
+    "sparse_categorical_crossentropy": frozenset({"integer"}),
+    "categorical_crossentropy": frozenset({"onehot", "multihot"}),
+    "binary_crossentropy": frozenset({"binary", "multihot", "onehot"}),
+}
+
+
+def _run_targets(case: ModelCase, part: Part, training: Training, noise: float = 0.0) -> Targets:
+    """The labels of this training run as the IR knows them; labels of the kind the loss
+    takes when the code's own do not fit it (that is KC112's fault, not the one tested)."""
+    model = case.model
+    units = units_of(model.outputs[0]) if len(model.outputs) == 1 else None
+    info = part.labels if part.labels is not None and informative(part.labels) else None
+    if info is None and part.head is not None:
+        info = known_labels(model, part.head)
+    found = targets_for(info, training.name, units)
+    takes = _TAKES.get(training.name or "")
+    if takes is not None and found.plan.encoding not in takes:
+        found = targets_for(None, training.name, units)
+    if noise:
+        found = Targets(replace(found.plan, noise=noise), f"{found.text}, {noise:.0%} of it noise")
+    return found
+
+
+def training_note(training: Training) -> str:
+    return f" ({training.note})" if training.note else ""
+
+
+def scaled_input(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC401: raw 0-255 inputs against the same inputs divided by 255, trained with the
+    written loss and optimizer."""
+    run = part.run
+    if run is None or run.x.scaled != Known("raw_0_255"):
+        return None
+    training = training_of(case.model, _compile_at(case.model, run), run.y)
+    subject = subject_of(case)
+    targets = _run_targets(case, part, training)
+    optimizer = training.optimizer if training.optimizer is not None else "adam"
+    loss = training.loss
+    written = variant("as written", subject.graph, loss, optimizer=optimizer)
+    scaled = variant("scaled", subject.graph, loss, optimizer=optimizer, input_scale=1 / 255)
+    measures: tuple[MeasureName, ...] = ("loss", "accuracy") if targets.classes else ("loss",)
+    probe = train_probe(ctx, subject, (written, scaled), targets, measures, pixels=True)
+    setup = f"synthetic 0-255 images, {targets.text}, '{training.name}'{training_note(training)}"
+    shown = (("accuracy", "accuracy"),) if targets.classes else ()
+    fix = "with the inputs divided by 255"
+    return compared(case, subject, probe, LOSS, "loss", setup, fix, shown)
+
+
+def usual_rate(optimizer: str) -> float:
+    """The rate KC402's fix uses: Keras's default (0.001), and 0.01 for SGD (its default)."""
+    return 0.01 if optimizer == "SGD" else 0.001
+
+
+def _unusual(optimizer: str, rate: float) -> bool:
+    """Outside the range the knowledge tables call usual (what the rule tests)."""
+    limits = load().learning_rate
+    if rate <= 0 or rate < limits.min:
+        return True
+    if optimizer in limits.adaptive_optimizers:
+        return rate >= limits.adaptive_max
+    return optimizer == "SGD" and rate >= limits.sgd_max
+
+
+def usual_learning_rate(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC402: the optimizer as written against the same optimizer at its usual rate."""
+    head = part.head
+    spec = head.compile if head is not None else None
+    optimizer = spec.optimizer if spec is not None else None
+    if spec is None or optimizer is None or optimizer.call is None:
+        return None
+    call = optimizer.call
+    arg = call.kwarg("learning_rate") or call.kwarg("lr") or call.positional(0)
+    rate = arg.value.value if arg is not None and isinstance(arg.value, Known) else None
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+        return None
+    name = call.qualname.rpartition(".")[2]
+    usual = usual_rate(name)
+    if not _unusual(name, float(rate)):
+        return None
+    written_optimizer = optimizer_value(optimizer)
+    if written_optimizer is None:
+        raise Unbuildable("the optimizer cannot be rebuilt as written")
+    training = training_of(case.model, spec)
+    subject = subject_of(case)
+    targets = _run_targets(case, part, training)
+    changed = optimizer_with_rate(written_optimizer, usual)
+    written = variant("as written", subject.graph, training.loss, optimizer=written_optimizer)
+    fix = variant("usual", subject.graph, training.loss, optimizer=changed)
+    probe = train_probe(ctx, subject, (written, fix), targets, ("loss", "initial_loss"))
+    setup = f"{targets.text}, '{training.name}', {name} at {float(rate):g}"
+    shown = (("loss before training", "initial_loss"),)
+    return compared(case, subject, probe, LOSS, "loss", setup, f"at {usual:g}", shown)
+
+
+def held_out_validation(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC403: validation on the training data (or training on the test split): the loss on
+    data the model trained on against its loss on fresh data of the same task."""
+    run = part.run
+    if run is None or not _leaks(run):
+        return None
+    training = training_of(case.model, _compile_at(case.model, run), run.y)
+    subject = subject_of(case)
+    targets = _run_targets(case, part, training, noise=_LEAK_NOISE)
+    written = variant("as written", subject.graph, training.loss)
+    view = case.ask_train(train_probe(ctx, subject, (written,), targets, ("loss", "heldout_loss")))
+    setup = f"{targets.text}{training_note(training)}"
+
+    def judge() -> Verdict:
+        found = trained(case, view)
+        if isinstance(found, str):
+            return unverifiable(found)
+        held, seen = Series(found.series(0, "heldout_loss")), Series(found.series(0, "loss"))
+        outcome = Outcome(held, seen, LOSS)
+        why = "lower in every seed" if outcome.worse else outcome.why().replace("worse", "lower")
+        evidence = (
+            f"{setup}: loss {seen.text()} on the data it trained on (what this validation "
+            f"reports) vs {held.text()} on fresh samples of the same task; {STEPS} steps, "
+            f"{len(SEEDS)} seeds: the reported loss is {why}{notes(case, subject, found)}"
+        )
+        return Verdict("confirmed" if outcome.worse else "refuted", evidence)
+
+    return judge
+
+
+def _leaks(run: RunSpec) -> bool:
+    """The rule's premise as the IR shows it: validation_data are the training arrays, or
+    validation_split on a test split."""
+    if run.call.kwarg("validation_split") is not None and run.x.split == Known("test"):
+        return True
+    x, y = run.call.argument("x", 0), run.call.argument("y", 1)
+    validation = run.call.kwarg("validation_data")
+    if x is None or y is None or validation is None or x.source is None or y.source is None:
+        return False
+    return validation.element_sources[:2] == (x.source, y.source)
+
+
+def dropout_fix(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC404: dropout of 0.9 or more against 0.5; dropout after the output layer against
+    the same dropout before it. Measured without dropout (what the model learnt)."""
+    model = case.model
+    layer = model.layers[part.layer]
+    k = load()
+    if layer.class_name not in k.dropout_layers or layer.call is None:
+        return None
+    arg = layer.call.argument("rate", 0)
+    rate = arg.value.value if arg is not None and isinstance(arg.value, Known) else None
+    numeric = isinstance(rate, (int, float)) and not isinstance(rate, bool)
+    last = part.layer == len(model.layers) - 1 and model.is_chain
+    trained = bool(model.compiles) or bool(model.fits)
+    if numeric and rate >= k.dropout_max:  # type: ignore[operator]
+        subject = subject_of(case)
+        changed = set_argument(subject.graph, part.layer, "rate", 0.5)
+        if layer.call.kwarg("rate") is None:  # written positionally: replace it there
+            changed = _positional_rate(subject.graph, part.layer, 0.5)
+        fix = "with a rate of 0.5"
+    elif last and trained:
+        subject = subject_of(case)
+        kept = [i for i, x in enumerate(model.layers) if x.class_name not in k.transparent_layers]
+        changed = move_before(subject.graph, part.layer, max(kept))
+        fix = "with the dropout before the output layer"
+    else:
+        return None
+    fitted = model.fits[0].y if model.fits else None
+    training = training_of(model, model.compile, fitted)
+    targets = _run_targets(case, part, training)
+    written = variant("as written", subject.graph, training.loss)
+    fixed = variant("fixed", changed, training.loss)
+    measures: tuple[MeasureName, ...] = ("loss", "accuracy") if targets.classes else ("loss",)
+    probe = train_probe(ctx, subject, (written, fixed), targets, measures)
+    setup = f"{targets.text}{training_note(training)}; loss without dropout (what it learnt)"
+    shown = (("accuracy", "accuracy"),) if targets.classes else ()
+    return compared(case, subject, probe, LOSS, "loss", setup, fix, shown)
+
+
+def _positional_rate(graph: GraphPlan, position: int, rate: float) -> GraphPlan:
+    layers = []
+    for layer in graph.layers:
+        if layer.position == position and layer.construct.args:
+            construct = layer.construct
+            layer = replace(layer, construct=replace(construct, args=(rate, *construct.args[1:])))
+        layers.append(layer)
+    return replace(graph, layers=tuple(layers))
