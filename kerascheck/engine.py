@@ -27,7 +27,7 @@ from kerascheck.edits import plain_fixes
 from kerascheck.extract.python import extract
 from kerascheck.extract.saved_read import SAVED_SUFFIXES, SavedModelError
 from kerascheck.flavour import DEFAULT_FLAVOUR
-from kerascheck.ir import Edit, Finding, Fix, Flavour, ModuleSpec, Span
+from kerascheck.ir import Edit, Finding, Fix, Flavour, FlavourGuard, ModuleSpec, Span
 from kerascheck.notebook import MAX_NOTEBOOK_BYTES, NOTEBOOK_SUFFIX, Notebook, parse_notebook
 from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
@@ -172,12 +172,30 @@ def _positioned_fix(fix: Fix | None, positions: object) -> Fix | None:
     return replace(fix, edits=edits)
 
 
-def positioned(module: cst.Module, findings: Iterable[Finding]) -> list[Finding]:
-    """Resolve anchors to 1-based positions, drop duplicates, sort by position."""
+def _inside(span: Span, region: Span) -> bool:
+    start, end = (region.line, region.col), (region.end_line, region.end_col)
+    return region.resolved and start <= (span.line, span.col) and (span.line, span.col) <= end
+
+
+def positioned(
+    module: cst.Module,
+    findings: Iterable[Finding],
+    guards: Iterable[FlavourGuard] = (),
+    flavour: Flavour | None = None,
+) -> list[Finding]:
+    """Resolve anchors to 1-based positions, drop duplicates and the findings in code that
+    cannot run under ``flavour`` (its guards), sort by position."""
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    excluded = [
+        (guard.codes, _position(guard.span, positions))
+        for guard in guards
+        if flavour not in guard.runs_under
+    ]
     unique: dict[tuple[str, int, int, str], Finding] = {}
     for finding in findings:
         span = _position(finding.span, positions)
+        if any(finding.code.startswith(codes) and _inside(span, r) for codes, r in excluded):
+            continue
         placed = replace(finding, span=span, fix=_positioned_fix(finding.fix, positions))
         unique.setdefault((placed.code, span.line, span.col, placed.message), placed)
     return sorted(unique.values(), key=lambda f: (f.span.line, f.span.col, f.code))
@@ -360,7 +378,9 @@ def lint_source(
         return FileResult(path)
     try:
         with _room_for_nesting():
-            placed = plain_fixes(_unsliced(positioned(module, findings), sliced), source)
+            flavour = flavour_of(spec, options.target_keras)
+            kept = positioned(module, findings, spec.guards, flavour)
+            placed = plain_fixes(_unsliced(kept, sliced), source)
     except RecursionError:
         return FileResult(
             path, errors=(FileError(path, "too deeply nested to analyse"),), checked=False

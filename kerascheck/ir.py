@@ -229,14 +229,16 @@ class CompileSpec:
     ) -> Iterator[MetricSpec]:
         """Metrics that apply to the ``index``-th of ``outputs`` outputs (``#i`` keys come
         from a list of lists). A flat list on a multi-output model is mapped one metric per
-        output by Keras 3 when the lengths match, and applied to every output by tf.keras 2
-        and standalone Keras (measured; KERAS_FACTS.md)."""
+        output by Keras 3 when the lengths match (and rejected otherwise), and applied to
+        every output by tf.keras 2 and standalone Keras (measured; KERAS_FACTS.md)."""
         flat = [metric for key, metric in self.metrics if key is None]
-        per_output = flavour == "keras3" and outputs > 1 and len(flat) == outputs
-        if per_output:
+        # Keras 3 maps a flat list one per output, and rejects one of another length at the
+        # first training step (measured): then no flat metric is ever computed.
+        mapped = flavour == "keras3" and outputs > 1 and bool(flat)
+        if mapped and len(flat) == outputs:
             yield flat[index]
         for key, metric in self.metrics:
-            applies = not per_output if key is None else key in (output.name, f"#{index}")
+            applies = not mapped if key is None else key in (output.name, f"#{index}")
             if applies:
                 yield metric
 
@@ -307,7 +309,8 @@ class ModelSpec:
     complete: bool
     # Every compile() and run of this model object, in program order.
     events: tuple[ModelEvent, ...] = ()
-    # The compiles that may be in effect when the program ends (None: not compiled).
+    # The compiles that may be in effect when the program ends (None: not compiled); empty
+    # where the module trains other models (this one's compile then trains nothing).
     final_compiles: tuple[CompileSpec | None, ...] = ()
     # Used as a layer of another model (``combined = Model(z, D(G(z)))``): trained through
     # that model, where its own compile() does not apply.
@@ -335,12 +338,14 @@ class ModelSpec:
 
         A compile is judged where the model is trained or evaluated with it in effect. A
         model the code never trains or evaluates is judged by its final compile (a library
-        function returning a compiled model), unless it is a part of another model: then
-        that model's compile trains it and its own trains nothing (a GAN's generator)."""
-        used = [e for e in self.runs if e.kind != "predict"]
+        function returning a compiled model), unless the code shows what it is for instead:
+        only predictions (its loss never meets a label), or being a part of another model
+        (that model's compile trains it; a GAN's generator)."""
+        runs = self.runs
+        used = [e for e in runs if e.kind != "predict"]
         if used:
             candidates: Iterator[CompileSpec | None] = (c for run in used for c in run.compiles)
-        elif self.embedded:
+        elif self.embedded or runs:
             return ()
         else:
             candidates = iter(self.final_compiles)
@@ -391,6 +396,19 @@ class ApiUse:
 
 
 @dataclass(frozen=True, slots=True)
+class FlavourGuard:
+    """Code that runs only under some flavours: a branch of a Keras version or backend check
+    (``if keras.__version__.startswith("1"):``), or the body and handlers of a ``try`` that
+    catches the error of an API missing in some version (``except ImportError:``). Findings
+    inside ``span`` whose code starts with ``codes`` ("" for every code) are dropped when the
+    target flavour is not in ``runs_under``."""
+
+    span: Span
+    runs_under: frozenset[Flavour]
+    codes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleSpec:
     """One source (file, notebook or saved model) as the rules see it."""
 
@@ -400,6 +418,7 @@ class ModuleSpec:
     flavour: Flavour | None  # what the module's own imports prove, if anything
     flavour_reason: str
     cell_map: tuple[tuple[int, int], ...] | None = None
+    guards: tuple[FlavourGuard, ...] = ()
 
 
 Severity = Literal["error", "warning", "info"]

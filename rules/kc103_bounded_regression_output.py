@@ -11,6 +11,11 @@ _TARGET_RANGES = {
 }
 
 
+def _regression_dataset(name: str) -> bool:
+    dataset = load().datasets.get(name)
+    return dataset is not None and dataset.classes is None
+
+
 class BoundedRegressionOutput(Rule):
     """Flags a sigmoid / tanh / softmax output trained to regress targets outside its range.
 
@@ -129,7 +134,8 @@ class BoundedRegressionOutput(Rule):
                 elif (
                     y.encoding == Known("continuous")
                     and not isinstance(y.scaled, Known)
-                    and isinstance(y.dataset, Known)  # a regression data set's raw targets
+                    and isinstance(y.dataset, Known)
+                    and _regression_dataset(y.dataset.value)  # its raw targets
                 ):
                     target = f"{_TARGET_RANGES['continuous']} of `{y.dataset.value}`"
                 else:

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import CompileSpec, Finding, Known, ModelSpec, OutputSpec
+from kerascheck.ir import CompileSpec, Finding, Known, ModelSpec
 from kerascheck.knowledge import load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
 from kerascheck.rules._heads import (
@@ -10,20 +10,12 @@ from kerascheck.rules._heads import (
     labels_under,
 )
 
-# Output activations that make a class output: Keras's 'accuracy' then fits class targets.
-_CLASS_OUTPUTS = frozenset({"sigmoid", "softmax"})
 
-
-def _regression_targets(model: ModelSpec, compile_spec: CompileSpec, output: OutputSpec) -> bool:
-    """The code shows these targets are not classes: continuous targets, or unknown targets
-    on an output that is not a class output."""
+def _regression_targets(model: ModelSpec, compile_spec: CompileSpec) -> bool:
+    """The code shows the targets this compile trains on are continuous, and none are
+    classes."""
     labels = list(labels_under(model, compile_spec))
-    if any(map(is_class_target, labels)):
-        return False
-    if any(map(is_continuous_target, labels)):
-        return True
-    activation = output.activation
-    return isinstance(activation, Known) and activation.value not in _CLASS_OUTPUTS
+    return any(map(is_continuous_target, labels)) and not any(map(is_class_target, labels))
 
 
 class AccuracyOnRegression(Rule):
@@ -31,11 +23,11 @@ class AccuracyOnRegression(Rule):
     on regression targets.
 
     The targets count as regression targets when the code shows them continuous (random
-    reals, a regression data set, standardised values), or when nothing is known of them and
-    the output is not a class output (no sigmoid or softmax). With class targets (0/1
-    labels, one-hot rows, class ids) Keras picks the right class accuracy by shape, so the
-    metric is right even with mse (a least-squares GAN's real/fake accuracy, a softmax
-    trained with mse): the rule says nothing there.
+    reals, a regression data set, standardised values) at a training or evaluation under
+    that compile. A regression loss alone is no evidence: with class targets (0/1 labels,
+    one-hot rows, class ids) Keras picks the right class accuracy by shape, so the metric is
+    right even with mse (a least-squares classifier, a least-squares GAN's real/fake
+    accuracy, a softmax trained with mse).
     """
 
     code = "KC104"
@@ -57,26 +49,32 @@ class AccuracyOnRegression(Rule):
         model.compile(loss="mse", optimizer="adam", metrics=["mae"])
     """
     limitations = """
-        Silent on a sigmoid or softmax output trained with a regression loss when the
-        targets' nature is not visible: that is possibly a classifier trained with mse.
+        Silent when the targets' nature is not visible (read from a file, a column of a data
+        frame, built by a function kerascheck does not follow): a regression loss may then
+        train a least-squares classifier.
     """
     invalid = (
         Invalid(
             """
             import keras
+            import numpy as np
             model = keras.Sequential([keras.layers.Dense(1)])
             model.compile(loss="mse", optimizer="adam",
                           metrics=["accuracy"])
+            model.fit(np.random.rand(100, 3), np.random.normal(size=(100, 1)))
             """,
-            line=4,
+            line=5,
         ),
         Invalid(
             """
             from tensorflow import keras
+            from sklearn.preprocessing import StandardScaler
+            y = StandardScaler().fit_transform(prices.reshape(-1, 1))
             model = keras.Sequential([keras.layers.Dense(1)])
             model.compile(loss=keras.losses.Huber(), optimizer="adam", metrics=["mae", "acc"])
+            model.fit(x, y, epochs=10)
             """,
-            line=3,
+            line=5,
         ),
         Invalid(
             """
@@ -103,11 +101,25 @@ class AccuracyOnRegression(Rule):
         Invalid(
             """
             import keras
+            import numpy as np
+            targets = np.random.uniform(-1, 1, (500, 3))
             model = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(3)])
             model.compile(loss="mean_squared_error", optimizer="adam", metrics=["accuracy"])
-            model.fit(x, y, validation_split=0.2)
+            model.fit(x, targets, validation_split=0.2)
             """,
-            line=3,
+            line=5,
+        ),
+        Invalid(
+            """
+            # An autoencoder reconstructs its scaled pixels: continuous targets.
+            import numpy as np
+            import keras
+            images = np.stack(loaded).astype("float32") / 255.0
+            autoencoder = keras.Sequential([keras.layers.Dense(32, activation="relu"), keras.layers.Dense(784, activation="sigmoid")])
+            autoencoder.compile(optimizer="adam", loss="mean_squared_error", metrics=["accuracy"])
+            autoencoder.fit(images, images, epochs=5)
+            """,
+            line=6,
         ),
     )
     valid = (
@@ -156,6 +168,32 @@ class AccuracyOnRegression(Rule):
         ),
         Valid(
             """
+            # A linear output trained with mse on a label column read from a file: possibly a
+            # least-squares classifier; nothing shows a regression.
+            import pandas as pd
+            import keras
+            frame = pd.read_csv("train.csv")
+            model = keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+            model.compile(loss="mse", optimizer="adam", metrics=["accuracy"])
+            model.fit(frame[["age", "fare"]], frame.pop("survived"))
+            """
+        ),
+        Valid(
+            """
+            # Keras 3 maps a flat metrics list one per output and rejects a list of another
+            # length: no accuracy is ever computed on the mse head.
+            import keras
+            import numpy as np
+            features = keras.Input(shape=(32,))
+            real = keras.layers.Dense(1, activation="sigmoid")(features)
+            code = keras.layers.Dense(4)(features)
+            critic = keras.Model(features, [real, code])
+            critic.compile(loss=["binary_crossentropy", "mse"], optimizer="adam", metrics=["accuracy"])
+            """,
+            flavour="keras3",
+        ),
+        Valid(
+            """
             # A sigmoid output trained with mse, targets unknown: possibly a classifier.
             import keras
             model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
@@ -186,7 +224,7 @@ class AccuracyOnRegression(Rule):
                 or head.compile is None
                 or not isinstance(loss.name, Known)
                 or loss.name.value not in regression
-                or not _regression_targets(model, head.compile, head.output)
+                or not _regression_targets(model, head.compile)
             ):
                 continue
             for metric in head.metrics:

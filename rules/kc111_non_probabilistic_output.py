@@ -62,6 +62,19 @@ class NonProbabilisticOutput(Rule):
     valid = (
         Valid(
             """
+            # Compiled, but only ever used to predict: its loss never meets a label.
+            import numpy as np
+            import keras
+            encoder = keras.Sequential([keras.Input((64,)), keras.layers.Dense(16), keras.layers.ReLU()])
+            encoder.compile(loss="binary_crossentropy", optimizer="adam")
+            head = keras.Sequential([keras.Input((16,)), keras.layers.Dense(1, activation="sigmoid")])
+            head.compile(loss="binary_crossentropy", optimizer="adam")
+            for batch, labels in batches:
+                head.train_on_batch(encoder.predict_on_batch(batch), labels)
+            """
+        ),
+        Valid(
+            """
             import keras
             model = keras.Sequential([keras.layers.Dense(1, activation="relu")])
             model.compile(loss="mse", optimizer="adam")

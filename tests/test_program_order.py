@@ -236,6 +236,16 @@ model.compile(loss="categorical_crossentropy", optimizer="adam")
 """) == [("KC108", 5, 20)]
 
 
+def test_a_compiled_model_left_out_of_the_training_a_module_does_is_not_judged() -> None:
+    code = """
+other = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+other.compile(loss="binary_crossentropy", optimizer="adam")
+model.compile(loss="categorical_crossentropy", optimizer="adam")
+other.fit(x, y)
+"""
+    assert kc108(code) == []
+
+
 def test_an_evaluation_uses_the_compile_in_effect() -> None:
     assert kc108("""
 model.compile(loss="categorical_crossentropy", optimizer="adam")
@@ -334,3 +344,47 @@ def test_a_notebook_recompiling_in_a_later_cell_is_judged_cell_by_cell(tmp_path)
     )
     result = lint_notebook(path, Options(select=("KC112",)))
     assert [(f.span.cell, f.span.line, f.span.col) for f in result.findings] == [(4, 1, 14)]
+
+
+# ----------------------------------------------------------------------------- own training
+SUBCLASS = """
+import keras
+class Critic(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.out = keras.layers.Dense(1)
+    def call(self, x):
+        return self.out(x)
+{methods}
+critic = Critic()
+critic.compile(optimizer="adam", loss="categorical_crossentropy")
+critic.fit(x, y)
+"""
+
+
+def test_a_train_step_with_its_own_loss_does_not_use_the_compiled_one() -> None:
+    methods = """    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            loss = wasserstein(y, self(x))
+        return {"loss": loss}
+"""
+    assert codes_at(SUBCLASS.format(methods=methods), select=("KC108",)) == []
+
+
+def test_a_train_step_that_computes_the_compiled_loss_is_judged() -> None:
+    methods = """    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(y=y, y_pred=self(x))
+        return {"loss": loss}
+"""
+    assert codes_at(SUBCLASS.format(methods=methods), select=("KC108",)) == [("KC108", 15, 39)]
+
+
+def test_a_class_with_its_own_compile_has_no_keras_loss() -> None:
+    methods = """    def compile(self, optimizer, loss):
+        super().compile(optimizer=optimizer)
+        self.loss_fn = loss
+"""
+    assert codes_at(SUBCLASS.format(methods=methods), select=("KC108",)) == []

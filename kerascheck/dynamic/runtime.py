@@ -12,8 +12,9 @@ from kerascheck.rules.kc900_keras_runtime_warning import KerasRuntimeWarning
 
 CODE = KerasRuntimeWarning.code
 
-# Keras's advice to start a Sequential model with keras.Input rather than give the first
-# layer input_shape=: the code does what it says, so this is style, not a fault.
+# Keras's advice to start a Sequential model with keras.Input rather than give a layer
+# input_shape=: on the first layer the code does what it says, and on a later one KC301
+# judges it (the shape is ignored; a fault only where it differs from what the layer gets).
 _ADVICE = "Do not pass an `input_shape`/`input_dim` argument to a layer"
 
 _DOING = {
@@ -45,9 +46,8 @@ def _span(model: ModelSpec, event: Event, positions: tuple[int, ...]) -> Span:
     return model.span
 
 
-def _ignored(event: Event, positions: tuple[int, ...]) -> bool:
-    first = event.where is not None and event.where < len(positions) and positions[event.where] == 0
-    return event.message.startswith(_ADVICE) and first
+def _ignored(event: Event) -> bool:
+    return event.message.startswith(_ADVICE)
 
 
 def runtime_findings(cases: Iterable[ModelCase], claimed: set[str], ctx: Context) -> list[Finding]:
@@ -60,7 +60,7 @@ def runtime_findings(cases: Iterable[ModelCase], claimed: set[str], ctx: Context
             continue
         positions = tuple(layer.position for layer in case.graph.layers)
         for event in built.events:
-            if event.message in claimed or _ignored(event, positions):
+            if event.message in claimed or _ignored(event):
                 continue
             span = _span(case.model, event, positions)
             key = (id(span.anchor) if span.anchor is not None else hash(span), event.message)

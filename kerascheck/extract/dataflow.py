@@ -45,6 +45,24 @@ _CONTINUOUS_RANDOM = frozenset(
         "numpy.random.standard_normal",
     }
 )
+# Functions whose values are non-integer reals whatever they are given (``np.sin(x)``), and
+# those that keep continuous values continuous (``np.power(noise, 3)``).
+_CONTINUOUS_FUNCTIONS = frozenset(
+    {
+        "numpy.sin",
+        "numpy.cos",
+        "numpy.tan",
+        "numpy.tanh",
+        "numpy.exp",
+        "numpy.log",
+        "numpy.log1p",
+        "numpy.sqrt",
+        "numpy.linspace",
+    }
+)
+_CONTINUOUS_PRESERVING = frozenset(
+    {"numpy.power", "numpy.square", "numpy.abs", "numpy.dot", "numpy.matmul", "numpy.cumsum"}
+)
 # Arrays of only ones or only zeros: valid 0/1 labels (a GAN's real / fake targets).
 _CONSTANT_LABELS = frozenset({"numpy.ones", "numpy.zeros", "numpy.ones_like", "numpy.zeros_like"})
 # Encodings whose class count is the number of columns, which selecting rows keeps.
@@ -148,7 +166,13 @@ def data_from_call(
         return UNKNOWN
     if qualname in _ARRAY_PASSTHROUGH and positional and isinstance(positional[0], Data):
         return positional[0]
-    if qualname in _CONTINUOUS_RANDOM:
+    if qualname in _CONTINUOUS_RANDOM or qualname in _CONTINUOUS_FUNCTIONS:
+        return Data(DataInfo(encoding=Known("continuous"), span=call.span))
+    if qualname in _CONTINUOUS_PRESERVING and any(map(_continuous, positional)):
+        return Data(DataInfo(encoding=Known("continuous"), span=call.span))
+    if qualname == "numpy.arange" and any(
+        isinstance(v, Known) and isinstance(v.value, float) for v in positional
+    ):
         return Data(DataInfo(encoding=Known("continuous"), span=call.span))
     if qualname in _CONSTANT_LABELS:
         return Data(DataInfo(encoding=Known("binary"), span=call.span))
@@ -257,6 +281,18 @@ def _is_binary(info: DataInfo) -> bool:
     )
 
 
+_ARITHMETIC = frozenset({operator.add, operator.sub, operator.mul, operator.truediv, operator.pow})
+
+
+def _continuous(value: Value) -> bool:
+    return isinstance(value, Data) and value.info.encoding == Known("continuous")
+
+
+def _scales_pixels(op: Callable[[Any, Any], Any], right: Value) -> bool:
+    """``/ 255``: 0-255 pixel values become intensities in [0, 1] (continuous values)."""
+    return op is operator.truediv and isinstance(right, Known) and right.value in (255, 255.0)
+
+
 def _is_call_to(node: cst.BaseExpression, names: tuple[str, ...]) -> bool:
     if not isinstance(node, cst.Call):
         return False
@@ -268,11 +304,18 @@ def binary(
     op: Callable[[Any, Any], Any], left: Value, right: Value, right_node: cst.CSTNode | None
 ) -> Value | None:
     """``x / 255``, ``y - y.mean()``, ``(...) / y.std()`` on a tracked array; else None."""
+    if op in _ARITHMETIC and (_continuous(left) or _continuous(right)):
+        # Continuous values (random reals) added to, scaling or scaled by anything stay
+        # continuous: ``5 * x ** 2 + noise``.
+        span = left.info.span if isinstance(left, Data) else None
+        return Data(DataInfo(encoding=Known("continuous"), span=span))
     if not isinstance(left, Data):
-        # ``y - y.mean()`` centres whatever ``y`` was.
+        # ``y - y.mean()`` centres whatever ``y`` was; ``x / 255`` scales pixel values.
         centring = op is operator.sub and right_node is not None
         if left is UNKNOWN and centring and _is_call_to(right_node, ("mean",)):
             return Data(DataInfo(scaled=Known("centered")))
+        if left is UNKNOWN and _scales_pixels(op, right):
+            return Data(DataInfo(encoding=Known("continuous"), scaled=Known("unit")))
         return None
     info = left.info
     # 0/1 labels mapped with ``y * 2 - 1`` become -1/+1.
@@ -280,8 +323,8 @@ def binary(
         return Data(replace(info, encoding=Known("doubled_binary")))
     if info.encoding == Known("doubled_binary") and op is operator.sub and right == Known(1):
         return Data(replace(info, encoding=Known("plus_minus_one"), num_classes=UNKNOWN))
-    if op is operator.truediv and isinstance(right, Known) and right.value in (255, 255.0):
-        return Data(replace(info, scaled=Known("unit")))
+    if _scales_pixels(op, right):
+        return Data(replace(info, scaled=Known("unit"), encoding=Known("continuous")))
     if op is operator.sub and right_node is not None and _is_call_to(right_node, ("mean",)):
         return Data(replace(info, scaled=Known("centered")))
     if (

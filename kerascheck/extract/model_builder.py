@@ -329,6 +329,15 @@ def _data_info(value: Value | None, span: Span | None) -> DataInfo:
     return DataInfo(span=span)
 
 
+def _reconstruction(inputs: Data) -> Data:
+    """``fit(x, x)``: an autoencoder's targets are its inputs; inputs known to be scaled
+    values (pixels, standardised features) are continuous targets."""
+    info = inputs.info
+    if info.encoding is UNKNOWN and isinstance(info.scaled, Known):
+        return Data(replace(info, encoding=Known("continuous")))
+    return inputs
+
+
 def build_run(
     method: str,
     kind: RunKind,
@@ -344,6 +353,8 @@ def build_run(
     if kind != "predict":
         y = keywords.get("y", positional[1] if len(positional) > 1 else None)
         y_arg = call.argument("y", 1)
+        if y is x and isinstance(x, Data):
+            y = _reconstruction(x)
     validation = keywords.get("validation_data")
     validation_arg = call.kwarg("validation_data")
     validation_y = DataInfo()

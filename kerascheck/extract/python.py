@@ -19,7 +19,7 @@ from typing import Any
 
 import libcst as cst
 
-from kerascheck.extract import dataflow
+from kerascheck.extract import dataflow, versions
 from kerascheck.extract.model_builder import (
     build_compile,
     build_model_spec,
@@ -47,6 +47,7 @@ from kerascheck.extract.values import (
     merge_into,
     plain,
 )
+from kerascheck.extract.versions import Versioned, VersionedMethod
 from kerascheck.flavour import FlavourMarkers
 from kerascheck.ir import (
     UNKNOWN,
@@ -55,10 +56,13 @@ from kerascheck.ir import (
     Call,
     CompileSpec,
     DataInfo,
+    FlavourGuard,
     Known,
     LayerSpec,
+    ModelSpec,
     ModuleSpec,
     RunKind,
+    RunSpec,
     Span,
 )
 from kerascheck.knowledge import Knowledge, keras3_api
@@ -82,6 +86,14 @@ _BINARY: dict[type[cst.BaseBinaryOp], Callable[[Any, Any], Any]] = {
     cst.FloorDivide: operator.floordiv,
     cst.Modulo: operator.mod,
     cst.Power: operator.pow,
+}
+_COMPARE_SYMBOLS: dict[type[cst.BaseCompOp], str] = {
+    cst.Equal: "==",
+    cst.NotEqual: "!=",
+    cst.LessThan: "<",
+    cst.LessThanEqual: "<=",
+    cst.GreaterThan: ">",
+    cst.GreaterThanEqual: ">=",
 }
 _COMPARE: dict[type[cst.BaseCompOp], Callable[[Any, Any], Any]] = {
     cst.Equal: operator.eq,
@@ -170,6 +182,7 @@ class PythonExtractor:
         self.conditional = 0
         self.returns: list[list[Value]] = []
         self.states = ModelStates()
+        self.guards: list[FlavourGuard] = []
 
     # ----------------------------------------------------------------- entry point
     def extract(self) -> ModuleSpec:
@@ -185,13 +198,27 @@ class PythonExtractor:
             else:
                 self.call_function(pending, [], {}, standalone=True)
         flavour, reason = self.markers.infer()
+        trains = any(
+            isinstance(event, RunSpec) and event.kind == "train"
+            for model in self.models
+            for event in model.events
+        )
         return ModuleSpec(
             path=self.path,
-            models=tuple(build_model_spec(m, self.states.of(m), self.k) for m in self.models),
+            models=tuple(self.model_spec(m, trains) for m in self.models),
             api_uses=self.counted(self.api_uses),
             flavour=flavour,
             flavour_reason=reason,
+            guards=tuple(self.guards),
         )
+
+    def model_spec(self, model: ModelObject, module_trains: bool) -> ModelSpec:
+        """The IR of a model. The compiles it ends with, which the rules judge when the code
+        never runs it, are kept only where nothing in the module trains (a library function
+        returning a compiled model): where other models are trained, the code shows where
+        training happens, and a compiled model left out of it trains nothing."""
+        final = () if module_trains else self.states.of(model)
+        return build_model_spec(model, final, self.k)
 
     def counted(self, uses: list[ApiUse]) -> tuple[ApiUse, ...]:
         """Count the occurrences of names bound by imports of removed modules (rare, so the
@@ -252,6 +279,11 @@ class PythonExtractor:
             self.states.join(paths)
 
     def exec_try(self, node: cst.Try | cst.TryStar, scope: Scope) -> None:
+        if any(_catches_missing_api(handler) for handler in node.handlers):
+            # ``try: from keras.layers.core import Dense`` / ``except ImportError: ...``: the
+            # author handles the API being missing; which side runs depends on the version.
+            for part in (node.body, *(handler.body for handler in node.handlers)):
+                self.guards.append(FlavourGuard(span_of(part), frozenset(), "KC2"))
         self.exec_suite(node.body, scope)
         after_body = self.states.snapshot()
         branches, paths = [scope.fork()], [after_body]
@@ -296,6 +328,7 @@ class PythonExtractor:
             elif isinstance(orelse, cst.Else):
                 self.exec_suite(orelse.body, scope)
             return
+        self.guard_branches(node, test)
         entry = self.states.snapshot()
         then_branch = scope.fork()
         self.exec_conditional(node.body, then_branch)
@@ -312,6 +345,26 @@ class PythonExtractor:
             self.exec_conditional(orelse.body, else_branch)
         merge_into(scope, [then_branch, else_branch])
         self.states.join([after_then, self.states.current])
+
+    def guard_branches(self, node: cst.If, test: Value) -> None:
+        """A Keras version or backend check: each branch runs only under the flavours its
+        condition allows; where the condition cannot be decided, its API-drift findings are
+        version-specific code the author chose on purpose."""
+        branches: list[tuple[cst.CSTNode, bool]] = [(node.body, True)]
+        if isinstance(node.orelse, cst.If):
+            branches.append((node.orelse, False))
+        elif isinstance(node.orelse, cst.Else):
+            branches.append((node.orelse.body, False))
+        if isinstance(test, Versioned):
+            for body, taken in branches:
+                self.guards.append(FlavourGuard(span_of(body), versions.runs_under(test, taken)))
+                decided = versions.decided(test, taken)
+                if decided != versions.runs_under(test, taken):
+                    # Where the check is undecided its API drift is still version-specific.
+                    self.guards.append(FlavourGuard(span_of(body), decided, "KC2"))
+        elif _mentions_versions(node.test):
+            for body, _ in branches:
+                self.guards.append(FlavourGuard(span_of(body), frozenset(), "KC2"))
 
     def exec_loop(self, node: cst.For | cst.While, scope: Scope) -> None:
         if isinstance(node, cst.For):
@@ -524,7 +577,10 @@ class PythonExtractor:
         attr = node.attr.value
         if isinstance(base, Ref):
             raw = f"{base.raw}.{attr}"
-            return Ref(canonical(f"{base.qualname}.{attr}", self.k), raw)
+            qualname = canonical(f"{base.qualname}.{attr}", self.k)
+            return versions.attribute(qualname) or Ref(qualname, raw)
+        if isinstance(base, Versioned):
+            return VersionedMethod(base, attr)
         if isinstance(base, (ModelObject, SelfObject)):
             if isinstance(base, SelfObject) and attr in base.attrs:
                 return base.attrs[attr]
@@ -560,6 +616,8 @@ class PythonExtractor:
 
     def eval_unary(self, node: cst.UnaryOperation, scope: Scope) -> Value:
         value = self.evaluate(node.expression, scope)
+        if isinstance(value, Versioned) and isinstance(node.operator, cst.Not):
+            return versions.logical_not(value)
         if isinstance(value, Known):
             if isinstance(node.operator, cst.Minus) and isinstance(value.value, _NUMBER):
                 return Known(-value.value)
@@ -601,6 +659,11 @@ class PythonExtractor:
         result: bool = True
         for target in node.comparisons:
             right = self.evaluate(target.comparator, scope)
+            if isinstance(left, Versioned) or isinstance(right, Versioned):
+                symbol = _COMPARE_SYMBOLS.get(type(target.operator))
+                if symbol is None or len(node.comparisons) != 1:
+                    return UNKNOWN
+                return versions.compare(symbol, _plain(left), _plain(right))
             op = _COMPARE.get(type(target.operator))
             if isinstance(target.operator, (cst.Is, cst.IsNot)) and _is_none_check(left, right):
                 value = left.value is None  # type: ignore[union-attr]
@@ -628,6 +691,9 @@ class PythonExtractor:
     def eval_boolean(self, node: cst.BooleanOperation, scope: Scope) -> Value:
         left = self.evaluate(node.left, scope)
         right = self.evaluate(node.right, scope)
+        if isinstance(left, Versioned) or isinstance(right, Versioned):
+            op = "and" if isinstance(node.operator, cst.And) else "or"
+            return versions.logical(op, _plain(left), _plain(right))
         if isinstance(left, Known) and isinstance(right, Known):
             if isinstance(node.operator, cst.And):
                 return left if not left.value else right
@@ -646,6 +712,15 @@ class PythonExtractor:
 
     def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
         base = self.evaluate(node.value, scope)
+        if isinstance(base, Versioned):
+            (element, *rest) = node.slice
+            index = element.slice
+            if rest or not isinstance(index, cst.Index):
+                return UNKNOWN
+            position = self.evaluate(index.value, scope)
+            return (
+                versions.subscript(base, position.value) if isinstance(position, Known) else UNKNOWN
+            )
         if isinstance(base, Data):
             for element in node.slice:
                 if isinstance(element.slice, cst.Index):
@@ -718,6 +793,9 @@ class PythonExtractor:
                 )
                 index += 1
         starred = any(arg.star for arg in node.args)
+        checked = self.version_call(func, node.func, positional, keywords, scope)
+        if checked is not None:
+            return checked
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
             self.changed_in_place(node.func.value, scope)
         if _unseen(func, node.func, scope):
@@ -753,6 +831,40 @@ class PythonExtractor:
             return Tensor(inputs=inputs) if inputs else UNKNOWN
         return UNKNOWN
 
+    def version_call(
+        self,
+        func: Value,
+        node: cst.BaseExpression,
+        positional: list[Value],
+        keywords: dict[str, Value],
+        scope: Scope,
+    ) -> Value | None:
+        """``v.startswith("2")``, ``int(...)`` or ``version.parse(...)`` of a version; None
+        for any other call."""
+        if isinstance(func, VersionedMethod):
+            if keywords or not all(isinstance(v, Known) for v in positional):
+                return UNKNOWN
+            plain_args = [v.value for v in positional]  # type: ignore[union-attr]
+            return versions.call_method(func, plain_args) or UNKNOWN
+        if len(positional) != 1 or keywords:
+            return None
+        (argument,) = positional
+        if isinstance(func, Ref) and func.qualname in versions.PARSERS:
+            # A literal version stays a string: comparisons parse it.
+            if isinstance(argument, Known):
+                return argument
+            return (
+                versions.convert(func.qualname, argument)
+                if isinstance(argument, Versioned)
+                else None
+            )
+        builtin = (
+            isinstance(node, cst.Name) and func is UNKNOWN and scope.lookup(node.value) is None
+        )
+        if builtin and isinstance(argument, Versioned):
+            return versions.convert(node.value, argument) or UNKNOWN  # type: ignore[attr-defined]
+        return None
+
     def call_ref(
         self,
         ref: Ref,
@@ -768,6 +880,8 @@ class PythonExtractor:
         if keras_name:
             self.markers.saw_call(ref.raw)
             self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
+        if q in versions.BACKEND_FUNCTIONS:
+            return versions.backend()
         flowed = dataflow.data_from_call(q, positional, keywords, call, k)
         if flowed is not None:
             return flowed
@@ -934,12 +1048,19 @@ class PythonExtractor:
             if self.conditional > receiver.cond_level:
                 receiver.layers[-1] = replace(receiver.layers[-1], conditional=True)
         elif name == "compile":
-            spec = build_compile(call, positional, keywords, self.k)
+            if "compile" in receiver.overrides:
+                # The class's own compile(): its arguments are not Keras's loss and metrics.
+                spec = CompileSpec(call.span, (), True, (), None, call)
+            else:
+                spec = build_compile(call, positional, keywords, self.k)
             receiver.events.append(spec)
             self.states.compiled(receiver, spec)
         elif name in _RUN_KINDS:
-            compiles = self.states.of(receiver)
-            run = build_run(name, _RUN_KINDS[name], call, positional, keywords, compiles)
+            kind = _RUN_KINDS[name]
+            # A train_step / test_step with a loss of its own uses no compiled loss.
+            own_step = {"train": "train_step", "evaluate": "test_step"}.get(kind)
+            compiles = () if own_step in receiver.overrides else self.states.of(receiver)
+            run = build_run(name, kind, call, positional, keywords, compiles)
             receiver.events.append(run)
         elif name == "pop" and not positional and receiver.layers:
             if self.conditional > receiver.cond_level:
@@ -1013,7 +1134,9 @@ class PythonExtractor:
             if method.node.name.value in ("__init__", "call"):
                 self.pending.pop(id(method.node), None)
         span = span_of(node if node is not None else cls.node.name)
-        model = ModelObject("subclass", span, name=cls.node.name.value)
+        model = ModelObject(
+            "subclass", span, name=cls.node.name.value, overrides=_overridden_training(cls)
+        )
         self.states.created(model)
         self_obj = SelfObject()
         init = cls.methods.get("__init__")
@@ -1031,6 +1154,34 @@ class PythonExtractor:
             model.complete = False
         self.models.append(model)
         return model
+
+
+# What a train_step / test_step that uses the compiled loss mentions.
+_COMPILED_LOSS = frozenset({"compiled_loss", "compute_loss", "loss"})
+
+
+def _overridden_training(cls: ClassObject) -> frozenset[str]:
+    """What a model class replaces of Keras's training: its own ``compile`` (whose arguments
+    are not Keras's), a ``train_step`` / ``test_step`` that never touches the compiled loss
+    (a GAN computing its own losses)."""
+    found = {"compile"} if "compile" in cls.methods else set()
+    for step in ("train_step", "test_step"):
+        method = cls.methods.get(step)
+        if method is not None and not _mentions_attribute(method.node, _COMPILED_LOSS):
+            found.add(step)
+    return frozenset(found)
+
+
+def _mentions_attribute(node: cst.CSTNode, names: frozenset[str]) -> bool:
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            nonlocal found
+            found = found or attribute.attr.value in names
+
+    node.visit(_Finder())
+    return found
 
 
 def _ir_value(value: Value) -> Any:
@@ -1144,6 +1295,42 @@ def _escaped(model: ModelObject) -> None:
     if model.kind == "sequential" and not compiled:
         model.layers.append(_opaque_layer())
         model.complete = False
+
+
+def _plain(value: Value) -> Any:
+    """What a version comparison takes: the literal itself, a Versioned, or UNKNOWN."""
+    if isinstance(value, Known):
+        return value.value
+    return value if isinstance(value, Versioned) else UNKNOWN
+
+
+# Names that make a condition a version or backend check.
+_VERSION_WORDS = ("version", "backend", "VERSION")
+# Errors a missing or changed API raises.
+_MISSING_API_ERRORS = frozenset(
+    {"ImportError", "ModuleNotFoundError", "AttributeError", "Exception", "BaseException"}
+)
+
+
+def _mentions_versions(test: cst.BaseExpression) -> bool:
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or any(word in node.value for word in _VERSION_WORDS)
+
+    test.visit(_Finder())
+    return found
+
+
+def _catches_missing_api(handler: cst.ExceptHandler) -> bool:
+    """A bare ``except:``, or one naming ImportError, AttributeError, Exception..."""
+    if handler.type is None:
+        return True
+    types = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
+    nodes = [e.value for e in types] if types is not None else [handler.type]
+    return any(isinstance(n, cst.Name) and n.value in _MISSING_API_ERRORS for n in nodes)
 
 
 def _rebind(scope: Scope, old: Value, new: Value) -> None:

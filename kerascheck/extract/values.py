@@ -10,6 +10,7 @@ from typing import Any
 
 import libcst as cst
 
+from kerascheck.extract.versions import Versioned, VersionedMethod
 from kerascheck.ir import UNKNOWN, Call, DataInfo, Known, LayerSpec, Span, _Unknown
 
 
@@ -66,6 +67,9 @@ class ModelObject:
     complete: bool = True
     cond_level: int = 0
     embedded: bool = False  # used as a layer of another model
+    # What the model's class replaces of Keras's training: "compile" (its own signature),
+    # "train_step" / "test_step" (a loss of its own instead of the compiled one).
+    overrides: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -148,6 +152,8 @@ Value = (
     | Data
     | Instance
     | Method
+    | Versioned
+    | VersionedMethod
 )
 
 
@@ -175,7 +181,12 @@ class Scope:
 
 
 def same(a: Value, b: Value) -> bool:
-    return a is b or (type(a) is type(b) and isinstance(a, (Known, Ref)) and a == b)
+    """The same value on two paths. Two spellings of one name are the same name
+    (``keras.layers.core.Dense`` imported in a ``try``, ``keras.layers.Dense`` in its
+    ``except ImportError``)."""
+    if isinstance(a, Ref) and isinstance(b, Ref):
+        return a.qualname == b.qualname
+    return a is b or (type(a) is type(b) and isinstance(a, Known) and a == b)
 
 
 def merge_into(target: Scope, branches: list[Scope]) -> None:
