@@ -386,6 +386,7 @@ EXAMPLE_VERDICTS = {
     ("KC104", 2): "confirmed",
     ("KC104", 3): "confirmed",
     ("KC104", 4): "confirmed",
+    ("KC104", 5): "confirmed",
     ("KC105", 0): "confirmed",
     ("KC105", 1): "confirmed",
     ("KC105", 2): "confirmed",
@@ -421,6 +422,9 @@ EXAMPLE_VERDICTS = {
     ("KC301", 0): "confirmed",
     ("KC301", 1): "confirmed",
     ("KC301", 2): "confirmed",
+    # Dense(4, input_shape=(8,)) after keras.Input((8,)): ignored, but it is the shape the
+    # layer receives anyway (the rule cannot read the positional shape of keras.Input).
+    ("KC301", 3): "refuted",
     ("KC302", 0): "confirmed",
     ("KC302", 1): "confirmed",
     ("KC302", 2): "confirmed",

@@ -128,7 +128,8 @@ def summary(rows: list[Row], valid: list[Row], times: list[tuple[float, str]]) -
             f"seed fixtures' faults refuted: {len(seeds_refuted)}",
             f"experiments on valid examples: {len(valid)} parts tested, "
             f"{Counter(r.status for r in valid)}; confirmed: {len(valid_confirmed)}",
-            f"jobs: {len(times)}, slowest {max(times, default=0):.1f} s, total {sum(times):.0f} s",
+            f"jobs (one model each): {len(times)}, {sum(t for t, _ in times):.0f} s in all; "
+            "slowest: " + ", ".join(f"{name} {t:.1f} s" for t, name in sorted(times)[-5:]),
         ]
     )
 

@@ -22,7 +22,7 @@ from kerascheck.dynamic.cases import (
 from kerascheck.dynamic.jobs import CompileNameProbe, JobFailed, LossProbe, Outcome
 from kerascheck.dynamic.parts import Part
 from kerascheck.dynamic.plan import Unbuildable, data_labels, loss_value
-from kerascheck.ir import Known, LossSpec
+from kerascheck.ir import Known, LayerSpec, LossSpec
 from kerascheck.knowledge import load
 
 _SHAPE_ARGUMENTS = ("input_shape", "input_dim", "batch_input_shape")
@@ -178,7 +178,9 @@ def _negative_loss(loss: LossSpec, case: ModelCase, ctx: Context) -> Judge:
 
 # ----------------------------------------------------------------------------- architecture
 def ignored_input_shape(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
-    """KC301: the input shape a later layer declares is not the one it receives."""
+    """KC301: the input shape a later layer states against the one it receives. Keras
+    ignores the stated one: a fault where they differ (what the author set is lost), none
+    where the layer receives that shape anyway."""
     layer = case.model.layers[part.layer]
     names = [n for n in _SHAPE_ARGUMENTS if layer.call is not None and layer.call.kwarg(n)]
     if layer.class_name in _OWN_INPUT_DIM:  # an Embedding's input_dim is its vocabulary
@@ -186,6 +188,7 @@ def ignored_input_shape(part: Part, case: ModelCase, ctx: Context) -> Judge | No
     if not names or layer.is_first or case.model.kind != "sequential":
         return None
     name = names[0]
+    stated = _stated(layer, name)
     case.want()
 
     def judge() -> Verdict:
@@ -195,14 +198,36 @@ def ignored_input_shape(part: Part, case: ModelCase, ctx: Context) -> Judge | No
         received = built.layer_inputs[layer.position] if built.input_shape else None
         if received is None:
             return unverifiable(case.why_not(built))
+        at = f"the {layer.class_name} at position {layer.position + 1}"
+        note = case.note(built)
+        if stated is not None and stated == received[1:]:
+            return Verdict(
+                "refuted",
+                f"{at} receives {received}, the shape its {name}= states: Keras ignores it, "
+                f"and nothing is lost{note}",
+            )
+        says = f"states {stated} but " if stated is not None else ""
         evidence = (
-            f"the built model's input is {built.input_shape}; the {layer.class_name} at "
-            f"position {layer.position + 1} receives {received} from the layer before it, "
-            f"and Keras ignores its {name}={case.note(built)}"
+            f"the built model's input is {built.input_shape}; {at} {says}receives {received} "
+            f"from the layer before it, and Keras ignores its {name}={note}"
         )
         return Verdict("confirmed", evidence, _claims(case, "Do not pass an `input_shape`"))
 
     return judge
+
+
+def _stated(layer: LayerSpec, name: str) -> tuple[int | None, ...] | None:
+    """One sample's shape as the argument states it, when it is a literal."""
+    arg = layer.call.kwarg(name) if layer.call is not None else None
+    value = arg.value.value if arg is not None and isinstance(arg.value, Known) else None
+    if name == "input_dim":
+        return (value,) if isinstance(value, int) and not isinstance(value, bool) else None
+    if not isinstance(value, (tuple, list)) or not all(
+        v is None or isinstance(v, int) for v in value
+    ):
+        return None
+    shape = tuple(value)
+    return shape[1:] if name == "batch_input_shape" else shape
 
 
 def output_rank(part: Part, case: ModelCase, ctx: Context) -> Judge | None:

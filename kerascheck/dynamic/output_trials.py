@@ -24,7 +24,6 @@ from kerascheck.dynamic.jobs import (
 from kerascheck.dynamic.parts import Part
 from kerascheck.dynamic.plan import Unbuildable, loss_value
 from kerascheck.dynamic.trials import (
-    CLASS_OUTPUTS,
     ONEHOT_LOSSES,
     SEEDS,
     Targets,
@@ -265,10 +264,9 @@ def metric_blind_to_error(part: Part, case: ModelCase, ctx: Context) -> Judge | 
     if targets is None and info is not None and info.encoding == Known("continuous"):
         targets = unit_range("their range is not known")
     if targets is None:
-        activation = head.output.activation
-        if not isinstance(activation, Known) or activation.value in CLASS_OUTPUTS:
-            raise Unbuildable("the targets are not known, and the output may be a classifier's")
-        targets = unit_range("the targets are not known; the output is not a classifier's")
+        raise Unbuildable(
+            "the targets are not known: a regression loss may train a least-squares classifier"
+        )
     subject = subject_of(case, head)
     loss = given_loss(head.loss)
     written = as_written(subject, head)
@@ -305,10 +303,9 @@ def metric_blind_to_error(part: Part, case: ModelCase, ctx: Context) -> Judge | 
         rows = zip(reported.values, pushed.values, error.values, grown.values, strict=True)
         blind = all(abs(a - b) <= _METRIC_TOLERANCE and g >= 2 * e for a, b, e, g in rows)
         evidence = (
-            f"{lead}; on the trained model's predictions it reports {reported.text()} at mse "
-            f"{error.text()}, and {pushed.text()} on the same predictions pushed away from "
-            f"0.5, each on its own side (every decision kept), at mse {grown.text()}; "
-            f"{len(SEEDS)} seeds"
+            f"{lead}; it reports {reported.text()} on the trained model's predictions (mse "
+            f"{error.text()}) and {pushed.text()} on the same predictions pushed away from 0.5, "
+            f"every decision kept (mse {grown.text()}); {len(SEEDS)} seeds"
         )
         if blind:
             return Verdict("confirmed", f"{evidence}: it does not see the error{noted}")
