@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kerascheck import dynamic  # noqa: E402
-from kerascheck.dynamic import runner  # noqa: E402
+from kerascheck.dynamic import compare, runner  # noqa: E402
 from kerascheck.engine import Options, extract, flavour_of, lint_file, lint_source  # noqa: E402
 from kerascheck.registry import all_rules  # noqa: E402
 
@@ -134,11 +134,31 @@ def summary(rows: list[Row], valid: list[Row], times: list[tuple[float, str]]) -
     )
 
 
+def _print_margins() -> None:
+    """Each training comparison's values per seed, on stderr: how far a verdict is from
+    the other one (two ranges that nearly touch could tip on another CPU's arithmetic)."""
+    decide = compare.Outcome.worse.fget
+    assert decide is not None
+
+    def worse(self: compare.Outcome) -> bool:
+        written = ", ".join(compare.number(v) for v in self.written.values)
+        fixed = ", ".join(compare.number(v) for v in self.fixed.values)
+        print(f"{_CURRENT[0]}: written {written} | fixed {fixed}", file=sys.stderr)
+        return decide(self)
+
+    compare.Outcome.worse = property(worse)  # type: ignore[method-assign,assignment]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="repeat and compare (determinism)")
     parser.add_argument("--timeout", type=float, default=dynamic.DEFAULT_TIMEOUT)
+    parser.add_argument(
+        "--margins", action="store_true", help="print each comparison's values per seed"
+    )
     args = parser.parse_args()
+    if args.margins:
+        _print_margins()
     times = _timed_jobs()
     runs = []
     for number in range(args.runs):
