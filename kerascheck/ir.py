@@ -153,12 +153,22 @@ class LayerSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AppliedActivation:
+    """One activation applied on the way to an output: by the unit-defining layer itself, by
+    an ``Activation`` / ``Softmax()`` layer, or by a function (``tf.nn.softmax``)."""
+
+    activation: Activation
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class OutputSpec:
     """What a model's output really is: the unit-defining layer and the final activation.
 
     ``activation`` already accounts for trailing ``Activation('softmax')`` / ``Softmax()``
     layers and ``tf.nn.softmax`` applied to the output tensor; ``activation_span`` points
-    where that activation is written.
+    where that activation is written. ``name`` is what Keras keys a loss dict by: the key
+    of a dict of outputs, else the ``name=`` given to the layer producing the output.
     """
 
     layer: LayerSpec | None
@@ -166,6 +176,9 @@ class OutputSpec:
     activation: Activation
     activation_span: Span
     name: str | None = None
+    # Every activation applied from the unit-defining layer to the output, in the order
+    # they run (linear ones and identity layers left out; an unresolved one is UNKNOWN).
+    activations: tuple[AppliedActivation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +275,11 @@ class DataInfo:
     scaled: Value[str] = UNKNOWN
     split: Value[str] = UNKNOWN  # "train" / "test" for keras.datasets loaders
     span: Span | None = None
+    # The interval the values are drawn from or scaled into (low, high; +-inf when
+    # unbounded): ``np.random.uniform(a, b)``, ``MinMaxScaler``, a regression data set's
+    # documented targets. Kept only by operations that keep the values (row ranges,
+    # ``astype``, ``reshape``) and moved by arithmetic with known numbers (``/ 255``).
+    value_range: Value[tuple[float, float]] = UNKNOWN
 
 
 RunKind = Literal["train", "evaluate", "predict"]

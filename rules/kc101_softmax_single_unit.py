@@ -88,6 +88,14 @@ class SoftmaxSingleUnit(Rule):
         ),
         Invalid(
             """
+            # A sigmoid after the softmax only turns the constant 1.0 into 0.73.
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="softmax"), keras.layers.Activation("sigmoid")])
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
             import keras
             import tensorflow as tf
             N_OUT = 1
@@ -96,6 +104,25 @@ class SoftmaxSingleUnit(Rule):
             model = keras.Model(inputs, outputs)
             """,
             line=5,
+        ),
+        Invalid(
+            """
+            # One head of a two-output model.
+            import keras
+            inputs = keras.Input((8,))
+            flag = keras.layers.Dense(1, activation="softmax", name="flag")(inputs)
+            kind = keras.layers.Dense(3, activation="softmax", name="kind")(inputs)
+            model = keras.Model(inputs, [flag, kind])
+            """,
+            line=4,
+            fixed="""
+            # One head of a two-output model.
+            import keras
+            inputs = keras.Input((8,))
+            flag = keras.layers.Dense(1, activation="sigmoid", name="flag")(inputs)
+            kind = keras.layers.Dense(3, activation="softmax", name="kind")(inputs)
+            model = keras.Model(inputs, [flag, kind])
+            """,
         ),
     )
     valid = (
@@ -131,16 +158,31 @@ class SoftmaxSingleUnit(Rule):
                 return Sequential([layers.Dense(n, activation="softmax")])
             """
         ),
+        Valid(
+            """
+            # Softmax over 2 units, then a sigmoid: squashed twice (KC113), but not constant.
+            import keras
+            model = keras.Sequential([keras.layers.Dense(2, activation="softmax"), keras.layers.Activation("sigmoid")])
+            """
+        ),
     )
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         for head in heads(model, ctx.flavour):
             output = head.output
-            if output.activation == Known("softmax") and output.units == Known(1):
-                edit = Edit(output.activation_span, "sigmoid", "string")
-                yield self.finding(
-                    output.activation_span,
-                    "softmax over a 1-unit output always outputs 1.0; use "
-                    "activation='sigmoid' for a binary output, or one unit per class",
-                    fix=_sigmoid_fix(edit, head.loss),
-                )
+            if output.units != Known(1):
+                continue
+            # The last softmax on the way to the output: one under a later activation
+            # (``Activation('sigmoid')``) makes that one's output constant as well.
+            softmax = [a for a in output.activations if a.activation == Known("softmax")]
+            if not softmax:
+                continue
+            span = softmax[-1].span
+            last = softmax[-1] is output.activations[-1]
+            edit = Edit(span, "sigmoid", "string")
+            yield self.finding(
+                span,
+                "softmax over a 1-unit output always outputs 1.0; use "
+                "activation='sigmoid' for a binary output, or one unit per class",
+                fix=_sigmoid_fix(edit, head.loss) if last else None,
+            )

@@ -122,6 +122,25 @@ class LogitsWithoutFromLogits(Rule):
             """,
             line=5,
         ),
+        Invalid(
+            """
+            import keras
+            inputs = keras.Input((8,))
+            score = keras.layers.Dense(1, name="score")(inputs)
+            kind = keras.layers.Dense(3, activation="softmax", name="kind")(inputs)
+            model = keras.Model(inputs, [kind, score])
+            model.compile(optimizer="adam", loss={"kind": "categorical_crossentropy", "score": "binary_crossentropy"})
+            """,
+            line=6,
+            fixed="""
+            import keras
+            inputs = keras.Input((8,))
+            score = keras.layers.Dense(1, name="score")(inputs)
+            kind = keras.layers.Dense(3, activation="softmax", name="kind")(inputs)
+            model = keras.Model(inputs, [kind, score])
+            model.compile(optimizer="adam", loss={"kind": "categorical_crossentropy", "score": keras.losses.BinaryCrossentropy(from_logits=True)})
+            """,
+        ),
     )
     valid = (
         Valid(
@@ -155,6 +174,17 @@ class LogitsWithoutFromLogits(Rule):
             import keras
             model = keras.Sequential([keras.layers.Dense(10), keras.layers.Activation("softmax")])
             model.compile(optimizer="adam", loss="categorical_crossentropy")
+            """
+        ),
+        Valid(
+            """
+            # The linear head is trained with mse; the cross-entropy goes to the softmax head.
+            import keras
+            inputs = keras.Input((8,))
+            score = keras.layers.Dense(1, name="score")(inputs)
+            kind = keras.layers.Dense(3, activation="softmax", name="kind")(inputs)
+            model = keras.Model(inputs, [kind, score])
+            model.compile(optimizer="adam", loss={"score": "mse", "kind": "categorical_crossentropy"})
             """
         ),
     )

@@ -57,6 +57,25 @@ class CategoricalLossSingleUnit(Rule):
             """,
             line=6,
         ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy())
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            import keras
+            inputs = keras.Input((8,))
+            real = keras.layers.Dense(1, activation="sigmoid", name="real")(inputs)
+            digit = keras.layers.Dense(10, activation="softmax", name="digit")(inputs)
+            model = keras.Model(inputs, [real, digit])
+            model.compile(optimizer="adam", loss=["sparse_categorical_crossentropy", "sparse_categorical_crossentropy"])
+            """,
+            line=6,
+        ),
     )
     valid = (
         Valid(
@@ -78,6 +97,28 @@ class CategoricalLossSingleUnit(Rule):
             import keras
             model = keras.Sequential([keras.layers.Dense(n_classes, activation="softmax")])
             model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+            """
+        ),
+        Valid(
+            """
+            # Each head its own loss: binary for the 1-unit head, categorical for the 10-unit one.
+            import keras
+            inputs = keras.Input((8,))
+            real = keras.layers.Dense(1, activation="sigmoid", name="real")(inputs)
+            digit = keras.layers.Dense(10, activation="softmax", name="digit")(inputs)
+            model = keras.Model(inputs, [real, digit])
+            model.compile(optimizer="adam", loss=["binary_crossentropy", "sparse_categorical_crossentropy"])
+            """
+        ),
+        Valid(
+            """
+            # A dict of outputs is keyed and ordered by its keys: "a" is the 10-unit head.
+            import keras
+            inputs = keras.Input((8,))
+            digit = keras.layers.Dense(10, activation="softmax")(inputs)
+            real = keras.layers.Dense(1, activation="sigmoid")(inputs)
+            model = keras.Model(inputs, {"b": real, "a": digit})
+            model.compile(optimizer="adam", loss=["categorical_crossentropy", "binary_crossentropy"])
             """
         ),
     )

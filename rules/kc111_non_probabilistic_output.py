@@ -58,6 +58,30 @@ class NonProbabilisticOutput(Rule):
             """,
             line=3,
         ),
+        Invalid(
+            """
+            import keras
+            inputs = keras.Input((8,))
+            count = keras.layers.Dense(1, activation="relu", name="count")(inputs)
+            kind = keras.layers.Dense(3, activation="softmax", name="kind")(inputs)
+            model = keras.Model(inputs, [kind, count])
+            model.compile(optimizer="adam", loss=["categorical_crossentropy", "binary_crossentropy"])
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            # Nested outputs take a nested loss list.
+            import keras
+            inputs = keras.Input((8,))
+            a = keras.layers.Dense(3, activation="softmax")(inputs)
+            b = keras.layers.Dense(2, activation="tanh")(inputs)
+            c = keras.layers.Dense(1)(inputs)
+            model = keras.Model(inputs, [a, [b, c]])
+            model.compile(optimizer="adam", loss=["categorical_crossentropy", ["categorical_crossentropy", "mse"]])
+            """,
+            line=5,
+        ),
     )
     valid = (
         Valid(
@@ -92,6 +116,17 @@ class NonProbabilisticOutput(Rule):
             import keras
             model = keras.Sequential([keras.layers.Dense(3, activation="relu")])
             model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+            """
+        ),
+        Valid(
+            """
+            # The relu head gets a regression loss; the cross-entropy goes to the softmax head.
+            import keras
+            inputs = keras.Input((8,))
+            count = keras.layers.Dense(1, activation="relu", name="count")(inputs)
+            kind = keras.layers.Dense(3, activation="softmax", name="kind")(inputs)
+            model = keras.Model(inputs, [kind, count])
+            model.compile(optimizer="adam", loss={"count": "poisson", "kind": "categorical_crossentropy"})
             """
         ),
     )

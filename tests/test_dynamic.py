@@ -222,10 +222,10 @@ multilabel = Sequential([Input(shape=(6,)), layers.Dense(5, activation="sigmoid"
 multilabel.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
 multilabel.fit(features, MultiLabelBinarizer().fit_transform(tags))
 twice = Sequential([Input(shape=(6,)), layers.Dense(3, activation="softmax")])
-twice.compile(loss=losses.CategoricalCrossentropy(from_logits=True), optimizer="adam")
+twice.compile(loss=losses.CategoricalCrossentropy(from_logits=True), optimizer="adam"); twice.fit(features, labels)
 
 single = Sequential([Input(shape=(6,)), layers.Dense(1, activation="sigmoid")])
-single.compile(loss="categorical_crossentropy", optimizer="adam")
+single.compile(loss="categorical_crossentropy", optimizer="adam"); single.fit(features, labels)
 
 (x, y), _ = datasets.mnist.load_data()
 y = utils.to_categorical(y, 10)
@@ -234,13 +234,13 @@ digits.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
 digits.fit(x, y)
 
 typo = Sequential([Input(shape=(6,)), layers.Dense(1, activation="sigmoid")])
-typo.compile(loss="binary_crossentropyy", optimizer="adam")
+typo.compile(loss="binary_crossentropyy", optimizer="adam"); typo.fit(features, labels)
 
 conv = Sequential([Input((8, 8, 1)), layers.Conv2D(4, 3), layers.Dense(2, activation="softmax")])
-conv.compile(loss="categorical_crossentropy", optimizer="adam")
+conv.compile(loss="categorical_crossentropy", optimizer="adam"); conv.fit(features, labels)
 
 logits = Sequential([Input((6,)), layers.Dense(4, activation="relu"), layers.Dense(1)])
-logits.compile(loss="binary_crossentropy", optimizer="adam")
+logits.compile(loss="binary_crossentropy", optimizer="adam"); logits.fit(features, labels)
 """
 ONE_UNIT_SOFTMAX = """
 import keras

@@ -60,3 +60,57 @@ def test_generated_api_matches_installed_keras() -> None:
         check=False,
     )
     assert check.returncode == 0, check.stderr
+
+
+# Measured by real Keras in a child process (TensorFlow stays out of the test process):
+# where a second activation lands on the first's output, and which layers pass values
+# through unchanged at inference.
+_MEASURE = """
+import json, sys
+import numpy as np
+import keras
+from keras import layers
+pairs, transparent = json.loads(sys.argv[1])
+rng = np.random.default_rng(0)
+ranges = []
+for inner, outer, n in pairs:
+    eye = np.eye(n) * 2e4
+    z = np.concatenate([rng.normal(size=(1000, n)) * 30, eye, -eye, eye - 1e4, 1e4 - eye])
+    z = z.astype("float32")
+    out = np.asarray(layers.Activation(outer)(layers.Activation(inner)(z)))
+    ranges.append([float(out.min()), float(out.max())])
+shapes = {"SpatialDropout1D": (4, 3, 6), "SpatialDropout2D": (4, 2, 3, 6),
+          "SpatialDropout3D": (4, 2, 2, 3, 6)}
+identity = {}
+for name in transparent:
+    cls = getattr(layers, name)
+    layer = cls(0.5) if "Dropout" in name or name == "GaussianNoise" else cls()
+    x = rng.random(shapes.get(name, (4, 6))).astype("float32")
+    identity[name] = bool(np.array_equal(np.asarray(layer(x, training=False)), x))
+print(json.dumps([ranges, identity]))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs keras")
+def test_double_activation_ranges_and_transparent_layers_match_keras() -> None:
+    from kerascheck.rules.kc113_double_activation import squashed_range
+
+    inners = ["softmax", "sigmoid", "tanh", "softsign", "hard_sigmoid", "hard_tanh"]
+    outers = ["softmax", "sigmoid", "tanh", "softsign"]
+    pairs = [(i, o, n) for i in inners for o in outers for n in (2, 3, 10)]
+    transparent = sorted(load().transparent_layers)
+    run = subprocess.run(
+        [sys.executable, "-c", _MEASURE, json.dumps([pairs, transparent])],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    )
+    assert run.returncode == 0, run.stderr
+    ranges, identity = json.loads(run.stdout.strip().splitlines()[-1])
+    for (inner, outer, n), measured in zip(pairs, ranges, strict=True):
+        expected = squashed_range(inner, outer, n)
+        # The bounds are suprema: measured values approach them from inside.
+        assert expected[0] - 1e-4 <= measured[0] <= expected[0] + 2e-3, (inner, outer, n)
+        assert expected[1] - 2e-3 <= measured[1] <= expected[1] + 1e-4, (inner, outer, n)
+    assert identity == dict.fromkeys(transparent, True)

@@ -349,6 +349,22 @@ for name, activation in (("bad", "softmax"), ("good", "sigmoid")):
 inputs = keras.Input((2,), name="x")
 outputs = keras.activations.softmax(keras.layers.Dense(1, name="score")(inputs))
 keras.Model(inputs, outputs).save("op.keras")
+hidden = keras.layers.Dense(16, activation="relu")(inputs)
+kind = keras.layers.Dense(4, activation="sigmoid", name="kind")(hidden)
+logit = keras.layers.Dense(1, name="logit")(hidden)
+one = keras.layers.Dense(1, activation="sigmoid", name="one")(hidden)
+double = keras.layers.Activation("softmax", name="double")(
+    keras.layers.Dense(5, activation="softmax", name="probs")(hidden)
+)
+heads = keras.Model(inputs, [kind, logit, one, double])
+heads.compile(optimizer="adam", loss={
+    "kind": keras.losses.SparseCategoricalCrossentropy(),
+    "logit": "binary_crossentropy",
+    "one": keras.losses.CategoricalCrossentropy(),
+    "double": "categorical_crossentropy",
+})
+heads.save("heads.keras")
+heads.save("heads.h5")
 """
 
 
@@ -374,3 +390,16 @@ def test_models_saved_by_real_keras(saved_by_keras: Path) -> None:
         assert found(saved_by_keras / f"bad{suffix}") == [("KC101", "layers[1] out")], suffix
         assert found(saved_by_keras / f"good{suffix}") == [], suffix
     assert found(saved_by_keras / "op.keras") == [("KC101", "layers[2] softmax")]
+
+
+def test_saved_losses_are_paired_with_their_outputs(saved_by_keras: Path) -> None:
+    # Loss instances and strings of a dict keyed by output name, as Keras 3 stores them in
+    # compile_config (.keras) and training_config (.h5).
+    pytest.importorskip("h5py")
+    for suffix, key in ((".keras", "compile_config"), (".h5", "training_config")):
+        assert found(saved_by_keras / f"heads{suffix}") == [
+            ("KC113", "layers[6] double"),
+            ("KC109", f"{key}.loss.kind"),
+            ("KC106", f"{key}.loss.logit"),
+            ("KC108", f"{key}.loss.one"),
+        ], suffix

@@ -66,6 +66,7 @@ def test_github_annotations(tmp_path: Path) -> None:
         "r = keras.Sequential([keras.layers.Dense(1)])\n"
         "r.compile(loss='mse', metrics=['accuracy'])\n"
         "import numpy; r.fit(x, numpy.random.rand(9, 1))  # continuous targets\n"
+        "m.fit(x, y)\n"
     )
     (tmp_path / "broken.py").write_text("import keras\n(\n")
     result = run_check(tmp_path, ".", "--format", "github")

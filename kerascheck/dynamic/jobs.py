@@ -317,7 +317,7 @@ class OutputStats:
     shape: tuple[int | None, ...]  # the built output shape, batch dimension None
     low: float
     high: float
-    all_one: bool
+    all_one: bool  # every value is 1.0 (up to float32 rounding)
 
 
 @dataclass(frozen=True)

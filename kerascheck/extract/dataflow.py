@@ -33,18 +33,22 @@ _ENCODERS = {
     "sklearn.preprocessing.OneHotEncoder": "onehot",
     "sklearn.preprocessing.MultiLabelBinarizer": "multihot",
 }
-# Arrays of continuous random values (targets of synthetic regressions).
-_CONTINUOUS_RANDOM = frozenset(
-    {
-        "numpy.random.rand",
-        "numpy.random.randn",
-        "numpy.random.random",
-        "numpy.random.random_sample",
-        "numpy.random.uniform",
-        "numpy.random.normal",
-        "numpy.random.standard_normal",
-    }
-)
+_INF = float("inf")
+_UNIT = (0.0, 1.0)
+_UNBOUNDED = (-_INF, _INF)
+# Arrays of continuous random values (targets of synthetic regressions) and the interval
+# they are drawn from (``uniform`` reads its own bounds).
+_CONTINUOUS_RANDOM: dict[str, tuple[float, float] | None] = {
+    "numpy.random.rand": _UNIT,
+    "numpy.random.randn": _UNBOUNDED,
+    "numpy.random.random": _UNIT,
+    "numpy.random.random_sample": _UNIT,
+    "numpy.random.uniform": None,
+    "numpy.random.normal": _UNBOUNDED,
+    "numpy.random.standard_normal": _UNBOUNDED,
+}
+# Random counts and waiting times: no class ids, but never negative and unbounded above.
+_NONNEGATIVE_RANDOM = frozenset({"numpy.random.poisson", "numpy.random.exponential"})
 # Functions whose values are non-integer reals whatever they are given (``np.sin(x)``), and
 # those that keep continuous values continuous (``np.power(noise, 3)``).
 _CONTINUOUS_FUNCTIONS = frozenset(
@@ -129,7 +133,13 @@ def data_from_call(
             span=call.span,
         )
         if dataset.classes is None:
-            y = DataInfo(encoding=Known("continuous"), dataset=Known(parts[2]), span=call.span)
+            documented = dataset.target_range
+            y = DataInfo(
+                encoding=Known("continuous"),
+                dataset=Known(parts[2]),
+                span=call.span,
+                value_range=Known(documented) if documented is not None else UNKNOWN,
+            )
         else:
             y = DataInfo(
                 encoding=Known("integer"),
@@ -156,7 +166,11 @@ def data_from_call(
         source = positional[0] if positional else keywords.get("y")
         if given is UNKNOWN and isinstance(source, Data):
             given = source.info.num_classes
-        return Data(DataInfo(encoding=Known("onehot"), num_classes=given, span=call.span))
+        onehot = DataInfo(encoding=Known("onehot"), num_classes=given, span=call.span)
+        if isinstance(source, Data) and source.info.encoding == Known("integer"):
+            # The same labels, one-hot: still a loader's labels, one per sample.
+            onehot = replace(onehot, dataset=source.info.dataset, split=source.info.split)
+        return Data(onehot)
     if qualname == "numpy.where" and len(positional) == 3:
         choices = {v.value for v in positional[1:] if isinstance(v, Known)}
         if choices in ({-1, 1}, {-1.0, 1.0}):
@@ -166,7 +180,23 @@ def data_from_call(
         return UNKNOWN
     if qualname in _ARRAY_PASSTHROUGH and positional and isinstance(positional[0], Data):
         return positional[0]
-    if qualname in _CONTINUOUS_RANDOM or qualname in _CONTINUOUS_FUNCTIONS:
+    if qualname in _CONTINUOUS_RANDOM:
+        drawn = _CONTINUOUS_RANDOM[qualname]
+        interval = Known(drawn) if drawn is not None else _uniform_range(positional, keywords)
+        return Data(DataInfo(encoding=Known("continuous"), span=call.span, value_range=interval))
+    if qualname in _NONNEGATIVE_RANDOM:
+        return Data(DataInfo(span=call.span, value_range=Known((0.0, _INF))))
+    if qualname == "sklearn.datasets.make_regression":
+        # y = X @ coef + noise with normal X: unbounded targets (and coef with coef=True).
+        y = Data(
+            DataInfo(encoding=Known("continuous"), span=call.span, value_range=Known(_UNBOUNDED))
+        )
+        items: tuple[Value, ...] = (Data(DataInfo(span=call.span)), y)
+        coef = keywords.get("coef")
+        if coef is not None and coef != Known(False):
+            items = (*items, UNKNOWN) if coef == Known(True) else ()
+        return Seq(items, True) if items else UNKNOWN
+    if qualname in _CONTINUOUS_FUNCTIONS:
         return Data(DataInfo(encoding=Known("continuous"), span=call.span))
     if qualname in _CONTINUOUS_PRESERVING and any(map(_continuous, positional)):
         return Data(DataInfo(encoding=Known("continuous"), span=call.span))
@@ -185,7 +215,7 @@ def data_from_call(
     if qualname == "numpy.argmax" and positional and isinstance(positional[0], Data):
         info = positional[0].info
         if info.encoding == Known("onehot"):
-            return Data(replace(info, encoding=Known("integer")))
+            return Data(replace(info, encoding=Known("integer"), value_range=UNKNOWN))
         return UNKNOWN
     if qualname == "sklearn.datasets.make_multilabel_classification":
         x = Data(DataInfo(span=call.span))
@@ -195,9 +225,42 @@ def data_from_call(
         for array in positional:
             split += [array, array] if isinstance(array, Data) else [UNKNOWN, UNKNOWN]
         return Seq(tuple(split), True) if split else UNKNOWN
+    if qualname == "sklearn.preprocessing.MinMaxScaler":
+        given = keywords.get("feature_range", positional[0] if positional else None)
+        return Instance(qualname, _literal_range(given) if given is not None else Known(_UNIT))
     if qualname in _SCALERS or qualname in _ENCODERS:
         return Instance(qualname)
     return None
+
+
+def _number(value: Value | None, default: float | None = None) -> float | None:
+    if value is None:
+        return default
+    if isinstance(value, Known) and isinstance(value.value, (int, float)):
+        return None if isinstance(value.value, bool) else float(value.value)
+    return None
+
+
+def _literal_range(value: Value) -> Any:
+    """``(low, high)`` written as literal numbers, else UNKNOWN."""
+    if (
+        isinstance(value, Known)
+        and isinstance(value.value, (tuple, list))
+        and len(value.value) == 2
+    ):
+        low, high = (_number(Known(v)) for v in value.value)
+        if low is not None and high is not None and low <= high:
+            return Known((low, high))
+    return UNKNOWN
+
+
+def _uniform_range(positional: list[Value], keywords: dict[str, Value]) -> Any:
+    """``np.random.uniform(low=0.0, high=1.0, size)``."""
+    low = _number(keywords.get("low", positional[0] if positional else None), 0.0)
+    high = _number(keywords.get("high", positional[1] if len(positional) > 1 else None), 1.0)
+    if low is None or high is None:
+        return UNKNOWN
+    return Known((min(low, high), max(low, high)))
 
 
 def _random_ints(positional: list[Value], keywords: dict[str, Value], call: Call) -> Value:
@@ -207,9 +270,14 @@ def _random_ints(positional: list[Value], keywords: dict[str, Value], call: Call
     high = keywords.get("high", positional[1] if len(positional) > 1 else None)
     if high is None or high == Known(None):
         low, high = Known(0), low
+    interval: Any = UNKNOWN
+    if isinstance(_known_int(low), Known) and isinstance(_known_int(high), Known):
+        interval = Known((float(low.value), float(high.value - 1)))  # type: ignore[union-attr]
     if low != Known(0) or _known_int(high) is UNKNOWN:
-        return Data(DataInfo(span=call.span))
-    return Data(DataInfo(encoding=Known("integer"), num_classes=high, span=call.span))
+        return Data(DataInfo(span=call.span, value_range=interval))
+    return Data(
+        DataInfo(encoding=Known("integer"), num_classes=high, span=call.span, value_range=interval)
+    )
 
 
 def subscript(array: Data, elements: Sequence[cst.SubscriptElement]) -> Data:
@@ -223,12 +291,20 @@ def subscript(array: Data, elements: Sequence[cst.SubscriptElement]) -> Data:
     rows, others = elements[0].slice, elements[1:]
     reshaped = all(_is_reshape(e.slice) or _is_full(e.slice) for e in others)
     if not reshaped:
-        return Data(DataInfo(scaled=info.scaled, dataset=info.dataset, span=info.span))
+        # Elements of the array: still in its range (a mask on a later axis could pick by
+        # value, but then the rows are not kept either).
+        kept_range = info.value_range if isinstance(rows, cst.Slice) else UNKNOWN
+        return Data(
+            DataInfo(
+                scaled=info.scaled, dataset=info.dataset, span=info.span, value_range=kept_range
+            )
+        )
     if isinstance(rows, cst.Slice) or _is_reshape(rows):
         return array
     encoding = info.encoding.value if isinstance(info.encoding, Known) else None
     kept = info.num_classes if encoding in _COLUMN_ENCODINGS else UNKNOWN
-    return Data(replace(info, num_classes=kept))
+    # A mask or an index array may select rows by their values (``y[y < 1]``).
+    return Data(replace(info, num_classes=kept, value_range=UNKNOWN))
 
 
 def _is_full(index: cst.BaseSlice) -> bool:
@@ -272,7 +348,8 @@ def call_method(method: Method, positional: list[Value]) -> Value:
     if receiver.qualname in _ENCODERS:
         encoding = Known(_ENCODERS[receiver.qualname])
         return Data(DataInfo(encoding=encoding, dataset=info.dataset, span=info.span))
-    return Data(replace(info, scaled=Known(_SCALERS[receiver.qualname])))
+    scaled = Known(_SCALERS[receiver.qualname])
+    return Data(replace(info, scaled=scaled, value_range=receiver.value_range))
 
 
 def _is_binary(info: DataInfo) -> bool:
@@ -300,6 +377,25 @@ def _is_call_to(node: cst.BaseExpression, names: tuple[str, ...]) -> bool:
     return isinstance(func, cst.Attribute) and func.attr.value in names
 
 
+def _moved(op: Callable[[Any, Any], Any], interval: Any, right: Value) -> Any:
+    """Where ``values <op> number`` lies when the values lie in ``interval``."""
+    number = _number(right)
+    if not isinstance(interval, Known) or number is None:
+        return UNKNOWN
+    low, high = interval.value
+    if op is operator.add or op is operator.sub:
+        shift = number if op is operator.add else -number
+        return Known((low + shift, high + shift))
+    if op is operator.truediv and number != 0:
+        number = 1 / number
+    elif op is not operator.mul:
+        return UNKNOWN
+    if number == 0:
+        return Known((0.0, 0.0))
+    ends = (low * number, high * number)
+    return Known((min(ends), max(ends)))
+
+
 def binary(
     op: Callable[[Any, Any], Any], left: Value, right: Value, right_node: cst.CSTNode | None
 ) -> Value | None:
@@ -308,7 +404,8 @@ def binary(
         # Continuous values (random reals) added to, scaling or scaled by anything stay
         # continuous: ``5 * x ** 2 + noise``.
         span = left.info.span if isinstance(left, Data) else None
-        return Data(DataInfo(encoding=Known("continuous"), span=span))
+        moved = _moved(op, left.info.value_range, right) if isinstance(left, Data) else UNKNOWN
+        return Data(DataInfo(encoding=Known("continuous"), span=span, value_range=moved))
     if not isinstance(left, Data):
         # ``y - y.mean()`` centres whatever ``y`` was; ``x / 255`` scales pixel values.
         centring = op is operator.sub and right_node is not None
@@ -317,7 +414,7 @@ def binary(
         if left is UNKNOWN and _scales_pixels(op, right):
             return Data(DataInfo(encoding=Known("continuous"), scaled=Known("unit")))
         return None
-    info = left.info
+    info = replace(left.info, value_range=_moved(op, left.info.value_range, right))
     # 0/1 labels mapped with ``y * 2 - 1`` become -1/+1.
     if _is_binary(info) and op is operator.mul and right == Known(2):
         return Data(replace(info, encoding=Known("doubled_binary")))

@@ -18,6 +18,7 @@ from kerascheck.extract.values import (
 )
 from kerascheck.ir import (
     UNKNOWN,
+    AppliedActivation,
     Call,
     CompileSpec,
     DataInfo,
@@ -66,9 +67,11 @@ def build_model_spec(
         layers = [replace(layer, position=i) for i, layer in enumerate(model.layers)]
         outputs = _sequential_outputs(layers, model, k)
     else:
-        layers, edges = _graph(model.output_tensors or [])
+        layers, edges, placed = _graph(model.output_tensors or [])
         outputs = tuple(
-            _tensor_output(t, k, model.span, (model.output_names or [None] * 99)[i])
+            _placed(
+                _tensor_output(t, k, model.span, (model.output_names or [None] * 99)[i]), placed
+            )
             for i, t in enumerate(model.output_tensors or [])
         )
     return ModelSpec(
@@ -98,10 +101,20 @@ def _sequential_outputs(
     return (_tensor_output(chain, k, model.span, None),)
 
 
-def _graph(outputs: list[Tensor]) -> tuple[list[LayerSpec], tuple[tuple[int, int], ...]]:
+def _placed(output: OutputSpec, placed: dict[int, LayerSpec]) -> OutputSpec:
+    """The output with its layer as the model lists it (with its position)."""
+    if output.layer is None or id(output.layer) not in placed:
+        return output
+    return replace(output, layer=placed[id(output.layer)])
+
+
+def _graph(
+    outputs: list[Tensor],
+) -> tuple[list[LayerSpec], tuple[tuple[int, int], ...], dict[int, LayerSpec]]:
     """Layers reachable from the outputs (inputs first, each once) and the edges between
     them: (producer position, consumer position), consumer -1 for an operation that is not
-    a layer (``x + y``). Iterative, so deep graphs cannot exhaust the stack."""
+    a layer (``x + y``); and each layer as placed, by the identity of the layer met in the
+    graph. Iterative, so deep graphs cannot exhaust the stack."""
     ordered: list[LayerSpec] = []
     position: dict[int, int] = {}
     done: set[int] = set()
@@ -132,7 +145,8 @@ def _graph(outputs: list[Tensor]) -> tuple[list[LayerSpec], tuple[tuple[int, int
                 edges.add((position[id(parent.layer)], consumer))
             frontier.append(parent)
     layers = [replace(layer, position=i) for i, layer in enumerate(ordered)]
-    return layers, tuple(sorted(edges))
+    placed = {id(original): layer for original, layer in zip(ordered, layers, strict=True)}
+    return layers, tuple(sorted(edges)), placed
 
 
 def _layer_name(layer: LayerSpec) -> str | None:
@@ -153,46 +167,48 @@ def _units(layer: LayerSpec, k: Knowledge) -> Any:
 
 
 def _tensor_output(tensor: Tensor, k: Knowledge, fallback: Span, name: str | None) -> OutputSpec:
-    """Walk back from an output tensor through activations and transparent layers."""
-    activation: Any = None
-    activation_span: Span | None = None
+    """Walk back from an output tensor through activations and transparent layers to the
+    layer that defines the units, collecting the activations applied on the way."""
+    if name is None and tensor.layer is not None:
+        # Keras keys losses by the name of the layer that produces the output itself; an
+        # unnamed layer gets a generated name nobody can key by.
+        name = _layer_name(tensor.layer)
+    applied: list[AppliedActivation] = []  # outermost first
     current: Tensor | None = tensor
     while current is not None:
         layer = current.layer
-        if name is None and layer is not None:
-            name = _layer_name(layer)
+        single = current.inputs[0] if len(current.inputs) == 1 else None
         if layer is None:
-            if current.activation is UNKNOWN or len(current.inputs) != 1:
+            if current.activation is UNKNOWN or single is None:
                 break
-            if activation is None:
-                activation, activation_span = current.activation, current.activation_span
-            current = current.inputs[0]
+            if current.activation != Known(None):  # ``keras.activations.linear(x)``
+                span = current.activation_span or fallback
+                applied.append(AppliedActivation(current.activation, span))
+            current = single
             continue
         if layer.class_name in k.transparent_layers:
-            current = current.inputs[0] if len(current.inputs) == 1 else None
+            current = single
             continue
         is_activation = layer.class_name == "Activation" or layer.class_name in k.activation_layers
-        if is_activation and layer.activation == Known(None):
+        if is_activation:
             # Activation("linear") computes nothing: mixed precision's float32 cast after a
             # softmax (``Activation("linear", dtype="float32")``) leaves the softmax output.
-            current = current.inputs[0] if len(current.inputs) == 1 else None
+            if layer.activation != Known(None):
+                span = layer.activation_span or layer.span
+                applied.append(AppliedActivation(layer.activation, span))
+            current = single
             continue
-        if is_activation:
-            if activation is None:
-                activation, activation_span = layer.activation, layer.activation_span or layer.span
-            current = current.inputs[0] if len(current.inputs) == 1 else None
-            continue
-        if activation is None:
-            activation, activation_span = layer.activation, layer.activation_span or layer.span
+        # The unit-defining layer: the last activation applied is the output's.
+        own = AppliedActivation(layer.activation, layer.activation_span or layer.span)
+        outer = applied[0] if applied else own
+        if layer.activation != Known(None):
+            applied.append(own)
+        activations = tuple(reversed(applied))
         units = _units(layer, k)
-        return OutputSpec(layer, units, activation, activation_span or layer.span, name)
-    return OutputSpec(
-        None,
-        UNKNOWN,
-        activation if activation is not None else UNKNOWN,
-        activation_span or fallback,
-        name,
-    )
+        return OutputSpec(layer, units, outer.activation, outer.span, name, activations)
+    outer_activation = applied[0].activation if applied else UNKNOWN
+    outer_span = applied[0].span if applied else fallback
+    return OutputSpec(None, UNKNOWN, outer_activation, outer_span, name, tuple(reversed(applied)))
 
 
 # ----------------------------------------------------------------------------- compile
@@ -268,6 +284,20 @@ def _metrics(
     return found
 
 
+def _flat_losses(value: Seq) -> list[Value]:
+    """One loss per output of nested outputs (``[a, [b, c]]``): Keras accepts the loss list
+    nested like the outputs or flat (measured, Keras 3.15)."""
+    flat: list[Value] = []
+    for item in value.items:
+        if isinstance(item, Known) and isinstance(item.value, (list, tuple)):
+            item = Seq(tuple(Known(v) for v in item.value), True)
+        if isinstance(item, Seq):
+            flat.extend(_flat_losses(item))
+        else:
+            flat.append(item)
+    return flat
+
+
 def build_compile(
     call: Call, positional: list[Value], keywords: dict[str, Value], k: Knowledge
 ) -> CompileSpec:
@@ -288,7 +318,12 @@ def build_compile(
 
         if isinstance(loss_value, Seq):
             broadcast = False
-            losses = [(None, _loss_spec(v, at(i), k)) for i, v in enumerate(loss_value.items)]
+            flat = _flat_losses(loss_value)
+            # Spans of a nested list's items are not kept: the list's own span stands in.
+            nested = len(flat) != len(loss_value.items)
+            losses = [
+                (None, _loss_spec(v, loss_span if nested else at(i), k)) for i, v in enumerate(flat)
+            ]
         elif isinstance(loss_value, Mapping):
             broadcast = False
             losses = [(key, _loss_spec(v, at(i), k)) for i, (key, v) in enumerate(loss_value.items)]

@@ -896,6 +896,9 @@ class PythonExtractor:
         if q in k.model_loaders:
             model = ModelObject("loaded", call.span, complete=False)
             return model
+        if q in k.identity_functions and positional and isinstance(positional[0], Tensor):
+            # A dtype cast keeps the values: an activation before it is still the output's.
+            return Tensor(inputs=(positional[0],), activation=Known(None))
         if q in k.activation_functions or q.startswith("keras.activations."):
             tensors = [v for v in positional if isinstance(v, Tensor)]
             if tensors:
@@ -913,9 +916,11 @@ class PythonExtractor:
                 return LayerObject(self.make_layer(name, call, positional, keywords, starred))
             tensors = tuple(t for v in positional for t in _tensors_in(v))
             return Tensor(inputs=tensors) if tensors else UNKNOWN
+        tensors = tuple(t for v in positional for t in _tensors_in(v))
         if q.startswith("tensorflow."):
-            tensors = tuple(t for v in positional for t in _tensors_in(v))
             return Tensor(inputs=tensors) if tensors else UNKNOWN
+        if tensors and q.startswith(("keras.ops.", "keras.backend.")):
+            return Tensor(inputs=tensors)  # an operation on the graph's tensors
         return KerasObject(call)
 
     def make_layer(
@@ -1231,13 +1236,29 @@ def _tensors_in(value: Value) -> Iterable[Tensor]:
 
 
 def _output_tensors(value: Value) -> tuple[list[Tensor] | None, list[str | None] | None]:
+    """A model's outputs in the order Keras flattens them (measured, Keras 3.15): nested
+    lists depth first; a dict by sorted key, each output then known by its key."""
     if isinstance(value, Tensor):
         return [value], None
-    if isinstance(value, Seq) and all(isinstance(i, Tensor) for i in value.items):
-        return list(value.items), None  # type: ignore[arg-type]
+    if isinstance(value, Seq):
+        flat = _flat_tensors(value)
+        return (flat, None) if flat is not None else (None, None)
     if isinstance(value, Mapping) and all(isinstance(v, Tensor) for _, v in value.items):
-        return [v for _, v in value.items], [k for k, _ in value.items]  # type: ignore[misc]
+        ordered = sorted(value.items, key=lambda item: item[0])
+        return [v for _, v in ordered], [k for k, _ in ordered]  # type: ignore[misc]
     return None, None
+
+
+def _flat_tensors(value: Seq) -> list[Tensor] | None:
+    flat: list[Tensor] = []
+    for item in value.items:
+        if isinstance(item, Tensor):
+            flat.append(item)
+        elif isinstance(item, Seq) and (nested := _flat_tensors(item)) is not None:
+            flat.extend(nested)
+        else:
+            return None
+    return flat
 
 
 def _activation_in_doubt(name: str, call: Call, k: Knowledge) -> bool:

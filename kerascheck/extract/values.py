@@ -125,6 +125,8 @@ class Instance:
     """An object of a non-Keras class the data flow models (``StandardScaler()``)."""
 
     qualname: str
+    # What its transform's values range over, when its options fix it (MinMaxScaler).
+    value_range: Any = UNKNOWN
 
 
 @dataclass(frozen=True)

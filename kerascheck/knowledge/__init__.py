@@ -31,10 +31,12 @@ class LossClass:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A ``keras.datasets`` loader: ``classes`` is None for a regression target."""
+    """A ``keras.datasets`` loader: ``classes`` is None for a regression target, whose
+    documented typical range is ``target_range``."""
 
     classes: int | None
     image: bool
+    target_range: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,10 @@ class Knowledge:
     default_activation: dict[str, str | None]
     unit_layers: dict[str, UnitArg]
     channel_layers: frozenset[str]
+    # Identity at inference (measured, docs/knowledge.md): values pass through unchanged.
     transparent_layers: frozenset[str]
+    # Functions that return their input's values (a dtype cast): ``tf.cast(x, "float32")``.
+    identity_functions: frozenset[str]
     wrapper_layers: frozenset[str]
     datasets: dict[str, Dataset]
     learning_rate: LearningRateRange
@@ -168,8 +173,16 @@ def load() -> Knowledge:
         unit_layers={k: UnitArg(**v) for k, v in raw["unit_layers"].items()},
         channel_layers=frozenset(raw["channel_layers"]),
         transparent_layers=frozenset(raw["transparent_layers"]),
+        identity_functions=frozenset(raw["identity_functions"]),
         wrapper_layers=frozenset(raw["wrapper_layers"]),
-        datasets={name: Dataset(**v) for name, v in raw["datasets"].items()},
+        datasets={
+            name: Dataset(
+                v["classes"],
+                v["image"],
+                tuple(v["target_range"]) if "target_range" in v else None,  # type: ignore[arg-type]
+            )
+            for name, v in raw["datasets"].items()
+        },
         learning_rate=LearningRateRange(
             adaptive_optimizers=frozenset(raw["learning_rate"]["adaptive_optimizers"]),
             adaptive_max=raw["learning_rate"]["adaptive_max"],
