@@ -222,7 +222,7 @@ multilabel = Sequential([Input(shape=(6,)), layers.Dense(5, activation="sigmoid"
 multilabel.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
 multilabel.fit(features, MultiLabelBinarizer().fit_transform(tags))
 twice = Sequential([Input(shape=(6,)), layers.Dense(3, activation="softmax")])
-twice.compile(loss=losses.CategoricalCrossentropy(from_logits=True), optimizer="adam"); twice.fit(features, labels)
+twice.compile(loss=losses.CategoricalCrossentropy(from_logits=True)); twice.fit(features, labels)
 
 single = Sequential([Input(shape=(6,)), layers.Dense(1, activation="sigmoid")])
 single.compile(loss="categorical_crossentropy", optimizer="adam"); single.fit(features, labels)

@@ -47,6 +47,7 @@ REGISTRY: dict[str, Experiment] = {
         Experiment("categorical-loss", parts.output_heads, output_trials.categorical_loss),
         Experiment("probability-output", parts.output_heads, output_trials.probability_output),
         Experiment("label-encoding", parts.training_labels, model_checks.label_encoding),
+        Experiment("squashed-range", parts.activation_pairs, model_checks.squashed_range),
         Experiment("compile-name", parts.compile_names, model_checks.compile_name),
         Experiment("ignored-input-shape", parts.layers, model_checks.ignored_input_shape),
         Experiment("composed-linear-map", parts.layers, model_trials.composed_linear_map),

@@ -264,6 +264,16 @@ class RangeProbe:
     samples: int = 4096
 
 
+@dataclass(frozen=True)
+class SquashProbe:
+    """The values ``outer`` applied to the output of ``inner`` attains over ``units`` units,
+    against ``outer`` alone (pre-activations of +-1e4 and 0, the extremes)."""
+
+    inner: str
+    outer: str
+    units: int
+
+
 Probe = (
     ModelProbe
     | ConstructProbe
@@ -275,6 +285,7 @@ Probe = (
     | TrainProbe
     | AffineProbe
     | RangeProbe
+    | SquashProbe
 )
 
 
@@ -334,7 +345,7 @@ class Rebuild:
     """One rebuilt graph. ``stopped`` says why it did not get as far as a train step."""
 
     input_shape: tuple[int | None, ...] | None
-    layer_inputs: tuple[tuple[int | None, ...] | None, ...]  # per plan layer, Sequential
+    layer_inputs: tuple[tuple[int | None, ...] | None, ...]  # per plan layer
     output_shapes: tuple[tuple[int | None, ...], ...]  # as built, even without a forward pass
     outputs: tuple[OutputStats, ...]  # from the forward pass
     train: TrainStep | None
@@ -342,7 +353,7 @@ class Rebuild:
     events: tuple[Event, ...]
     stopped: str | None
     samples: int
-    layer_outputs: tuple[tuple[int | None, ...] | None, ...] = ()  # per plan layer, Sequential
+    layer_outputs: tuple[tuple[int | None, ...] | None, ...] = ()  # per plan layer
     stand_in: bool = False  # built on the stand-in input: the model declares no input shape
 
 
@@ -397,7 +408,16 @@ class RangeOutcome:
     error: Event | None = None
 
 
-Answer = ModelOutcome | Outcome | TrainOutcome | AffineOutcome | RangeOutcome
+@dataclass(frozen=True)
+class SquashOutcome:
+    low: float  # what the two activations attain, one after the other
+    high: float
+    alone_low: float  # what the outer one attains alone
+    alone_high: float
+    error: Event | None = None
+
+
+Answer = ModelOutcome | Outcome | TrainOutcome | AffineOutcome | RangeOutcome | SquashOutcome
 
 
 @dataclass(frozen=True)

@@ -155,13 +155,13 @@ class _Rebuilder:
             model = connect(self.plan, objects, step)
         except _Stopped:
             return None
-        if self.plan.kind == "sequential":
-            for index, layer in enumerate(objects):
-                # An input tensor has no input, nor has a layer Keras did not connect.
-                with contextlib.suppress(AttributeError, ValueError):
-                    self.layer_inputs[index] = _shape(layer.input.shape)
-                with contextlib.suppress(AttributeError, ValueError):
-                    self.layer_outputs[index] = _shape(layer.output.shape)
+        for index, layer in enumerate(objects):
+            # An input tensor has no input, nor has a layer Keras did not connect; a layer
+            # called on several inputs (a merge) has a list of them.
+            with contextlib.suppress(AttributeError, ValueError, TypeError):
+                self.layer_inputs[index] = _shape(layer.input.shape)
+            with contextlib.suppress(AttributeError, ValueError, TypeError):
+                self.layer_outputs[index] = _shape(layer.output.shape)
         return model
 
     def forward(self, model: Any) -> Any | str:

@@ -19,13 +19,22 @@ from kerascheck.dynamic.cases import (
     judge_named,
     unverifiable,
 )
-from kerascheck.dynamic.jobs import CompileNameProbe, JobFailed, LossProbe, Outcome
+from kerascheck.dynamic.jobs import (
+    CompileNameProbe,
+    JobFailed,
+    LossProbe,
+    Outcome,
+    SquashOutcome,
+    SquashProbe,
+)
 from kerascheck.dynamic.parts import Part
 from kerascheck.dynamic.plan import Unbuildable, data_labels, loss_value
-from kerascheck.ir import Known, LayerSpec, LossSpec
+from kerascheck.ir import Known, LayerSpec, LossSpec, ModelSpec
 from kerascheck.knowledge import load
+from kerascheck.rules._heads import labels_under
 
 _SHAPE_ARGUMENTS = ("input_shape", "input_dim", "batch_input_shape")
+_SQUASH_SHARE = 0.01  # a squashed output misses more than 1 % of the range it should have
 _OWN_INPUT_DIM = frozenset({"Embedding"})
 
 
@@ -85,6 +94,39 @@ def probability_range(part: Part, case: ModelCase, ctx: Context) -> Judge | None
             )
             return Verdict("confirmed", evidence, _claims(case, "from_logits=True"))
         return Verdict("refuted", f"{seen}: not a probability, so from_logits=True fits it{note}")
+
+    return judge
+
+
+def squashed_range(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC113: the values two activations, one after the other, attain against the second
+    alone (the fix: the first made linear), computed by Keras on extreme pre-activations.
+    Exact; nothing is trained, and nothing of the model but the two activations is needed."""
+    inner, outer = part.pair
+    if part.head is None or inner is None or outer is None:
+        return None
+    units = part.head.output.units
+    width = units.value if isinstance(units, Known) else 2  # unknown: the widest band
+    index = case.ask(SquashProbe(inner, outer, width))
+    over = f" over {width} units" if outer == "softmax" else ""
+
+    def judge() -> Verdict:
+        found = case.answer(index)
+        if isinstance(found, JobFailed):
+            return unverifiable(found.reason)
+        assert isinstance(found, SquashOutcome)
+        if found.error is not None:
+            return unverifiable(f"Keras could not apply the activations: {found.error.text()}")
+        both = f"[{found.low:.3g}, {found.high:.3g}]"
+        alone = f"[{found.alone_low:.3g}, {found.alone_high:.3g}]"
+        lost = 1 - (found.high - found.low) / (found.alone_high - found.alone_low)
+        seen = (
+            f"{ctx.keras}'s {outer} of {inner}{over} attains only {both} (pre-activations of "
+            f"+-1e4 and 0), {outer} alone {alone}"
+        )
+        if lost > _SQUASH_SHARE:
+            return Verdict("confirmed", f"{seen}: {lost:.0%} of the output's range is out of reach")
+        return Verdict("refuted", f"{seen}: the range is kept")
 
     return judge
 
@@ -231,9 +273,10 @@ def _stated(layer: LayerSpec, name: str) -> tuple[int | None, ...] | None:
 
 
 def output_rank(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
-    """KC303: a Dense on a feature map predicts once per position, not once per sample."""
+    """KC303: a Dense on a feature map predicts once per position, on a sequence once per
+    step: not once per sample, as a classifier's labels are."""
     layer = case.model.layers[part.layer]
-    if layer.class_name != "Dense" or case.model.kind != "sequential":
+    if layer.class_name != "Dense":
         return None
     # A per-position Dense is legitimate in a regression or segmentation head: the experiment
     # tests classifiers (a cross-entropy loss), as the rule does.
@@ -241,6 +284,7 @@ def output_rank(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     losses = [x.name for spec in case.model.judged_compiles for _, x in spec.losses]
     if not any(isinstance(n, Known) and n.value in probabilistic for n in losses):
         return None
+    per_sample = _per_sample_labels(case.model)
     case.want()
 
     def judge() -> Verdict:
@@ -248,23 +292,42 @@ def output_rank(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
         if isinstance(built, str):
             return unverifiable(built)
         position = layer.position
-        outputs = built.layer_outputs
+        outputs, inputs = built.layer_outputs, built.layer_inputs
         shape = outputs[position] if position < len(outputs) else None
         if shape is None:
             return unverifiable(case.why_not(built))
-        received = built.layer_inputs[position]
+        received = inputs[position]
         note = case.note(built)
-        if len(shape) > 2:
-            evidence = (
-                f"the Dense receives {received} and outputs {shape}: one prediction per "
-                f"position, not per sample; the model outputs {built.output_shapes[0]}{note}"
+        said = f"the Dense receives {received} and outputs {shape}"
+        if len(shape) <= 2:
+            return Verdict("refuted", f"{said}: one prediction per sample{note}")
+        if len(shape) == 3 and per_sample is None:
+            return unverifiable(
+                f"{said}: one prediction per step, which a sequence tagger wants; whether the "
+                "labels are one per sample is not known"
             )
-            return Verdict("confirmed", evidence)
-        return Verdict(
-            "refuted", f"the Dense receives {received} and outputs {shape}: one per sample{note}"
+        labels = f"; the `{per_sample}` labels are one per sample" if per_sample else ""
+        unit = "step" if len(shape) == 3 else "position"
+        evidence = (
+            f"{said}: one prediction per {unit}, not per sample{labels}; the model outputs "
+            f"{built.output_shapes[0]}{note}"
         )
+        return Verdict("confirmed", evidence)
 
     return judge
+
+
+def _per_sample_labels(model: ModelSpec) -> str | None:
+    """A keras.datasets classification set whose labels (one per sample) the model is
+    trained or evaluated on."""
+    datasets = load().datasets
+    for spec in model.judged_compiles:
+        for labels in labels_under(model, spec):
+            name = labels.dataset.value if isinstance(labels.dataset, Known) else None
+            known = datasets.get(name) if name is not None else None
+            if known is not None and known.classes is not None:
+                return name
+    return None
 
 
 # ----------------------------------------------------------------------------- names

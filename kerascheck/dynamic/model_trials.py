@@ -49,18 +49,20 @@ _LEAK_NOISE = 0.5  # the share of noise in the targets of the validation-leak ex
 
 
 def composed_linear_map(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
-    """KC302: a Dense layer and the Dense it feeds (up to that one's activation): one affine
-    map x W + b? Exact: W is read off the unit vectors, then checked on random inputs."""
+    """KC302: a Dense layer and the Dense it feeds (through layers that are affine at
+    inference), up to that one's activation: one affine map x W + b? Exact: W is read off
+    the unit vectors, then checked on random inputs. In a network with an activation
+    elsewhere the missing one is the fault; in an all-linear network only a pair that is no
+    bottleneck is (rank of W as high as its shape allows: the hidden layer adds nothing),
+    a narrower hidden layer being a deliberate low-rank map (an autoencoder's code)."""
     model = case.model
     layer = model.layers[part.layer]
-    if layer.class_name != "Dense" or layer.call is None:
+    if layer.class_name != "Dense" or layer.call is None or layer.activation != Known(None):
         return None
     path = _path_to_next_dense(model, part.layer)
-    if path is None:
-        return None
-    # A network without any activation is a deliberate linear model, not what is tested.
-    if not any(isinstance(x.activation, Known) and x.activation.value for x in model.layers):
-        return None
+    if path is None or any(output.layer is layer for output in model.outputs):
+        return None  # a model outputs it as it is: a deliberate linear code
+    nonlinear = any(isinstance(x.activation, Known) and x.activation.value for x in model.layers)
     first = layer_plan(layer, part.layer, (), shapes_optional=True)
     between = [layer_plan(model.layers[i], i, (), shapes_optional=True) for i in path]
     last = between[-1]
@@ -95,12 +97,20 @@ def composed_linear_map(part: Part, case: ModelCase, ctx: Context) -> Judge | No
         weights = f"{(width + 1) * out} weights"
         if hidden is not None:
             weights += f" instead of {(width + 1) * hidden + (hidden + 1) * out}"
-        return Verdict(
-            "confirmed",
+        seen = (
             f"{names} (before its activation), applied to {width} {where}, compute one affine "
             f"map x W + b (relative deviation {found.deviation:.1g} on 64 random inputs); W is "
-            f"{width}x{out} of rank {found.rank}: a single Dense({out}) computes the same map "
-            f"with {weights}",
+            f"{width}x{out} of rank {found.rank}"
+        )
+        if not nonlinear and found.rank < min(width, out):
+            return Verdict(
+                "refuted",
+                f"{seen}: in a network without activations, a bottleneck of rank "
+                f"{found.rank} is a deliberate low-rank map, which no single Dense makes",
+            )
+        return Verdict(
+            "confirmed",
+            f"{seen}: a single Dense({out}) computes the same map with {weights}",
         )
 
     return judge
@@ -110,29 +120,37 @@ def _units_text(layer: LayerSpec) -> str:
     return str(layer.units.value) if isinstance(layer.units, Known) else "?"
 
 
+def _passes_linearly(layer: LayerSpec) -> bool:
+    """Adds no nonlinearity at inference: dropout-like and identity layers, Batch-
+    Normalization (affine at inference), Activation('linear')."""
+    if layer.class_name in load().transparent_layers or layer.class_name == "BatchNormalization":
+        return True
+    return layer.class_name == "Activation" and layer.activation == Known(None)
+
+
 def _path_to_next_dense(model: ModelSpec, index: int) -> list[int] | None:
-    """The layers after ``index`` up to the Dense it feeds, through dropout-like layers."""
-    transparent = load().transparent_layers
-    if model.is_chain:
-        path = []
-        for position in range(index + 1, len(model.layers)):
-            name = model.layers[position].class_name
-            path.append(position)
-            if name == "Dense":
-                return path
-            if name not in transparent:
+    """The layers after ``index`` up to the Dense it feeds, through layers that pass it on
+    linearly, each the single consumer of the one before; None when it feeds no Dense."""
+    path: list[int] = []
+    current = index
+    while True:
+        if model.is_chain:
+            current += 1
+            if current >= len(model.layers):
                 return None
-        return None
-    consumers = {c for p, c in model.edges if p == index}
-    if len(consumers) != 1:
-        return None
-    (consumer,) = consumers
-    if consumer < 0 or model.layers[consumer].class_name != "Dense":
-        return None
-    return [consumer]
+        else:
+            consumers = {c for p, c in model.edges if p == current}
+            if len(consumers) != 1 or min(consumers) < 0:
+                return None
+            (current,) = consumers
+        path.append(current)
+        layer = model.layers[current]
+        if layer.class_name == "Dense":
+            return path
+        if not _passes_linearly(layer):
+            return None
 
 
-# ----------------------------------------------------------------------------- KC4xx
 def _compile_at(model: ModelSpec, run: RunSpec | None) -> CompileSpec | None:
     if run is not None and isinstance(run.compile, Known):
         return run.compile.value

@@ -114,7 +114,8 @@ def attainable_range(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
         raise Unbuildable("the targets' range is not known, and the experiment is about it")
     loss = given_loss(head.loss)
     width = units_of(head.output) or 1
-    index = case.ask(RangeProbe(activation, loss_value(loss), targets.plan, width))  # type: ignore[arg-type]
+    probe = RangeProbe(activation, loss_value(loss), targets.plan, width)  # type: ignore[arg-type]
+    index = case.ask(probe)
 
     def judge() -> Verdict:
         found = case.answer(index)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 from kerascheck.dynamic.owners import same
 from kerascheck.ir import DataInfo, Flavour, Known, LayerSpec, MetricSpec, ModelSpec, RunSpec, Span
@@ -29,6 +30,7 @@ class Part:
     run: RunSpec | None = None
     labels: DataInfo | None = None
     name: tuple[str, str] | None = None  # (role, name) of a compiled loss, metric, optimizer
+    pair: tuple[str | None, str | None] = (None, None)  # two activations, one after the other
 
     def points_at(self, span: Span) -> bool:
         return any(same(span, mine) for mine in self.spans)
@@ -39,6 +41,20 @@ def output_heads(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
     for head in heads(model, flavour):
         loss_span = head.loss.span if head.loss is not None else None
         yield Part((head.output.activation_span, loss_span), head=head)
+
+
+def activation_pairs(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each activation applied after another on the way to an output (KC113 points at the
+    second), with that output's head."""
+    for head in heads(model, flavour):
+        applied = head.output.activations
+        for first, second in pairwise(applied):
+            pair = (_known(first.activation), _known(second.activation))
+            yield Part((second.span,), head=head, pair=pair)
+
+
+def _known(activation: object) -> str | None:
+    return activation.value if isinstance(activation, Known) else None
 
 
 def metrics(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:

@@ -29,6 +29,8 @@ from kerascheck.dynamic.jobs import (
     LayerPlan,
     RangeOutcome,
     RangeProbe,
+    SquashOutcome,
+    SquashProbe,
     TargetPlan,
     TrainOutcome,
     TrainProbe,
@@ -42,6 +44,7 @@ from kerascheck.dynamic.plan import HEAD_FEATURES
 _STEP_OVERHEAD = 10_000
 _EPSILON = 1e-7  # Keras's clipping of probabilities
 _TEACHER_SEED = 10_000
+_FAR = 1e4  # a pre-activation far enough to saturate any squashing activation
 _PUSH = 10.0  # how far _pushed moves outputs, in units of the targets' scale
 
 
@@ -413,18 +416,46 @@ def run_range_probe(probe: RangeProbe) -> RangeOutcome:
     return found
 
 
+def _extremes(width: int) -> np.ndarray:
+    """Pre-activations at the extremes: each unit far above or far below the others, all
+    far above, all far below, all zero (a softmax's extremes need the others far away)."""
+    rows = np.zeros((2 * width + 3, width), dtype="float32")
+    for unit in range(width):
+        rows[unit] = -_FAR
+        rows[unit, unit] = _FAR
+        rows[width + unit] = _FAR
+        rows[width + unit, unit] = -_FAR
+    rows[2 * width] = _FAR
+    rows[2 * width + 1] = -_FAR
+    return rows
+
+
+def _attained(values: Any) -> tuple[float, float]:
+    found = np.asarray(values, dtype="float64")
+    return float(found.min()), float(found.max())
+
+
+def run_squash_probe(probe: SquashProbe) -> SquashOutcome:
+    record = Recorder()
+    found = record.run("probe", lambda: _squash(probe))
+    if found is None:
+        return SquashOutcome(math.nan, math.nan, math.nan, math.nan, record.failed)
+    return found
+
+
+def _squash(probe: SquashProbe) -> SquashOutcome:
+    inner = keras.activations.get(probe.inner)
+    outer = keras.activations.get(probe.outer)
+    rows = _extremes(max(probe.units, 1))
+    low, high = _attained(outer(inner(rows)))
+    alone_low, alone_high = _attained(outer(rows))
+    return SquashOutcome(low, high, alone_low, alone_high)
+
+
 def _range(probe: RangeProbe) -> RangeOutcome:
     activation = keras.activations.get(probe.activation)
-    # Rows of one large, one small and zero pre-activations: a softmax's extremes need the
-    # other units far below or far above.
     width = max(probe.width, 1)
-    extremes = np.full((2 * width + 1, width), 0.0, dtype="float32")
-    for unit in range(width):
-        extremes[unit] = -1e4
-        extremes[unit, unit] = 1e4
-        extremes[width + unit, unit] = -1e4
-    attained = np.asarray(activation(extremes), dtype="float64")
-    low, high = float(attained.min()), float(attained.max())
+    low, high = _attained(activation(_extremes(width)))
     plan = InputPlan((8,))
     rng = np.random.default_rng(0)
     x = synthetic.inputs(plan, probe.samples, rng)

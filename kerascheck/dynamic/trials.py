@@ -11,6 +11,7 @@ does not say raises ``Unbuildable`` with what is missing: the verdict is then un
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from kerascheck.dynamic.cases import (
@@ -111,7 +112,8 @@ def activation_of(output: OutputSpec) -> str | None:
 
 
 def informative(info: DataInfo) -> bool:
-    return any(isinstance(v, Known) for v in (info.encoding, info.scaled, info.dataset))
+    facts = (info.encoding, info.scaled, info.dataset, info.value_range)
+    return any(isinstance(v, Known) for v in facts)
 
 
 def known_labels(model: ModelSpec, head: Head) -> DataInfo | None:
@@ -125,6 +127,14 @@ def continuous_targets(info: DataInfo) -> Targets | None:
     """Continuous targets in the range the IR knows, or None."""
     scaled = info.scaled.value if isinstance(info.scaled, Known) else None
     dataset = info.dataset.value if isinstance(info.dataset, Known) else None
+    if isinstance(info.value_range, Known):
+        low, high = (float(v) for v in info.value_range.value)
+        if math.isinf(low) and math.isinf(high):  # normal random values
+            return Targets(TargetPlan("continuous"), STANDARDISED)
+        if math.isfinite(low) and math.isfinite(high):
+            plan = TargetPlan("continuous", low=low, high=high)
+            origin = f"`{dataset}`'s documented range" if dataset else "the range the code gives"
+            return Targets(plan, f"synthetic targets in [{low:g}, {high:g}] ({origin})")
     if scaled in ("standardized", "centered"):
         return Targets(TargetPlan("continuous"), STANDARDISED)
     if scaled == "unit":

@@ -29,6 +29,7 @@ from kerascheck.dynamic.jobs import (
     Outcome,
     Probe,
     RangeProbe,
+    SquashProbe,
     TrainProbe,
 )
 
@@ -82,13 +83,15 @@ def _run(probe: Probe) -> Answer:
         return _method(probe)
     if isinstance(probe, CompileNameProbe):
         return _compile_name(probe)
-    if isinstance(probe, (TrainProbe, AffineProbe, RangeProbe)):
+    if isinstance(probe, (TrainProbe, AffineProbe, RangeProbe, SquashProbe)):
         from kerascheck.dynamic import training
 
         if isinstance(probe, TrainProbe):
             return training.run_train_probe(probe)
         if isinstance(probe, AffineProbe):
             return training.run_affine_probe(probe)
+        if isinstance(probe, SquashProbe):
+            return training.run_squash_probe(probe)
         return training.run_range_probe(probe)
     return _loss(probe)
 
