@@ -526,7 +526,7 @@ def test_experiments_confirm_nothing_on_valid_examples(rule: type[Rule]) -> None
         verdicts = [
             verdict
             for model in spec.models
-            for verdict in experiment(model, rule.experiment, flavour, timeout=120.0)
+            for verdict in experiment(model, rule.experiment, flavour, 120.0, spec)
         ]
         assert "confirmed" not in [v.status for v in verdicts], (index, verdicts)
         if (rule.code, index) in VALID_REFUTED:

@@ -109,7 +109,7 @@ def specificity(timeout: float) -> list[Row]:
             flavour = flavour_of(spec, example.flavour)
             _CURRENT[0] = f"{rule.code} valid {index}"
             for model in spec.models:
-                for verdict in dynamic.experiment(model, rule.experiment, flavour, timeout):
+                for verdict in dynamic.experiment(model, rule.experiment, flavour, timeout, spec):
                     case = f"{rule.code} valid {index}"
                     rows.append(Row(case, rule.code, verdict.status, verdict.evidence))
     return rows

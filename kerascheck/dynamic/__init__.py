@@ -80,11 +80,16 @@ def _run(cases: Sequence[Case], title: str, timeout: float, ctx: Context) -> Non
 
 
 def experiment(
-    model: ModelSpec, name: str, flavour: Flavour, timeout: float = DEFAULT_TIMEOUT
+    model: ModelSpec,
+    name: str,
+    flavour: Flavour,
+    timeout: float = DEFAULT_TIMEOUT,
+    module: ModuleSpec | None = None,
 ) -> list[Verdict]:
     """An experiment run directly on every part of a model it tests, without a finding (a
-    rule's valid examples: an experiment must confirm nothing there)."""
-    ctx = Context(flavour, timeout=timeout)
+    rule's valid examples: an experiment must confirm nothing there); ``module`` is the
+    source the model comes from (what its other models do with it)."""
+    ctx = Context.of(flavour, module, timeout)
     case = ModelCase.of(model)
     judges = [_guarded(lambda j=judge: j) for _, judge in experiments.every_part(name, case, ctx)]
     case.finish()
@@ -108,7 +113,7 @@ def verify(
     runtime = any(rule.code == RUNTIME_CODE for rule in rules)
     if not findings and not (runtime and spec.models):
         return list(findings)
-    ctx = Context(flavour, timeout=timeout)
+    ctx = Context.of(flavour, spec, timeout)
     models: dict[int, ModelCase] = {}
     calls = Case()
     declared = {rule.code: rule.experiment for rule in rules}

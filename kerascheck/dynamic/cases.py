@@ -35,7 +35,7 @@ from kerascheck.dynamic.plan import (
     head_plan,
 )
 from kerascheck.dynamic.variants import stand_in
-from kerascheck.ir import DataInfo, DynamicVerdict, Flavour, ModelSpec
+from kerascheck.ir import DataInfo, DynamicVerdict, Flavour, ModelSpec, ModuleSpec
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,19 @@ class Context:
     flavour: Flavour
     version: str = ""  # the installed Keras, known once the worker has started
     timeout: float = 20.0  # the per-model budget (--dynamic-timeout)
+    # The layer calls some model of the module outputs as they are, without an activation
+    # (an encoder's linear code): deliberate, whatever another model does with them.
+    linear_outputs: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, flavour: Flavour, module: ModuleSpec | None, timeout: float) -> Context:
+        outputs = (o for m in (module.models if module else ()) for o in m.outputs)
+        linear = frozenset(
+            id(o.layer.call)
+            for o in outputs
+            if o.layer is not None and o.layer.call is not None and not o.activations
+        )
+        return cls(flavour, timeout=timeout, linear_outputs=linear)
 
     @property
     def keras(self) -> str:

@@ -21,19 +21,30 @@ from kerascheck.dynamic.cases import (
 )
 from kerascheck.dynamic.jobs import (
     CompileNameProbe,
+    CompilePlan,
     JobFailed,
     LossProbe,
+    ModelOutcome,
+    ModelProbe,
     Outcome,
     SquashOutcome,
     SquashProbe,
+    TrainStep,
 )
 from kerascheck.dynamic.parts import Part
-from kerascheck.dynamic.plan import Unbuildable, data_labels, loss_value
+from kerascheck.dynamic.plan import (
+    Unbuildable,
+    bare_head_plan,
+    data_labels,
+    default_labels,
+    loss_value,
+)
 from kerascheck.ir import Known, LayerSpec, LossSpec, ModelSpec
 from kerascheck.knowledge import load
-from kerascheck.rules._heads import labels_under
+from kerascheck.rules._heads import Head, labels_under
 
 _SHAPE_ARGUMENTS = ("input_shape", "input_dim", "batch_input_shape")
+_CONSTANT = 1e-6  # an output that varies less than this over random inputs is constant
 _SQUASH_SHARE = 0.01  # a squashed output misses more than 1 % of the range it should have
 _OWN_INPUT_DIM = frozenset({"Embedding"})
 
@@ -51,9 +62,13 @@ def _range(low: float, high: float) -> str:
 
 # ----------------------------------------------------------------------------- outputs
 def constant_output(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
-    """KC101: a softmax over one unit outputs exactly 1.0 whatever the input."""
+    """KC101: a softmax over one unit outputs exactly 1.0 whatever the input (and what any
+    activation after it makes of 1.0: a constant too)."""
     head = part.head
-    if head is None or head.output.activation != Known("softmax"):
+    if head is None:
+        return None
+    applied = [a.activation for a in head.output.activations] or [head.output.activation]
+    if Known("softmax") not in applied:
         return None
     case.want()
 
@@ -62,8 +77,9 @@ def constant_output(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
         if isinstance(got, str):
             return unverifiable(got)
         stats, samples, note = got
-        if stats.all_one:
-            evidence = f"output is constant 1.0 on {samples} random inputs{note}"
+        if stats.high - stats.low <= _CONSTANT:
+            value = "1.0" if stats.all_one else f"{stats.low:.3g}"
+            evidence = f"output is constant {value} on {samples} random inputs{note}"
             return Verdict("confirmed", evidence, _claims(case, "softmax over axis"))
         span = _range(stats.low, stats.high)
         return Verdict("refuted", f"output varies over {span} on {samples} random inputs{note}")
@@ -138,10 +154,12 @@ def single_unit_loss(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     if head is None or head.loss is None:
         return None
     written = head.loss.written
-    case.want()
+    train = _head_step(head, case) if len(case.model.outputs) > 1 else None
+    if train is None:
+        case.want()
 
     def judge() -> Verdict:
-        got = case.train(allow_head=True)
+        got = train() if train is not None else case.train(allow_head=True)
         if isinstance(got, str):
             return unverifiable(got)
         step, note = got
@@ -155,6 +173,32 @@ def single_unit_loss(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
         return Verdict("refuted", f"{shapes}: '{written}' is {step.loss:.3g} on a train step{note}")
 
     return judge
+
+
+def _head_step(head: Head, case: ModelCase) -> Callable[[], tuple[TrainStep, str] | str]:
+    """One output of a multi-output model, alone with its own loss: a train step."""
+    assert head.loss is not None
+    try:
+        plan = bare_head_plan(case.model, head.index)
+        loss = loss_value(head.loss)
+    except Unbuildable as exc:
+        reason = str(exc)
+        return lambda: reason
+    compiled = CompilePlan(loss, (), "rmsprop", default_labels(head.loss))
+    index = case.ask(ModelProbe(None, plan, compiled))
+    note = " (output layer rebuilt alone: a multi-output model)"
+
+    def step() -> tuple[TrainStep, str] | str:
+        found = case.answer(index)
+        if isinstance(found, JobFailed):
+            return found.reason
+        assert isinstance(found, ModelOutcome)
+        alone = found.head
+        if alone is None or alone.train is None:
+            return case.why_not(alone)
+        return alone.train, note
+
+    return step
 
 
 # ----------------------------------------------------------------------------- labels
@@ -325,7 +369,8 @@ def _per_sample_labels(model: ModelSpec) -> str | None:
         for labels in labels_under(model, spec):
             name = labels.dataset.value if isinstance(labels.dataset, Known) else None
             known = datasets.get(name) if name is not None else None
-            if known is not None and known.classes is not None:
+            encoded = labels.encoding in (Known("integer"), Known("onehot"))
+            if known is not None and known.classes is not None and encoded:
                 return name
     return None
 

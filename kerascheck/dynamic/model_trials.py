@@ -60,9 +60,13 @@ def composed_linear_map(part: Part, case: ModelCase, ctx: Context) -> Judge | No
     if layer.class_name != "Dense" or layer.call is None or layer.activation != Known(None):
         return None
     path = _path_to_next_dense(model, part.layer)
-    if path is None or any(output.layer is layer for output in model.outputs):
-        return None  # a model outputs it as it is: a deliberate linear code
+    if path is None or id(layer.call) in ctx.linear_outputs:
+        return None  # a model of the module outputs it as it is: a deliberate linear code
     nonlinear = any(isinstance(x.activation, Known) and x.activation.value for x in model.layers)
+    if not nonlinear and _trained_on_its_input(model):
+        return None  # a linear autoencoder: deliberate
+    if not nonlinear:
+        case.want()  # its input and output widths tell a linear autoencoder
     first = layer_plan(layer, part.layer, (), shapes_optional=True)
     between = [layer_plan(model.layers[i], i, (), shapes_optional=True) for i in path]
     last = between[-1]
@@ -102,6 +106,12 @@ def composed_linear_map(part: Part, case: ModelCase, ctx: Context) -> Judge | No
             f"map x W + b (relative deviation {found.deviation:.1g} on 64 random inputs); W is "
             f"{width}x{out} of rank {found.rank}"
         )
+        if not nonlinear and _as_wide_as_its_input(case, model):
+            return Verdict(
+                "refuted",
+                f"{seen}: a network without activations whose output is as wide as its input "
+                "around a narrower layer is a linear autoencoder, which is deliberate",
+            )
         if not nonlinear and found.rank < min(width, out):
             return Verdict(
                 "refuted",
@@ -114,6 +124,27 @@ def composed_linear_map(part: Part, case: ModelCase, ctx: Context) -> Judge | No
         )
 
     return judge
+
+
+def _trained_on_its_input(model: ModelSpec) -> bool:
+    """fit(x, x): trained to give back its input."""
+    for run in model.fits:
+        x, y = run.call.argument("x", 0), run.call.argument("y", 1)
+        if x is not None and y is not None and x.source is not None and x.source == y.source:
+            return True
+    return False
+
+
+def _as_wide_as_its_input(case: ModelCase, model: ModelSpec) -> bool:
+    """The built model's output is as wide as its input, with a narrower Dense inside."""
+    built = case.built()
+    if isinstance(built, str) or built.stand_in or not built.input_shape:
+        return False
+    if not built.output_shapes:
+        return False
+    width, out = built.input_shape[-1], built.output_shapes[0][-1]
+    units = [x.units.value for x in model.layers if isinstance(x.units, Known)]
+    return width is not None and width == out and bool(units) and min(units) < width
 
 
 def _units_text(layer: LayerSpec) -> str:

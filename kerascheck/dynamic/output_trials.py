@@ -31,6 +31,7 @@ from kerascheck.dynamic.trials import (
     as_written,
     class_targets,
     compared,
+    continuous_targets,
     data_targets,
     given_loss,
     known_labels,
@@ -104,14 +105,19 @@ def attainable_range(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     the lowest loss any weights could reach. Exact; nothing is trained."""
     head = part.head
     activation = activation_of(head.output) if head is not None else None
-    if head is None or activation not in load().bounded_activations:
+    # A softmax on continuous targets is KC102's experiment (the rule leaves it there too).
+    if head is None or activation not in load().bounded_activations or activation == "softmax":
         return None
     if loss_name(head.loss) not in load().regression_losses:
         return None
     info = known_labels(case.model, head)
-    targets = data_targets(info, units_of(head.output)) if info is not None else None
+    if info is not None and class_targets(info, None) is not None:
+        return None  # class labels are no regression target: not what this tests
+    targets = continuous_targets(info) if info is not None else None
     if targets is None:
-        raise Unbuildable("the targets' range is not known, and the experiment is about it")
+        bounded = info is not None and isinstance(info.value_range, Known)
+        why = "only bounded on one side" if bounded else "not known"
+        raise Unbuildable(f"the targets' range is {why}, and the experiment is about it")
     loss = given_loss(head.loss)
     width = units_of(head.output) or 1
     probe = RangeProbe(activation, loss_value(loss), targets.plan, width)  # type: ignore[arg-type]
@@ -213,39 +219,30 @@ def _loss_swap(
 
 
 def softmax_output(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
-    """KC109: categorical cross-entropy on sigmoid units against a softmax output: whether
-    the predictions are one distribution per sample (rows summing to 1). On multi-label
-    targets, against binary cross-entropy instead."""
+    """KC109: (sparse) categorical cross-entropy on sigmoid units against a softmax output:
+    whether the predictions are one distribution per sample (rows summing to 1). On
+    multi-label targets, against binary cross-entropy instead."""
     head = part.head
     units = units_of(head.output) if head is not None else None
     if head is None or activation_of(head.output) != "sigmoid" or (units or 0) < 2:
         return None
-    if loss_name(head.loss) != "categorical_crossentropy":
+    loss = loss_name(head.loss)
+    if loss not in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
         return None
     info = known_labels(case.model, head)
-    if info is not None and info.encoding == Known("multihot"):
+    multilabel = info is not None and info.encoding == Known("multihot")
+    if loss == "categorical_crossentropy" and multilabel:
         targets = Targets(TargetPlan("multihot"), label_text("multihot", units))
         fix = "with loss='binary_crossentropy'"
-        return _loss_swap(
-            ctx, head, case, lambda _: "binary_crossentropy", fix, "probabilities", None, targets
-        )
-    targets = Targets(
-        TargetPlan("onehot"),
-        f"{label_text('onehot', units)} (what categorical cross-entropy takes)",
-    )
+        change = lambda _: "binary_crossentropy"  # noqa: E731
+        return _loss_swap(ctx, head, case, change, fix, "probabilities", None, targets)
+    encoding = "integer" if loss == "sparse_categorical_crossentropy" else "onehot"
+    text = f"{label_text(encoding, units)} (what the loss takes)"
+    targets = Targets(TargetPlan(encoding), text)  # type: ignore[arg-type]
     measure = Measure("mean |row sum - 1| of the predictions", relative=0.0, absolute=0.05)
     measures: tuple[MeasureName, ...] = ("row_sum", "accuracy")
-    return _output_swap(
-        ctx,
-        head,
-        case,
-        targets,
-        "softmax",
-        measure,
-        "row_sum",
-        measures,
-        (("accuracy", "accuracy"),),
-    )
+    shown = (("accuracy", "accuracy"),)
+    return _output_swap(ctx, head, case, targets, "softmax", measure, "row_sum", measures, shown)
 
 
 # ----------------------------------------------------------------------------- metrics

@@ -37,10 +37,12 @@ class Part:
 
 
 def output_heads(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
-    """Each head, found by the span of its output activation or of its loss."""
+    """Each head, found by the span of its output activation (or of any activation on the
+    way to it) or of its loss."""
     for head in heads(model, flavour):
         loss_span = head.loss.span if head.loss is not None else None
-        yield Part((head.output.activation_span, loss_span), head=head)
+        applied = tuple(a.span for a in head.output.activations)
+        yield Part((head.output.activation_span, loss_span, *applied), head=head)
 
 
 def activation_pairs(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
