@@ -588,7 +588,7 @@ def test_experiments_give_the_same_numbers_every_run() -> None:
 
 
 KC102_EVIDENCE = (
-    r"synthetic targets in \[0, 1\] \(their range is not known: the softmax's own\), 10 "
+    r"synthetic targets in \[0, 1\] \(the range the code gives\), 10 "
     rf"output units, 'poisson': loss {SERIES} as written vs {SERIES} with a softplus output; "
     r"200 steps, 3 seeds: worse in every seed"
 )
