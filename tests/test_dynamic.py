@@ -612,7 +612,7 @@ def test_evidence_states_the_setup_and_the_numbers() -> None:
     assert bounded.dynamic == "confirmed"
     assert (bounded.evidence or "").startswith(
         "tanh attains only [-1, 1]; 100% of 4096 synthetic targets in [10, 50] "
-        "(`boston_housing`'s range), in ["
+        "(`boston_housing`'s documented range), in ["
     )
 
 

@@ -63,12 +63,6 @@ STEPS = 200
 WORK = 3e10
 DEFAULT_BUDGET = 20.0
 
-# Documented target ranges of the keras.datasets regression sets (the loaders' docstrings,
-# Keras 3.15.1): "typically between 10 and 50" (k$), "between 25,000 and 500,000" ($).
-TARGET_RANGES: dict[str, tuple[float, float]] = {
-    "boston_housing": (10.0, 50.0),
-    "california_housing": (25_000.0, 500_000.0),
-}
 BINARY_LOSSES = frozenset(
     {"binary_crossentropy", "binary_focal_crossentropy", "hinge", "squared_hinge"}
 )
@@ -139,10 +133,12 @@ def continuous_targets(info: DataInfo) -> Targets | None:
         return Targets(TargetPlan("continuous"), STANDARDISED)
     if scaled == "unit":
         return Targets(TargetPlan("continuous", low=0.0, high=1.0), "synthetic targets in [0, 1]")
-    if dataset in TARGET_RANGES and scaled is None:
-        low, high = TARGET_RANGES[dataset]
+    known = load().datasets.get(dataset) if dataset is not None else None
+    if known is not None and known.target_range is not None and scaled is None:
+        low, high = (float(v) for v in known.target_range)
         plan = TargetPlan("continuous", low=low, high=high)
-        return Targets(plan, f"synthetic targets in [{low:g}, {high:g}] (`{dataset}`'s range)")
+        text = f"synthetic targets in [{low:g}, {high:g}] (`{dataset}`'s documented range)"
+        return Targets(plan, text)
     return None
 
 
