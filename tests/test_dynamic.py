@@ -24,7 +24,7 @@ import pytest
 
 from kerascheck.dynamic import experiment, synthetic
 from kerascheck.dynamic.cases import Context, ModelCase
-from kerascheck.dynamic.compare import ACCURACY, LOSS, Outcome, Series
+from kerascheck.dynamic.compare import LOSS, Measure, Outcome, Series
 from kerascheck.dynamic.experiments import REGISTRY, every_part
 from kerascheck.dynamic.jobs import Construct, InputPlan, TargetPlan, TrainProbe
 from kerascheck.dynamic.output_trials import legacy_accuracy
@@ -667,8 +667,9 @@ def test_confirmed_needs_every_seed_worse_and_a_gap_that_matters() -> None:
     # A run that diverges counts as worse than any finite loss.
     diverged = outcome((math.inf, math.inf, math.inf), (0.1, 0.2, 0.1))
     assert diverged.worse and diverged.written.text() == "inf (diverged in 3 of 3 seeds)"
-    accuracy = Outcome(Series((0.5, 0.55, 0.52)), Series((0.9, 0.91, 0.93)), ACCURACY)
-    assert accuracy.worse
+    row_sums = Measure("row sum", relative=0.0, absolute=0.05)
+    assert not Outcome(Series((0.04, 0.045, 0.05)), Series((0.0, 0.0, 0.0)), row_sums).worse
+    assert Outcome(Series((0.9, 1.0, 1.1)), Series((0.0, 0.0, 0.0)), row_sums).worse
 
 
 def test_synthetic_data_is_seeded_and_encoded_as_planned() -> None:

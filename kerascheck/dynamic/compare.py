@@ -55,17 +55,16 @@ class Series:
 
 @dataclass(frozen=True)
 class Measure:
-    """What is compared: its name in the evidence, which way is better, and the smallest
-    difference that matters (``relative`` times the fix's value, at least ``absolute``)."""
+    """What is compared (lower is better: a loss, an error): its name in the evidence, and
+    the smallest difference that matters (``relative`` times the fix's value, at least
+    ``absolute``)."""
 
     name: str
-    lower_is_better: bool = True
     relative: float = 0.05
     absolute: float = 1e-3
 
 
 LOSS = Measure("loss")
-ACCURACY = Measure("accuracy", lower_is_better=False, relative=0.0, absolute=0.02)
 
 
 @dataclass(frozen=True)
@@ -76,16 +75,12 @@ class Outcome:
 
     @property
     def gap(self) -> float:
-        """How much worse the written model is (negative: better)."""
-        if self.measure.lower_is_better:
-            return _difference(self.written.mean, self.fixed.mean)
-        return _difference(self.fixed.mean, self.written.mean)
+        """How much worse (higher) the written model is (negative: better)."""
+        return _difference(self.written.mean, self.fixed.mean)
 
     @property
     def separated(self) -> bool:
-        if self.measure.lower_is_better:
-            return min(self.written.values) > max(self.fixed.values)
-        return max(self.written.values) < min(self.fixed.values)
+        return min(self.written.values) > max(self.fixed.values)
 
     @property
     def threshold(self) -> float:

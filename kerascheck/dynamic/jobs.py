@@ -365,12 +365,10 @@ class ModelOutcome:
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    """Per variant, per seed, the measured values; or the error that stopped the probe.
-    ``cost`` is the estimated multiply-adds of one training sample (the budget's measure)."""
+    """Per variant, per seed, the measured values; or the error that stopped the probe."""
 
     values: tuple[tuple[tuple[tuple[str, float], ...], ...], ...] = ()
     error: Event | None = None
-    cost: int = 0
     # Per variant, the metric classes Keras resolved for its compiled metrics, in order.
     metrics: tuple[tuple[str, ...], ...] = ()
     # Set when the fallback ran: why the whole model was not trained.

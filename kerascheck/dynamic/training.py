@@ -354,7 +354,6 @@ def _train(probe: TrainProbe) -> TrainOutcome:
     return TrainOutcome(
         tuple(tuple(v) for v in values),
         None,
-        cost,
         metrics,
         inputs=first.inputs.shape,
         stand_in=first.stand_in,

@@ -239,15 +239,16 @@ def subject_of(case: ModelCase, output: Head | None = None) -> Subject:
 
 
 def notes(case: ModelCase, subject: Subject, found: Trained) -> str:
-    notes = []
+    """What the evidence must add about the model trained: its output layer alone, or the
+    input that stood in for an undeclared one."""
     outcome = found.outcome
     if subject.alone is not None:
-        notes.append(f"output layer rebuilt alone: {subject.alone}")
-    elif outcome.alone is not None:
-        notes.append(f"output layer rebuilt alone: {outcome.alone}")
-    elif outcome.stand_in and case.stand_in is not None:
-        notes.append(case.stand_in[1])
-    return f" ({'; '.join(notes)})" if notes else ""
+        return f" (output layer rebuilt alone: {subject.alone})"
+    if outcome.alone is not None:
+        return f" (output layer rebuilt alone: {outcome.alone})"
+    if outcome.stand_in and case.stand_in is not None:
+        return f" ({case.stand_in[1]})"
+    return ""
 
 
 @dataclass(frozen=True)
