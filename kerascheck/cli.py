@@ -20,6 +20,7 @@ from kerascheck.settings import load_config, options_for
 if TYPE_CHECKING:
     from kerascheck.cache import ResultCache
     from kerascheck.engine import FileResult, Options, Report
+    from kerascheck.fix import FixOutcome
     from kerascheck.progress import ProgressBar
     from kerascheck.source import SourceError
 
@@ -154,7 +155,15 @@ def _use_color() -> bool:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kerascheck.engine import Report, filter_for_file, lint_paths, lint_source, tune_gc
+    from kerascheck.engine import (
+        Report,
+        filter_for_file,
+        lint_notebook_data,
+        lint_paths,
+        lint_source,
+        tune_gc,
+    )
+    from kerascheck.notebook import NOTEBOOK_SUFFIX
     from kerascheck.registry import all_rules
 
     tune_gc()
@@ -174,10 +183,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     elif args.paths == ["-"]:
         # An editor or hook pipes a buffer: report it under the name it will have on disk.
         name = args.stdin_filename or "<stdin>"
-        source, _ = _read_stdin()
-        if isinstance(source, str):
-            if args.dynamic:
-                _start_dynamic()
+        source, data = _read_stdin()
+        if args.dynamic:
+            _start_dynamic()
+        if name.endswith(NOTEBOOK_SUFFIX):
+            report = Report(
+                [filter_for_file(lint_notebook_data(data, name, options), name, options)]
+            )
+        elif isinstance(source, str):
             report = Report([filter_for_file(lint_source(source, name, options), name, options)])
         else:
             report = Report([_unreadable(name, source)])
@@ -290,12 +303,23 @@ def _run_fixes(args: argparse.Namespace, options: Options, jobs: int) -> Report:
     """--fix writes files (or the fixed buffer to stdout for ``-``); --diff only prints."""
     from kerascheck.discover import discover
     from kerascheck.engine import Report
-    from kerascheck.fix import FixOutcome, _encoding, fix_files, fix_source, unified_diff
+    from kerascheck.fix import (
+        FixOutcome,
+        _encoding,
+        fix_files,
+        fix_source,
+        notebook_bytes,
+        unified_diff,
+    )
+    from kerascheck.notebook import NOTEBOOK_SUFFIX
 
     if args.paths == ["-"]:
         name = args.stdin_filename or "<stdin>"
         source, data = _read_stdin()
-        if isinstance(source, str):
+        notebook = name.endswith(NOTEBOOK_SUFFIX)
+        if notebook:
+            outcomes = [_fix_notebook_buffer(data, name, options, args.unsafe_fixes)]
+        elif isinstance(source, str):
             outcomes = [fix_source(source, name, options, args.unsafe_fixes)]
         else:
             outcomes = [FixOutcome(name, "", "", (), _unreadable(name, source))]
@@ -303,8 +327,13 @@ def _run_fixes(args: argparse.Namespace, options: Options, jobs: int) -> Report:
             # The editor replaces its buffer with this: the very same bytes unless fixed,
             # and fixed text in the buffer's own encoding.
             fixed = outcomes[0]
+            encoded = (
+                notebook_bytes(fixed.after, data)
+                if notebook
+                else fixed.after.encode(_encoding(data))
+            )
             sys.stdout.flush()
-            sys.stdout.buffer.write(fixed.after.encode(_encoding(data)) if fixed.changed else data)
+            sys.stdout.buffer.write(encoded if fixed.changed else data)
             sys.stdout.buffer.flush()
     else:
         files = list(discover(args.paths, options.exclude))
@@ -314,6 +343,18 @@ def _run_fixes(args: argparse.Namespace, options: Options, jobs: int) -> Report:
         _write("".join(unified_diff(o) for o in outcomes if o.changed))
     fixed = sum(len(o.fixed) for o in outcomes)
     return Report([o.result for o in outcomes], fixed=fixed)
+
+
+def _fix_notebook_buffer(data: bytes, name: str, options: Options, unsafe: bool) -> FixOutcome:
+    from kerascheck.engine import FileError, FileResult
+    from kerascheck.fix import FixOutcome, fix_notebook
+    from kerascheck.source import SourceError
+
+    try:
+        return fix_notebook(data, name, options, unsafe)
+    except SourceError as exc:
+        error = FileResult(name, errors=(FileError(name, str(exc)),), checked=False)
+        return FixOutcome(name, "", "", (), error)
 
 
 def _read_stdin() -> tuple[str | SourceError, bytes]:

@@ -10,11 +10,11 @@ import gc
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -27,8 +27,18 @@ from kerascheck.edits import plain_fixes
 from kerascheck.extract.python import extract
 from kerascheck.extract.saved_read import SAVED_SUFFIXES, SavedModelError
 from kerascheck.flavour import DEFAULT_FLAVOUR
+from kerascheck.indentation import Reindented, reindent
 from kerascheck.ir import Edit, Finding, Fix, Flavour, FlavourGuard, ModuleSpec, Span
-from kerascheck.notebook import MAX_NOTEBOOK_BYTES, NOTEBOOK_SUFFIX, Notebook, parse_notebook
+from kerascheck.notebook import (
+    MAX_NOTEBOOK_BYTES,
+    NOTEBOOK_SUFFIX,
+    CodeCell,
+    Notebook,
+    SourceCell,
+    code_cells,
+    join,
+    parse_notebook,
+)
 from kerascheck.pins import flavour_for_file
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext, select_rules
@@ -127,6 +137,15 @@ def flavour_of(spec: ModuleSpec, target: Flavour | None) -> Flavour:
         if pinned is not None:
             return pinned[0]
     return DEFAULT_FLAVOUR
+
+
+def _legacy_keras_env(spec: ModuleSpec, source: str) -> ModuleSpec:
+    """``TF_USE_LEGACY_KERAS=1`` makes ``tensorflow.keras`` tf_keras (Keras 2): a module that
+    sets it is tf.keras 2 code, unless its imports prove older Keras."""
+    if spec.flavour is None and "TF_USE_LEGACY_KERAS" in source:
+        reason = "mentions TF_USE_LEGACY_KERAS (tensorflow.keras is then tf_keras 2.x)"
+        return replace(spec, flavour="tf2", flavour_reason=reason)
+    return spec
 
 
 def run_rules(spec: ModuleSpec, rules: Sequence[Rule], target: Flavour | None) -> list[Finding]:
@@ -348,7 +367,7 @@ def lint_source(
     try:
         module = _parse(source, sliced)
     except cst.ParserSyntaxError as exc:
-        return FileResult(path, errors=(_syntax_error(path, source, exc),), checked=False)
+        return _refused(source, path, options, rules, exc, python_accepts)
     except RecursionError:
         return FileResult(
             path, errors=(FileError(path, "too deeply nested to parse"),), checked=False
@@ -359,7 +378,7 @@ def lint_source(
         with warnings.catch_warnings(), _room_for_nesting():
             # Evaluating the user's literals warns on "\d"; under -W error that would raise.
             warnings.simplefilter("ignore")
-            spec = extract(module, path, lines=source.count("\n"))
+            spec = _legacy_keras_env(extract(module, path, lines=source.count("\n")), source)
             findings = run_rules(spec, active, options.target_keras)
     except RecursionError:
         return FileResult(
@@ -387,6 +406,59 @@ def lint_source(
         )
     kept, suppressed = split(placed, suppressions(source))
     return FileResult(path, kept, suppressed=suppressed)
+
+
+def _refused(
+    source: str,
+    path: str,
+    options: Options,
+    rules: Sequence[Rule] | None,
+    exc: cst.ParserSyntaxError,
+    python_accepts: bool,
+) -> FileResult:
+    """libcst refused ``source``. If Python accepts it and its indentation mixes tabs or
+    form feeds (the refusal kerascheck.indentation rewrites), it is checked with that
+    indentation as spaces and every position is mapped back; else the syntax error."""
+    accepted = python_accepts or nesting.python_tree(source) is not None
+    reindented = reindent(source) if accepted else None
+    if reindented is None:
+        return FileResult(path, errors=(_syntax_error(path, source, exc),), checked=False)
+    return _unindented(lint_source(reindented.text, path, options, rules), reindented)
+
+
+def _unindented(result: FileResult, reindented: Reindented) -> FileResult:
+    """A result on the reindented text, in the positions of the original."""
+
+    def placed(finding: Finding) -> Finding:
+        span = reindented.span(finding.span) or replace(finding.span, col=1)
+        return replace(finding, span=span, fix=_unindented_fix(finding.fix, reindented))
+
+    def error(found: FileError) -> FileError:
+        if found.line is None or found.column is None:
+            return found
+        return replace(found, column=reindented.column(found.line, found.column) or 1)
+
+    return replace(
+        result,
+        findings=tuple(placed(f) for f in result.findings),
+        suppressed=tuple(placed(f) for f in result.suppressed),
+        errors=tuple(error(e) for e in result.errors),
+    )
+
+
+def _unindented_fix(fix: Fix | None, reindented: Reindented) -> Fix | None:
+    """The fix in original positions; None when an edit starts or ends inside rewritten
+    indentation or spans rewritten lines (it could not be applied exactly)."""
+    if fix is None:
+        return None
+    edits = []
+    for edit in fix.edits:
+        span = reindented.span(edit.span)
+        spans_lines = edit.span.end_line > edit.span.line
+        if span is None or (spans_lines and reindented.moved_between(span.line, span.end_line)):
+            return None
+        edits.append(replace(edit, span=span))
+    return replace(fix, edits=tuple(edits))
 
 
 def lint_saved(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
@@ -437,28 +509,206 @@ def _lint_file(path: str, options: Options, rules: Sequence[Rule] | None) -> Fil
 
 
 def lint_notebook(path: str, options: Options, rules: Sequence[Rule] | None = None) -> FileResult:
-    """The code cells linted as one module; positions mapped back into their cells."""
+    """A notebook file: its code cells checked together (``lint_cells``)."""
     try:
-        notebook = parse_notebook(read_bytes(path, MAX_NOTEBOOK_BYTES))
-    except OSError as exc:
-        error = FileError(path, f"cannot read: {exc.strerror or exc}")
-        return FileResult(path, errors=(error,), checked=False)
+        data = read_bytes(path, MAX_NOTEBOOK_BYTES)
     except SourceError as exc:
         return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
-    result = lint_source(notebook.source, path, options, rules)
+    return lint_notebook_data(data, path, options, rules)
+
+
+def lint_notebook_data(
+    data: bytes, path: str, options: Options, rules: Sequence[Rule] | None = None
+) -> FileResult:
+    """A notebook's bytes (a file's, or a buffer an editor pipes in)."""
+    try:
+        notebook = parse_notebook(data)
+    except SourceError as exc:
+        return FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
+    if not notebook.python:
+        return FileResult(path, checked=False)  # an R, Julia... notebook: not Python
+    return lint_cells(notebook.cells, path, options, rules)
+
+
+def lint_cells(
+    cells: Sequence[SourceCell | tuple[int, str]],
+    path: str,
+    options: Options,
+    rules: Sequence[Rule] | None = None,
+) -> FileResult:
+    """Code cells checked as one module, in order, positions in their own cells
+    (``lint_code_cells``)."""
+    if not any("keras" in (c.text if isinstance(c, SourceCell) else c[1]) for c in cells):
+        return FileResult(path)  # the same prefilter as for a .py file
+    expected = frozenset(c.number for c in cells if isinstance(c, SourceCell) and c.expected_error)
+    return lint_code_cells(code_cells(cells), expected, path, options, rules)
+
+
+def lint_code_cells(
+    cells: Sequence[CodeCell],
+    expected: frozenset[int],
+    path: str,
+    options: Options,
+    rules: Sequence[Rule] | None = None,
+) -> FileResult:
+    """Cells as Python (``kerascheck.notebook.code_cells``) checked as one module.
+
+    A cell that Python rejects, as IPython would parse it (or that libcst cannot parse, or
+    that is nested too deeply), is reported as an error at its cell and line and left out:
+    a placeholder takes its lines and makes the names it binds unknown, and the other cells
+    are checked. A cell numbered in ``expected`` (tagged ``raises-exception``) is expected
+    to fail: left out without an error."""
+    errors: list[FileError] = []
+    skipped: set[int] = set()
+    for cell in cells:
+        problem = cell.problem
+        if problem is not None:
+            skipped.add(cell.number)
+            if cell.number not in expected:
+                message = f"{problem.message} (cell not checked)"
+                errors.append(FileError(path, message, problem.line, problem.column, cell.number))
+    active = rules if rules is not None else options.rules()
+    while True:
+        notebook = join(cells, frozenset(skipped))
+        result = lint_source(notebook.source, path, options, active)
+        culprit = _failing_cell(result, notebook)
+        if culprit is None or culprit.number in skipped:
+            break
+        # libcst's limits, or nesting the guard refuses: that cell is left out too.
+        skipped.add(culprit.number)
+        errors.extend(
+            replace(_in_cell(e, notebook), message=f"{e.message} (cell not checked)")
+            for e in result.errors
+        )
     return replace(
         result,
         findings=tuple(notebook.place(f) for f in result.findings),
         suppressed=tuple(notebook.place(f) for f in result.suppressed),
-        errors=tuple(_in_cell(e, notebook) for e in result.errors),
+        errors=(*sorted(errors, key=_error_order), *(_in_cell(e, notebook) for e in result.errors)),
     )
+
+
+@dataclass(frozen=True)
+class ParsedCell:
+    """A cell parsed once and kept (an interactive session checks its inputs again at
+    every new cell); ``module`` is None for a cell that cannot be analysed."""
+
+    cell: CodeCell
+    module: cst.Module | None = field(repr=False)
+    reindented: Reindented | None = field(default=None, repr=False)
+
+    @cached_property
+    def positions(self) -> Mapping[cst.CSTNode, object]:
+        assert self.module is not None
+        with _room_for_nesting():
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            return wrapper.resolve(PositionProvider)
+
+    @cached_property
+    def suppressed_codes(self) -> dict[int, frozenset[str]]:
+        return suppressions(self.cell.code.text)
+
+
+def parse_cell(cell: CodeCell) -> ParsedCell:
+    """``cell`` parsed with libcst, as ``lint_source`` would parse its code (the nesting
+    guard first; indentation libcst refuses rewritten)."""
+    text = cell.code.text
+    if cell.problem is not None or "\x00" in text:
+        return ParsedCell(cell, None)
+    if nesting.might_be_deep(text) and nesting.refusal(text, nesting.python_tree(text)):
+        return ParsedCell(cell, None)
+    try:
+        return ParsedCell(cell, cst.parse_module(text))
+    except cst.ParserSyntaxError:
+        reindented = reindent(text)
+        if reindented is None:
+            return ParsedCell(cell, None)
+        try:
+            return ParsedCell(cell, cst.parse_module(reindented.text), reindented)
+        except (cst.ParserSyntaxError, RecursionError):
+            return ParsedCell(cell, None)
+    except (RecursionError, UnicodeEncodeError):
+        return ParsedCell(cell, None)
+
+
+def lint_parsed_cells(
+    cells: Sequence[ParsedCell], path: str, options: Options, rules: Sequence[Rule]
+) -> FileResult:
+    """Parsed cells checked as one module (their statements in order), positions taken
+    from each cell's own parse: a session's inputs are parsed and positioned once each,
+    however often they are checked. Cells without a module are left out; findings carry
+    no fixes (an interactive session only shows them)."""
+    parsed = [c for c in cells if c.module is not None]
+    if not parsed:
+        return FileResult(path)
+    module = cst.Module(body=tuple(s for c in parsed for s in c.module.body))  # type: ignore[union-attr]
+    lines = sum(len(c.cell.code.lines) for c in parsed)
+    try:
+        with warnings.catch_warnings(), _room_for_nesting():
+            warnings.simplefilter("ignore")
+            spec = extract(module, path, lines=lines)
+            findings = run_rules(spec, rules, options.target_keras)
+    except (RecursionError, SyntaxError):
+        return FileResult(path, checked=False)
+    notebook = join([c.cell for c in cells])
+    starts = {c.number: c.first_line for c in notebook.cells}
+    # Code that cannot run under the target flavour (as ``positioned`` drops it).
+    flavour = flavour_of(spec, options.target_keras)
+    excluded = [
+        (guard.codes, *_cell_position(guard.span, parsed))
+        for guard in spec.guards
+        if flavour not in guard.runs_under
+    ]
+    unique: dict[tuple[str, int, int, int, str], Finding] = {}
+    suppressed: list[Finding] = []
+    for finding in findings:
+        owner, span = _cell_position(finding.span, parsed)
+        if owner is None or any(
+            finding.code.startswith(codes) and cell is owner and _inside(span, region)
+            for codes, cell, region in excluded
+        ):
+            continue
+        joined = replace(span, line=span.line + starts[owner.cell.number] - 1)
+        joined = replace(joined, end_line=span.end_line + starts[owner.cell.number] - 1)
+        placed = notebook.place(replace(finding, span=joined, fix=None))
+        kept, silenced = split([placed], owner.suppressed_codes)
+        suppressed.extend(silenced)
+        for found in kept:
+            key = (found.code, found.span.cell or 0, found.span.line, found.span.col, found.message)
+            unique.setdefault(key, found)
+    order = sorted(unique.values(), key=lambda f: (f.span.cell or 0, f.span.line, f.span.col))
+    return FileResult(path, tuple(order), suppressed=tuple(suppressed))
+
+
+def _cell_position(span: Span, cells: Sequence[ParsedCell]) -> tuple[ParsedCell | None, Span]:
+    """The cell whose parse holds ``span``'s anchor, and the span in that cell's lines."""
+    if span.anchor is None:
+        return None, span
+    for cell in cells:
+        if span.anchor in cell.positions:
+            placed = _position(span, cell.positions)
+            if cell.reindented is not None:
+                placed = cell.reindented.span(placed) or replace(placed, col=1)
+            return cell, placed
+    return None, span
+
+
+def _failing_cell(result: FileResult, notebook: Notebook) -> CodeCell | None:
+    """The cell a failed check of the joined code points at, if it points at one."""
+    if result.checked or len(result.errors) != 1 or result.errors[0].line is None:
+        return None
+    return notebook.cell_at(result.errors[0].line)
+
+
+def _error_order(error: FileError) -> tuple[int, int]:
+    return (error.cell or 0, error.line or 0)
 
 
 def _in_cell(error: FileError, notebook: Notebook) -> FileError:
     if error.line is None:
         return error
     span = notebook.locate(Span(error.line, error.column or 1))
-    return replace(error, line=span.line, cell=span.cell)
+    return replace(error, line=span.line, column=span.col, cell=span.cell)
 
 
 def filter_for_file(result: FileResult, path: str, options: Options) -> FileResult:

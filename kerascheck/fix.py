@@ -18,7 +18,7 @@ import os
 import tempfile
 import tokenize
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -28,28 +28,34 @@ from kerascheck.engine import (
     FileResult,
     Options,
     filter_for_file,
+    lint_cells,
     lint_file,
     lint_source,
     map_files,
 )
 from kerascheck.extract.saved_read import SAVED_SUFFIXES
+from kerascheck.indentation import reindent
+from kerascheck.ipython_syntax import python_cell
 from kerascheck.ir import Finding, Fix
-from kerascheck.notebook import NOTEBOOK_SUFFIX
+from kerascheck.notebook import MAX_NOTEBOOK_BYTES, NOTEBOOK_SUFFIX, SourceCell, parse_notebook
+from kerascheck.notebook_json import replace_sources
 from kerascheck.rule import Rule
-from kerascheck.source import SourceError, decode, read_bytes
+from kerascheck.source import MAX_SOURCE_BYTES, SourceError, decode, read_bytes
 
 MAX_PASSES = 10
 
 
 @dataclass(frozen=True)
 class FixOutcome:
-    """What fixing one file did: its text before and after, and what is left to report."""
+    """What fixing one file did: its text before and after, and what is left to report;
+    for a notebook, each changed cell's source before and after too."""
 
     path: str
     before: str
     after: str
     fixed: tuple[Finding, ...]
     result: FileResult
+    cells: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -92,9 +98,17 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def parses(source: str) -> bool:
+    """Python and libcst both accept ``source`` (libcst once the indentation it cannot take
+    is rewritten, as the engine does)."""
     try:
-        cst.parse_module(source)
         ast.parse(source)
+        try:
+            cst.parse_module(source)
+        except cst.ParserSyntaxError:
+            reindented = reindent(source)
+            if reindented is None:
+                return False
+            cst.parse_module(reindented.text)
     except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
@@ -135,29 +149,99 @@ def _encoding(data: bytes) -> str:
 def fix_file(
     path: str, options: Options, unsafe: bool, write: bool, rules: Sequence[Rule] | None = None
 ) -> FixOutcome:
-    """Fix one file; with ``write``, replace it atomically in its own encoding. Notebooks
-    and saved models are only linted: their fixes are not applied."""
-    if path.endswith((NOTEBOOK_SUFFIX, *SAVED_SUFFIXES)):
+    """Fix one file; with ``write``, replace it atomically in its own encoding. Saved models
+    are only linted: they have no source to fix."""
+    if path.endswith(SAVED_SUFFIXES):
         return FixOutcome(path, "", "", (), lint_file(path, options, rules))
+    limit = MAX_NOTEBOOK_BYTES if path.endswith(NOTEBOOK_SUFFIX) else MAX_SOURCE_BYTES
     try:
-        data = read_bytes(path)
-        source = decode(data)
-    except (OSError, SourceError) as exc:
-        message = str(exc) if isinstance(exc, SourceError) else f"cannot read: {exc.strerror}"
-        error = FileResult(path, errors=(FileError(path, message),), checked=False)
+        data = read_bytes(path, limit)
+        if path.endswith(NOTEBOOK_SUFFIX):
+            outcome = fix_notebook(data, path, options, unsafe, rules)
+            encoded = notebook_bytes(outcome.after, data)
+        else:
+            outcome = fix_source(decode(data), path, options, unsafe, rules)
+            encoded = None
+    except SourceError as exc:
+        error = FileResult(path, errors=(FileError(path, str(exc)),), checked=False)
         return FixOutcome(path, "", "", (), error)
-    outcome = fix_source(source, path, options, unsafe, rules)
     if write and outcome.changed:
         try:
-            fixed = outcome.after.encode(_encoding(data))
-            if read_bytes(path) != data:  # saved meanwhile (an editor): that text wins
+            fixed = encoded if encoded is not None else outcome.after.encode(_encoding(data))
+            if read_bytes(path, limit) != data:  # saved meanwhile (an editor): that text wins
                 raise SourceError("it changed while being fixed; run again")
             write_atomically(path, fixed)
         except (OSError, SourceError, UnicodeEncodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             error = FileError(path, f"cannot write the fixed file: {reason}")
-            return FixOutcome(path, source, source, (), FileResult(path, errors=(error,)))
+            before = outcome.before
+            return FixOutcome(path, before, before, (), FileResult(path, errors=(error,)))
     return outcome
+
+
+def fix_notebook(
+    data: bytes,
+    path: str,
+    options: Options,
+    unsafe: bool,
+    rules: Sequence[Rule] | None = None,
+) -> FixOutcome:
+    """Fix passes over a notebook's code cells (as for a .py file, a cell's edits re-parsed
+    before they are kept); ``after`` is the notebook's JSON text with only the changed
+    characters of those cells' sources rewritten (kerascheck.notebook_json)."""
+    notebook = parse_notebook(data)
+    text = data.decode("utf-8-sig")
+    if not notebook.python:
+        return FixOutcome(path, text, text, (), FileResult(path, checked=False))
+    rules = rules if rules is not None else options.rules()
+    cells = list(notebook.cells)
+    fixed: list[Finding] = []
+    result = filter_for_file(lint_cells(cells, path, options, rules), path, options)
+    for _ in range(MAX_PASSES):
+        if not result.checked:
+            break
+        fixable = [f for f in result.findings if f.fix is not None and (f.fix.safe or unsafe)]
+        changed = False
+        for index, cell in enumerate(cells):
+            mine = [f for f in fixable if _fix_cells(f.fix) == {cell.number}]
+            if not mine:
+                continue
+            candidate, applied = apply_fixes(cell.text, [f.fix for f in mine if f.fix])
+            if candidate != cell.text and parses(python_cell(candidate).text):
+                cells[index] = replace(cell, text=candidate)
+                fixed.extend(mine[i] for i in applied)
+                changed = True
+        if not changed:
+            break
+        result = filter_for_file(lint_cells(cells, path, options, rules), path, options)
+    changes = {
+        new.number: new.text for old, new in zip(notebook.cells, cells, strict=True) if new != old
+    }
+    after = replace_sources(text, changes) if changes else text
+    _check_written(after, cells)
+    before_after = tuple(
+        (old.number, old.text, new.text)
+        for old, new in zip(notebook.cells, cells, strict=True)
+        if new != old
+    )
+    return FixOutcome(path, text, after, tuple(fixed), result, before_after)
+
+
+def _fix_cells(fix: Fix | None) -> set[int | None]:
+    return {edit.span.cell for edit in fix.edits} if fix is not None else set()
+
+
+def _check_written(text: str, cells: Sequence[SourceCell]) -> None:
+    """The rewritten notebook reads back as the fixed cells, or nothing is written."""
+    read_back = parse_notebook(text.encode("utf-8")).cells
+    if [(c.number, c.text) for c in read_back] != [(c.number, c.text) for c in cells]:
+        raise SourceError("cannot fix: the notebook's JSON could not be edited in place")
+
+
+def notebook_bytes(text: str, original: bytes) -> bytes:
+    """The fixed JSON text as UTF-8, with the byte order mark the file had."""
+    bom = b"\xef\xbb\xbf" if original.startswith(b"\xef\xbb\xbf") else b""
+    return bom + text.encode("utf-8")
 
 
 def write_atomically(path: str, data: bytes) -> None:
@@ -198,11 +282,24 @@ def fix_files(
 
 
 def unified_diff(outcome: FixOutcome) -> str:
-    return "".join(
-        difflib.unified_diff(
-            outcome.before.splitlines(keepends=True),
-            outcome.after.splitlines(keepends=True),
-            fromfile=f"a/{outcome.path}",
-            tofile=f"b/{outcome.path}",
+    """The fix as a unified diff; for a notebook, one per changed cell, named
+    ``nb.ipynb:cell 3`` (the JSON's diff would be unreadable)."""
+    if outcome.cells:
+        return "".join(
+            _diff(before, after, f"{outcome.path}:cell {number}")
+            for number, before, after in outcome.cells
         )
+    return _diff(outcome.before, outcome.after, outcome.path)
+
+
+def _diff(before: str, after: str, name: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{name}",
+        tofile=f"b/{name}",
+    )
+    # A last line without a newline still ends its diff line (as git shows it).
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )

@@ -141,6 +141,10 @@ class LayerSpec:
     units: Value[int]
     position: int
     conditional: bool = False
+    # The size of the layer's vocabulary: an Embedding's rows (``input_dim``), exact or
+    # relative to a tokenizer's vocabulary; a TextVectorization's ``max_tokens`` once it
+    # learns its vocabulary with ``adapt()`` (its ids are then all below it).
+    vocabulary: Count | None = None
 
     @property
     def known_layer(self) -> bool:
@@ -201,6 +205,7 @@ class MetricSpec:
     name: Value[str]
     span: Span
     literal: bool = False  # written as a string ('acc'), not a class or function
+    call: Call | None = None  # a metric object (``keras.metrics.BinaryAccuracy(threshold=0)``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +262,106 @@ class CompileSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Lineage:
+    """Which samples (rows) a value holds, whatever their scale or encoding.
+
+    Two values hold the same samples when their lineages are equal, which only value flow
+    decides: a rebinding (``x_test = x_train``), ``copy()``, ``astype``, ``/ 255`` or a
+    scaler's ``transform`` keep the lineage; a split, a row selection or an unknown function
+    does not. ``key`` is a directory's ``(path, subset, ...)`` (two generators reading the
+    same directory read the same files), a row range of another lineage, or for arrays a
+    token unique to the operation that made them.
+    """
+
+    key: object
+    what: str = field(default="", compare=False)  # how a message names these samples
+    span: Span | None = field(default=None, compare=False)
+    # The samples these rows were taken from (a train_test_split part, a row range).
+    parent: Lineage | None = field(default=None, compare=False)
+    # Rows repeated by oversampling with replacement (resample, RandomOverSampler, SMOTE).
+    duplicated: str | None = field(default=None, compare=False)
+
+    def within(self, ancestor: Lineage) -> bool:
+        """These samples are ``ancestor``'s, or rows taken from them."""
+        current: Lineage | None = self
+        while current is not None:
+            if current == ancestor:
+                return True
+            current = current.parent
+        return False
+
+    def related(self, other: Lineage) -> bool:
+        """The same samples, one taken from the other, or two parts of one split."""
+        if self == other or self.parent == other or other.parent == self:
+            return True
+        return self.parent is not None and self.parent == other.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Preprocessing:
+    """A fitted preprocessor (scaler, imputer, tokenizer) applied to the data: whose rows
+    its statistics or vocabulary come from."""
+
+    what: str  # ``StandardScaler``
+    fitted_on: Lineage | None
+    span: Span | None = None  # where it was fitted
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A whole number the code fixes: exact (``value``), or relative to a vocabulary it builds
+    (``len(tokenizer.word_index) + 1``: ``base`` names that vocabulary, ``offset`` the + 1)."""
+
+    value: int | None
+    base: object | None = None
+    offset: int = 0
+    what: str = ""  # as the code writes it, for messages
+
+    def less_than(self, other: Count) -> bool | None:
+        """Whether this count is smaller than ``other``, when the code decides it."""
+        if self.value is not None and other.value is not None:
+            return self.value < other.value
+        if self.base is not None and self.base is other.base:
+            return self.offset < other.offset
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """A generator or ``tf.data`` dataset that yields a model its batches.
+
+    ``shuffles`` is whether each pass over it yields the samples in a new random order
+    (flow_from_directory, flow and image_dataset_from_directory do by default; measured on
+    Keras 3.15). ``resplit`` is set when ``take``/``skip`` split it after a ``shuffle`` that
+    reshuffles every pass: the two parts then hold different samples on every pass.
+    Compared by identity (``token``).
+    """
+
+    made_by: str  # ``flow_from_directory``, ``image_dataset_from_directory``, ``tf.data``...
+    span: Span
+    call: Call | None  # the call that made it (where ``shuffle=`` goes)
+    shuffles: Value[bool] = UNKNOWN
+    shuffle_default: bool = False  # shuffles only because the call leaves shuffle= out
+    augments: Value[bool] = UNKNOWN
+    augment_span: Span | None = None
+    reads: Value[str] = UNKNOWN  # the directory it reads, when it reads one
+    subset: Value[str | None] = UNKNOWN
+    seed: Value[object] = UNKNOWN
+    resplit: Span | None = None
+    token: object = field(default_factory=object, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """A ``model.predict()`` result (or what ``argmax`` / a threshold made of it)."""
+
+    span: Span  # the predict call
+    # The samples predicted on include rows an earlier fit() of that model trained on.
+    on_training_data: bool = False
+    pipeline: Pipeline | None = None  # the generator or dataset predicted on
+
+
+@dataclass(frozen=True, slots=True)
 class DataInfo:
     """What is known about an array (or a generator's batches) at one point of the program.
 
@@ -275,14 +380,54 @@ class DataInfo:
     scaled: Value[str] = UNKNOWN
     split: Value[str] = UNKNOWN  # "train" / "test" for keras.datasets loaders
     span: Span | None = None
+    # Which samples these are (value flow decides "the same arrays as the training data").
+    lineage: Lineage | None = None
+    # The order the rows come in: a token equal for values in the same order. A generator
+    # that reshuffles gives every pass a new token; ``.classes`` is in file order.
+    order: Value[object] = UNKNOWN
+    # Set on the inputs and labels of a generator or dataset.
+    pipeline: Pipeline | None = None
+    # What made the label encoding, for messages ("flow_from_directory's default
+    # class_mode='categorical'").
+    origin: str | None = None
+    preprocessing: tuple[Preprocessing, ...] = ()
+    # Integer ids (token sequences) all below this count: the rows an Embedding needs.
+    ids_below: Count | None = None
+    prediction: Prediction | None = None
     # The interval the values are drawn from or scaled into (low, high; +-inf when
     # unbounded): ``np.random.uniform(a, b)``, ``MinMaxScaler``, a regression data set's
     # documented targets. Kept only by operations that keep the values (row ranges,
     # ``astype``, ``reshape``) and moved by arithmetic with known numbers (``/ 255``).
     value_range: Value[tuple[float, float]] = UNKNOWN
+    # ``by_label``: the rows are grouped or sorted by label (per-class blocks concatenated,
+    # ``np.sort``, indexing with an ``argsort`` of the labels) and nothing has shuffled them.
+    label_order: Value[str] = UNKNOWN
+    # Every row holds this one value (``np.zeros(n)``, ``np.full(n, 2)``, ``[1] * n``).
+    constant: Value[Any] = UNKNOWN
 
 
 RunKind = Literal["train", "evaluate", "predict"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainableState:
+    """A model, a sub-model or a group of layers whose ``trainable`` flag the code sets, as
+    it stands for one training run of a model that contains it.
+
+    Each value says whether the target's weights are trainable (its own flag and those of
+    the models around it): at the model's last ``compile()``, at the model's first training
+    since that compile (None when this run is that first training), and as the code has set
+    it at this run. Keras uses one of them, depending on the version (docs/knowledge.md).
+    """
+
+    target: str  # as written: ``base``, ``base.layers[:100]``, ``layer``
+    scope: Literal["model", "all_layers", "some_layers", "layer"]
+    own: bool  # the trained model itself
+    part: int | None  # index in the trained model's ``parts`` of the sub-model it belongs to
+    at_compile: Value[bool]
+    at_first_training: Value[bool] | None
+    now: Value[bool]
+    span: Span | None  # the assignment that set ``now``
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,10 +443,18 @@ class RunSpec:
     x: DataInfo
     y: DataInfo
     call: Call
-    validation_y: DataInfo = DataInfo()  # labels of validation_data=(x, y)
+    validation_y: DataInfo = DataInfo()  # labels of validation_data=(x, y) or a generator
     # Every compile() that may be in effect here, in program order (None: not compiled on
     # some path). One entry when the program decides it; branches that disagree give more.
     compiles: tuple[CompileSpec | None, ...] = ()
+    # Training runs: every model or layer group inside the model whose trainable flag the
+    # code sets somewhere, with its value at compile, at the first training and now.
+    trainable: tuple[TrainableState, ...] = ()
+
+    validation_x: DataInfo = DataInfo()  # inputs of validation_data
+    # The names the result is bound to and the strings of the statement it is in, lowercased
+    # ("train_acc", "training accuracy: "): what the code calls this run.
+    named: str = ""
 
     @property
     def compile(self) -> Value[CompileSpec | None]:
@@ -312,7 +465,54 @@ class RunSpec:
 # What a model goes through, in program order (a notebook's in cell order).
 ModelEvent = CompileSpec | RunSpec
 
-ModelKind = Literal["sequential", "functional", "subclass", "config"]
+ModelKind = Literal["sequential", "functional", "subclass", "config", "application"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationSpec:
+    """A ``keras.applications`` model: ``ResNet50(weights="imagenet", include_top=False)``."""
+
+    constructor: str  # ``ResNet50``
+    weights: Value[Any]  # Known("imagenet") (the default), Known(None), a file, or UNKNOWN
+    include_preprocessing: Value[Any]  # as given, Known(True) by default
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class PixelOp:
+    """An operation on the pixels between a model's input and a sub-model: ``affine``
+    (``Rescaling(scale, offset)``, ``x / 255``), ``preprocess_input`` of ``module`` (a
+    ``keras.applications`` module, or ``imagenet_utils:<mode>``), or ``keep`` (a layer that
+    leaves the scale as it is: flips, rotations, resizing)."""
+
+    kind: Literal["affine", "preprocess_input", "keep"]
+    span: Span
+    written: str
+    scale: float = 1.0
+    offset: float = 0.0
+    module: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartCall:
+    """One use of a sub-model in a model's graph: ``base(x, training=False)`` (``call``), or
+    ``base.output`` (``call`` None). ``input_ops`` are the operations from the model's input
+    to the sub-model's, in order; None when something between them cannot be followed."""
+
+    span: Span
+    call: Call | None
+    input_ops: tuple[PixelOp, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartSpec:
+    """A model used as a layer of another (a pretrained backbone, a GAN's discriminator)."""
+
+    name: str | None
+    application: ApplicationSpec | None
+    calls: tuple[PartCall, ...]
+    # The models used as layers of this one (a backbone inside a feature extractor).
+    parts: tuple[PartSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +536,10 @@ class ModelSpec:
     # Functional graphs: (producer, consumer) layer positions; consumer -1 is an operation
     # that is not a layer. Empty for Sequential models, whose layers form a chain.
     edges: tuple[tuple[int, int], ...] = ()
+    # A ``keras.applications`` model (kind ``application``): which one, with what weights.
+    application: ApplicationSpec | None = None
+    # The models used as layers of this one, with where and on what they are called.
+    parts: tuple[PartSpec, ...] = ()
 
     @property
     def compiles(self) -> tuple[CompileSpec, ...]:
@@ -395,22 +599,38 @@ class ApiUse:
 
     ``kind`` is ``call`` (with ``call`` set), ``import`` (one name bound by an import:
     ``Dense`` of ``from keras.layers.core import Dense``), ``module`` (the module of a
-    ``from ... import`` statement: ``keras.layers.core``) or ``method``
+    ``from ... import`` statement: ``keras.layers.core``), ``method``
     (``model.fit_generator`` on a value known to be a Keras model; ``qualname`` is then
-    ``Model.fit_generator``). ``written`` is the dotted name as written.
+    ``Model.fit_generator``) or ``attribute`` (a member of a known model or layer that
+    Keras 3 removed: ``Layer.output_shape``, ``Model.reset_states``; ``written`` is then the
+    layer's class, ``Dense``). Otherwise ``written`` is the dotted name as written.
     """
 
-    kind: Literal["call", "import", "module", "method"]
+    kind: Literal["call", "import", "module", "method", "attribute"]
     qualname: str
     span: Span
     call: Call | None = None
     written: str = ""
-    # For an import: the local name it binds. For an import of a removed module
-    # (``from keras.utils import np_utils``), how often that name occurs in the module, the
-    # import included: a fix that rewrites every use must know it has seen them all.
+    # For an import: the local name it binds; for a method, the name the model is bound to
+    # (``model`` of ``model.predict_classes(x)``), when it has one. For an import of a
+    # removed module (``from keras.utils import np_utils``), how often that name occurs in
+    # the module, the import included: a fix that rewrites every use must know it has seen
+    # them all.
     local: str = ""
     occurrences: int = 0
     from_import: bool = False  # bound by ``from ... import``, not ``import ...``
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Predictions compared with labels: ``accuracy_score(y, p)``, ``confusion_matrix``,
+    ``classification_report``, ``p == y``..."""
+
+    span: Span
+    function: str  # ``accuracy_score``, ``==``
+    predictions: DataInfo
+    labels: DataInfo
+    named: str = ""  # as RunSpec.named
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,6 +657,7 @@ class ModuleSpec:
     flavour_reason: str
     cell_map: tuple[tuple[int, int], ...] | None = None
     guards: tuple[FlavourGuard, ...] = ()
+    scores: tuple[Score, ...] = ()
 
 
 Severity = Literal["error", "warning", "info"]

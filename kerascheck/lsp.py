@@ -31,9 +31,8 @@ from kerascheck.ir import Span
 from kerascheck.source import NEWLINE
 
 if TYPE_CHECKING:
-    from kerascheck.engine import FileError, FileResult
+    from kerascheck.engine import FileError, FileResult, Options
     from kerascheck.ir import Edit, Finding, Fix
-    from kerascheck.notebook import Notebook
 
 SOURCE = "kerascheck"
 CHANGE_DELAY = 0.15  # seconds without a change before a changed document is linted
@@ -135,12 +134,11 @@ def convert(result: FileResult, document: TextDocument) -> Linted:
     return _convert(result, {0: document}, lambda span: replace(span, cell=0))[document.uri]
 
 
-def convert_cells(
-    result: FileResult, notebook: Notebook, cells: dict[int, TextDocument]
-) -> dict[str, Linted]:
-    """A lint of a notebook's joined code as one ``Linted`` per code cell (cells without a
-    finding get an empty one, which clears what the editor showed)."""
-    return _convert(result, cells, notebook.locate)
+def convert_cells(result: FileResult, cells: dict[int, TextDocument]) -> dict[str, Linted]:
+    """A lint of a notebook's cells (positions already in their cells) as one ``Linted``
+    per code cell (cells without a finding get an empty one, which clears what the editor
+    showed)."""
+    return _convert(result, cells, lambda span: span)
 
 
 def _convert(
@@ -154,7 +152,7 @@ def _convert(
     fixes: dict[int, list[QuickFix]] = {number: [] for number in documents}
     first = min(documents)
     for error in result.errors:
-        span = locate(Span(error.line or 0, error.column or 1))
+        span = locate(Span(error.line or 0, error.column or 1, cell=error.cell))
         number = span.cell if span.cell in documents else first
         located = replace(error, line=span.line or None, column=span.col)
         diagnostics[number].append(error_diagnostic(located, positions[number]))
@@ -240,11 +238,11 @@ class KerascheckServer(LanguageServer):
                 lsp.ShowMessageParams(type=lsp.MessageType.Error, message=message)
             )
 
-    def _lint(self, source: str, uri: str) -> FileResult:
-        """``source`` checked as the file ``uri`` names (its configuration, its per-file
-        ignores); nothing when the rules cannot load (the user is told once)."""
+    def _lint(self, uri: str, check: Callable[[str, Options], FileResult]) -> FileResult:
+        """``check(path, options)`` for the file ``uri`` names (its configuration, its
+        per-file ignores); nothing when the rules cannot load (the user is told once)."""
         from kerascheck.config import Config, ConfigError
-        from kerascheck.engine import FileResult, filter_for_file, lint_source
+        from kerascheck.engine import FileResult, filter_for_file
         from kerascheck.registry import RuleLoadError, all_rules
         from kerascheck.settings import load_config, options_for
 
@@ -260,7 +258,7 @@ class KerascheckServer(LanguageServer):
             self._tell_once(f"kerascheck: {exc} (checking with the default settings)")
             config = Config()
         options = options_for(config)
-        return filter_for_file(lint_source(source, str(path), options), str(path), options)
+        return filter_for_file(check(str(path), options), str(path), options)
 
     def _publish(self, uri: str, linted: Linted) -> None:
         self.linted[uri] = linted
@@ -277,10 +275,14 @@ class KerascheckServer(LanguageServer):
             return
         document = self.workspace.get_text_document(uri)
         if _is_python(document):
-            self._publish(uri, convert(self._lint(document.source, uri), document))
+            from kerascheck.engine import lint_source
+
+            source = document.source
+            result = self._lint(uri, lambda path, options: lint_source(source, path, options))
+            self._publish(uri, convert(result, document))
 
     def check_notebook(self, uri: str) -> None:
-        from kerascheck.notebook import join_cells
+        from kerascheck.engine import lint_cells
 
         notebook = self.workspace.get_notebook_document(notebook_uri=uri)
         if notebook is None:
@@ -296,8 +298,9 @@ class KerascheckServer(LanguageServer):
         self.cells[uri] = {document.uri for document in cells.values()}
         if not cells:
             return
-        joined = join_cells((number, document.source) for number, document in cells.items())
-        linted = convert_cells(self._lint(joined.source, uri), joined, cells)
+        sources = [(number, document.source) for number, document in cells.items()]
+        result = self._lint(uri, lambda path, options: lint_cells(sources, path, options))
+        linted = convert_cells(result, cells)
         for cell_uri, cell_linted in linted.items():
             self._publish(cell_uri, cell_linted)
 

@@ -7,6 +7,7 @@ Rules never import libcst or the extractors: they see only ``kerascheck.ir``.
 
 from __future__ import annotations
 
+import inspect
 import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -105,7 +106,8 @@ class Rule:
             "",
             "### What it does",
             "",
-            textwrap.dedent(cls.__doc__ or cls.summary).strip(),
+            # cleandoc: a docstring's first line is not indented like the rest.
+            inspect.cleandoc(cls.__doc__ or cls.summary),
             "",
             "### Why is this bad?",
             "",

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
 
-from kerascheck.knowledge import keras3_api, load
+from kerascheck.knowledge import api_drift, keras3_api, load, spelling_of
 
 # A word of the source as Python tokenizes identifiers (and keywords); strings and comments
 # are scanned too, which can only keep more.
@@ -59,6 +59,28 @@ DATA_SOURCES = (
 
 # The model methods the extractor records, besides the removed ones of the knowledge tables.
 _MODEL_METHODS = frozenset({"add", "compile", "fit", "train_on_batch"})
+# What kerascheck.extract.pipelines follows: generators, datasets, tokenizers, oversamplers
+# and the functions that score predictions. A body with one is kept (the file is not kept
+# whole for them: they are common in library code that trains nothing).
+_PIPELINE_NAMES = frozenset(
+    {
+        "flow_from_directory",
+        "flow_from_dataframe",
+        "text_dataset_from_directory",
+        "from_tensor_slices",
+        "Tokenizer",
+        "texts_to_sequences",
+        "fit_on_texts",
+        "word_index",
+        "pad_sequences",
+        "fit_resample",
+        "resample",
+        "read_csv",
+        "accuracy_score",
+        "confusion_matrix",
+        "classification_report",
+    }
+)
 
 
 def _leaf(qualname: str) -> str:
@@ -71,7 +93,7 @@ def model_vocabulary() -> frozenset[str]:
     k = load()
     api = keras3_api()
     # ``keras``: an import inside a body; ``where``: ``np.where(y > 0, 1, -1)`` makes labels.
-    names = set(_MODEL_METHODS) | {"keras", "tf_keras", "where"}
+    names = set(_MODEL_METHODS) | _PIPELINE_NAMES | {"keras", "tf_keras", "where"}
     for table in (
         api.layer_arguments,
         api.activations,
@@ -91,7 +113,6 @@ def model_vocabulary() -> frozenset[str]:
         k.loss_classes,
         k.datasets,
         k.model_methods,
-        k.removed_methods,
     ):
         names.update(table)
     for qualnames in (
@@ -100,11 +121,36 @@ def model_vocabulary() -> frozenset[str]:
         k.input_constructors,
         k.model_loaders,
         k.activation_functions,
-        k.removed_functions,
-        k.removed_modules,
     ):
         names.update(_leaf(q) for q in qualnames)
+    # Removed model methods: a helper handed a model (``def show(m): m.predict_classes(x)``)
+    # matters. Removed functions need no names here: a body calling ``K.int_shape`` is kept
+    # through ``K``, which its import binds (``_relevant_import``).
+    drift = api_drift()
+    names.update(
+        _leaf(q)
+        for q in drift.members
+        if q.startswith("Model.") and drift.members[q].kind == "method"
+    )
     return frozenset(names)
+
+
+@cache
+def _drift_modules() -> frozenset[str]:
+    """The Keras modules that lost names (``keras.backend``, ``keras.preprocessing.image``)."""
+    drift = api_drift()
+    return frozenset(q.rpartition(".")[0] for q in drift.names) | frozenset(drift.modules)
+
+
+def _relevant_import(path: str) -> bool:
+    """Whether an import binds removed Keras API or a module that lost some (``from keras
+    import backend as K``, ``from keras.backend import int_shape``): the bound name is then
+    relevant, so the bodies using it (``K.sum(...)`` in a custom metric) are kept."""
+    found = spelling_of(path)
+    if found is None:
+        return False
+    keras_path = found[1]
+    return keras_path in api_drift().names or keras_path in _drift_modules()
 
 
 @cache
@@ -214,8 +260,10 @@ def _bound_names(statement: ast.stmt, vocabulary: frozenset[str]) -> Iterator[st
     """The names a module- or class-level statement binds; an import binds only names of
     relevant things (``from keras.layers import Dense as D``: ``D``)."""
     if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        module = statement.module if isinstance(statement, ast.ImportFrom) else None
         for alias in statement.names:
-            if _leaf(alias.name) in vocabulary:
+            full = f"{module}.{alias.name}" if module and not statement.level else alias.name
+            if _leaf(alias.name) in vocabulary or _relevant_import(full):
                 yield (alias.asname or alias.name).partition(".")[0]
         return
     targets: list[ast.expr] = []

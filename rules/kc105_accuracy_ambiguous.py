@@ -1,8 +1,65 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import CompileSpec, Finding, Known, ModelSpec
+from kerascheck.ir import CompileSpec, Finding, Known, MetricSpec, ModelSpec
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
-from kerascheck.rules._heads import heads, labels_under
+from kerascheck.rules._heads import Head, heads, labels_under
+
+# Metrics that threshold predictions at 0.5 as binary accuracy does.
+_BINARY_ACCURACY = frozenset({"accuracy", "binary_accuracy"})
+_BINARY_LOSSES = frozenset({"binary_crossentropy", "binary_focal_crossentropy"})
+
+
+def _thresholds_at_half(metric: MetricSpec) -> bool:
+    """'accuracy' on a 1-unit output, 'binary_accuracy', or BinaryAccuracy() at 0.5."""
+    if metric.name in (Known(n) for n in _BINARY_ACCURACY):
+        return True
+    call = metric.call
+    if call is None or metric.written != "BinaryAccuracy" or call.has_star_args:
+        return False
+    threshold = call.argument("threshold", 2)
+    return threshold is None or threshold.value in (Known(0.5), Known(0.50))
+
+
+def _exact_match(metric: MetricSpec) -> bool:
+    """``keras.metrics.Accuracy`` (the class, not the string 'Accuracy', which compile()
+    resolves like 'accuracy': measured)."""
+    return metric.written == "Accuracy" and not metric.literal
+
+
+def _plus_minus_one(model: ModelSpec, compile_spec: CompileSpec) -> bool:
+    return any(y.encoding == Known("plus_minus_one") for y in labels_under(model, compile_spec))
+
+
+def _measures_something_else(model: ModelSpec, head: Head, metric: MetricSpec) -> str | None:
+    """Why the accuracy this metric computes is not the model's accuracy, or None."""
+    output, loss = head.output, head.loss
+    one_unit = output.units == Known(1)
+    if _exact_match(metric) and isinstance(output.activation, Known):
+        return (
+            "keras.metrics.Accuracy counts predictions exactly equal to the labels: on "
+            "real-valued outputs it stays near 0 (measured 0.002 against a true 0.996 on "
+            "sigmoid probabilities); use 'accuracy' (or BinaryAccuracy / CategoricalAccuracy)"
+        )
+    if not one_unit or not _thresholds_at_half(metric):
+        return None
+    binary_loss = (
+        loss is not None and isinstance(loss.name, Known) and loss.name.value in _BINARY_LOSSES
+    )
+    if binary_loss and output.activation == Known(None) and loss.from_logits == Known(True):  # type: ignore[union-attr]
+        return (
+            f"'{metric.written}' on a logits output (from_logits=True) thresholds the logits at "
+            "0.5 instead of 0, so predictions between 0 and 0.5 count as negatives (measured "
+            "0.984 reported against a true 0.996); use "
+            "keras.metrics.BinaryAccuracy(threshold=0.0)"
+        )
+    if head.compile is not None and not binary_loss and _plus_minus_one(model, head.compile):
+        return (
+            f"labels are -1/+1 but '{metric.written}' compares them with predictions "
+            "thresholded to 0/1: a -1 label never matches (measured 0.49 reported against a "
+            "true 0.999 with hinge); map the labels to 0/1 (hinge converts them itself) and "
+            "use keras.metrics.BinaryAccuracy(threshold=0.0) on outputs centred at 0"
+        )
+    return None
 
 
 def _multi_label(model: ModelSpec, compile_spec: CompileSpec) -> bool:
@@ -11,15 +68,25 @@ def _multi_label(model: ModelSpec, compile_spec: CompileSpec) -> bool:
 
 
 class AccuracyAmbiguous(Rule):
-    """Flags `'accuracy'` where Keras resolves it to a metric that does not measure the task.
+    """Flags an accuracy metric that does not measure the model's accuracy.
 
-    Version-aware (see `--target-keras`): standalone Keras <= 2.3 picks the accuracy from the
+    The accuracy family of faults (issue 22 chose to keep them under one code: the number
+    printed as "accuracy" is not the model's accuracy, whatever the cause):
+
+    - `'accuracy'` resolving to the wrong metric. Version-aware (see `--target-keras`): standalone Keras <= 2.3 picks the accuracy from the
     loss, so `binary_crossentropy` on a multi-class softmax reports `binary_accuracy`
     (inflated). tf.keras and Keras 3 pick it from the output shape, so a multi-unit sigmoid
     output reports `CategoricalAccuracy`: wrong for multi-label targets (several ones per
     row), exactly right for one-hot single-label targets. So under tf.keras and Keras 3 the
     rule needs evidence of multi-label targets in the code (`MultiLabelBinarizer`,
     `make_multilabel_classification`) at a training or evaluation under that compile.
+    - A binary accuracy (`'accuracy'` on a 1-unit output, `'binary_accuracy'`,
+      `BinaryAccuracy()`) on a linear output trained with `from_logits=True`: it thresholds
+      the logits at 0.5 instead of 0 (measured on Keras 3.15).
+    - `keras.metrics.Accuracy` (the class): it counts exact equality, near 0 on real-valued
+      outputs (the string `'Accuracy'` is resolved like `'accuracy'`: measured).
+    - `'accuracy'` with -1/+1 labels (hinge, WGAN critics): a -1 never equals a prediction
+      thresholded to 0/1. With binary_crossentropy the labels are KC112's finding.
     """
 
     code = "KC105"
@@ -27,12 +94,15 @@ class AccuracyAmbiguous(Rule):
     experiment = "reported-vs-true-accuracy"
     name = "accuracy-ambiguous"
     severity = "warning"
-    summary = "'accuracy' resolves to a metric that does not fit the output."
+    summary = "The accuracy metric does not measure the model's accuracy (output, logits, labels)."
     why = """
         The string 'accuracy' is not one metric: Keras chooses one for you. On MNIST,
         softmax(10) + binary_crossentropy + 'accuracy' reported 99.8 % under Keras 2 while
         the real categorical accuracy was 98.99 %; in Keras 3, a multi-label sigmoid output
         reports categorical accuracy (7 % measured) while the element-wise accuracy is 52 %.
+        On logits, binary accuracy reported 0.984 for a true 0.996 (worse on harder
+        problems); `keras.metrics.Accuracy()` on sigmoid probabilities 0.002 for 0.996;
+        with -1/+1 labels and hinge, 0.49 for 0.999 (Keras 3.15, measured).
     """
     example = """
         model.add(Dense(10, activation="sigmoid"))  # multi-label
@@ -45,9 +115,60 @@ class AccuracyAmbiguous(Rule):
         Multi-label targets built by hand (a loop setting several ones per row, a file of
         tags) carry no evidence the engine can see: the rule is then silent under tf.keras
         and Keras 3. With categorical_crossentropy on a multi-unit sigmoid the fault is the
-        loss (KC109), reported there.
+        loss (KC109), reported there. -1/+1 labels are seen when the code makes them
+        (`np.where(c, -1, 1)`, `y * 2 - 1`, `-np.ones(n)`).
     """
     invalid = (
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+            model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), optimizer="adam", metrics=["accuracy"])
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+            model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+            model.compile(optimizer="adam", loss=tf.keras.losses.BinaryCrossentropy(from_logits=True),
+                          metrics=[tf.keras.metrics.BinaryAccuracy()])
+            """,
+            line=4,
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam", metrics=[keras.metrics.Accuracy()])
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            import numpy as np
+            import keras
+            y = np.where(labels > 0, 1, -1)
+            model = keras.Sequential([keras.layers.Dense(1, activation="tanh")])
+            model.compile(loss="hinge", optimizer="adam", metrics=["accuracy"])
+            model.fit(x, y)
+            """,
+            line=5,
+        ),
+        Invalid(
+            """
+            # A WGAN critic: -1 for real, +1 for fake, and 'accuracy'.
+            import numpy as np
+            import keras
+            def wasserstein(y_true, y_pred):
+                return keras.ops.mean(y_true * y_pred)
+            critic = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(1)])
+            critic.compile(loss=wasserstein, optimizer="rmsprop", metrics=["accuracy"])
+            valid = -np.ones((64, 1))
+            critic.train_on_batch(images, valid)
+            """,
+            line=7,
+        ),
         Invalid(
             """
             import keras
@@ -109,6 +230,51 @@ class AccuracyAmbiguous(Rule):
         ),
     )
     valid = (
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+            model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), optimizer="adam",
+                          metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+            """
+        ),
+        Valid(
+            """
+            # Multi-class logits: SparseCategoricalAccuracy takes the argmax, right on logits.
+            import keras
+            model = keras.Sequential([keras.layers.Dense(10)])
+            model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer="adam", metrics=["accuracy"])
+            """
+        ),
+        Valid(
+            """
+            # The string 'Accuracy' is resolved like 'accuracy'.
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["Accuracy"])
+            """
+        ),
+        Valid(
+            """
+            # -1/+1 labels with binary_crossentropy: KC112 reports the labels.
+            import numpy as np
+            import keras
+            y = np.where(labels > 0, 1, -1)
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+            model.fit(x, y)
+            """
+        ),
+        Valid(
+            """
+            import numpy as np
+            import keras
+            y = np.where(labels > 0, 1, 0)
+            model = keras.Sequential([keras.layers.Dense(1, activation="tanh")])
+            model.compile(loss="hinge", optimizer="adam", metrics=["accuracy"])
+            model.fit(x, y)
+            """
+        ),
         Valid(
             """
             import keras
@@ -178,6 +344,10 @@ class AccuracyAmbiguous(Rule):
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         for head in heads(model, ctx.flavour):
             output, loss = head.output, head.loss
+            for metric in head.metrics:
+                problem = _measures_something_else(model, head, metric)
+                if problem is not None:
+                    yield self.finding(metric.span, problem)
             units = output.units
             if not isinstance(units, Known) or units.value < 2:
                 continue

@@ -1,97 +1,132 @@
 from collections.abc import Iterator
 
-from kerascheck.ir import ApiUse, Arg, Call, Edit, Finding, Fix, Flavour, ModuleSpec, Severity
-from kerascheck.knowledge import RemovedArg, load
+from kerascheck.ir import ApiUse, Arg, Call, Edit, Finding, Fix, Known, ModuleSpec
+from kerascheck.knowledge import RemovedArgument as Row
+from kerascheck.knowledge import api_drift, load
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
-
-_FIT_METHODS = frozenset(
-    {
-        "Model.fit",
-        "Model.fit_generator",
-        "Model.evaluate",
-        "Model.evaluate_generator",
-        "Model.predict_generator",
-    }
-)
+from kerascheck.rules._drift import flavour_for, severity, spelled
 
 
-def _removed_args_for(use: ApiUse) -> dict[str, RemovedArg]:
-    k = load()
-    q = use.qualname
-    if use.kind == "method" and q in _FIT_METHODS:
-        return k.removed_fit_args
-    if use.kind != "call":
-        return {}
-    family, _, name = q.rpartition(".")
-    if family == "keras.layers" and name[:1].isupper():
-        return {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
-    if family == "keras.optimizers" and name in k.optimizers:
-        return k.removed_optimizer_args
-    return {}
+def _since(row: Row) -> str:
+    if row.since == "tf2":
+        return "an argument of older Keras that neither tf.keras 2.15 / tf_keras 2.21 nor Keras 3 takes"
+    return "an argument of tf.keras 2 that Keras 3 does not take"
 
 
-# Renames whose values changed meaning too (samples -> steps, 'tf' -> 'channels_last'):
-# rewriting only the keyword would be wrong, so these get no fix.
-_NOT_PLAIN_RENAMES = frozenset({"samples_per_epoch", "nb_val_samples", "dim_ordering"})
+def _rename_fix(call: Call, arg: Arg, row: Row, flavour: str) -> Fix | None:
+    """Rename the keyword (and convert a Keras 1 value: ``dim_ordering='th'`` ->
+    ``data_format='channels_first'``) where Keras 3 has the same argument under a new name.
 
-
-def _rename_fix(call: Call, arg: Arg, replacement: str | None) -> Fix | None:
-    if replacement is None or arg.name in _NOT_PLAIN_RENAMES or arg.keyword_span is None:
-        return None
-    if call.kwarg(replacement) is not None:
+    Safe where the old keyword fails (Keras 3; tf.keras 2 for Keras 1 names); unsafe where
+    it was silently ignored (tf.keras 2.11+ ``lr=``: the rename changes the learning rate
+    used) or for standalone Keras 1/2 code, which may predate the new name."""
+    if row.rename is None or arg.keyword_span is None or call.kwarg(row.rename) is not None:
         return None  # both spellings given: which one the author meant is theirs to say
-    return Fix(
-        f"Rename `{arg.name}=` to `{replacement}=`",
-        (Edit(arg.keyword_span, replacement),),
-        safe=True,
+    edits = [Edit(arg.keyword_span, row.rename)]
+    if row.values is not None:
+        value = arg.value.value if isinstance(arg.value, Known) else None
+        if not isinstance(value, str) or value not in row.values:
+            return None
+        edits.append(Edit(arg.span, repr(row.values[value])))
+    safe = flavour == "keras3" or (flavour == "tf2" and row.since == "tf2")
+    return Fix(f"Rename `{arg.name}=` to `{row.rename}=`", tuple(edits), safe=safe)
+
+
+def _message(target: str, arg: Arg, row: Row, flavour: str) -> str:
+    if flavour == "tf2" and row.since != "tf2" and row.tf2 is not None:
+        return f"`{arg.name}=` of `{target}`: {row.tf2}; {row.advice}"
+    if row.ignored:
+        said = f" (it warns: {row.warns!r})" if row.warns else " without a word"
+        return f"`{arg.name}=` is accepted and ignored by Keras 3's `{target}`{said}; {row.advice}"
+    return (
+        f"`{arg.name}=` is not an argument of Keras 3's `{target}` (it raises "
+        f'"Unrecognized keyword arguments"): {_since(row)}; {row.advice}'
     )
 
 
-def _severity(argument: str, use: ApiUse, flavour: Flavour) -> Severity:
-    # Keras 3 rejects all of these except `decay`, which it accepts and ignores; tf.keras 2.x
-    # still accepts `lr` / `decay` on optimizers; standalone Keras 1/2 only warned.
-    if flavour == "legacy":
-        return "warning"
-    if argument in ("lr", "decay") and (flavour == "tf2" or argument == "decay"):
-        return "warning"
-    return "error"
+def _save_format(use: ApiUse, call: Call, flavour: str) -> Iterator[tuple[Arg, str, bool]]:
+    """``model.save(..., save_format=...)``: Keras 3 only warns when the file name ends in
+    ``.keras``/``.h5``/``.hdf5`` and raises otherwise (measured on Keras 3.15.1)."""
+    if flavour != "keras3" or use.qualname not in ("Model.save", "keras.models.save_model"):
+        return
+    arg = call.kwarg("save_format")
+    if arg is None:
+        return
+    index = 0 if use.qualname == "Model.save" else 1
+    path = call.argument("filepath", index)
+    name = path.value.value if path is not None and isinstance(path.value, Known) else None
+    suffixes = load().saving.save_format_warns_for
+    if isinstance(name, str) and not name.endswith(suffixes):
+        yield (
+            arg,
+            f"Keras 3 raises for `save_format=` with {name!r}: the format follows the file "
+            "name now (`.keras`, or `.h5`); a TensorFlow SavedModel is `model.export(path)`",
+            False,
+        )
+        return
+    yield (
+        arg,
+        "`save_format=` is deprecated in Keras 3: it warns for a `.keras`/`.h5` file name and "
+        "raises for any other; the format follows the file name, remove it (a TensorFlow "
+        "SavedModel is `model.export(path)`)",
+        isinstance(name, str),
+    )
 
 
 class RemovedArgument(Rule):
-    """Flags Keras 1/2 keyword arguments that modern Keras renamed or removed.
+    """Flags keyword arguments the target Keras removed or renamed, with the migration.
 
-    Only arguments of calls that resolve to Keras (layers, optimizers, `model.fit` on a known
-    model) are checked: a user function with a parameter `lr`, or `Embedding(output_dim=...)`,
-    is never flagged.
+    The arguments of every Keras class, function and model method that older Keras took
+    and Keras 3 does not come from tables generated by diffing the older Keras packages
+    against Keras 3 (tools/gen_api_drift.py): Keras 1 names (`init=`, `border_mode=`,
+    `nb_epoch=`), tf.keras 2 ones (`lr=`, layer `batch_size=`, `weights=`,
+    `batch_input_shape=`, the DTensor `*_layout=`, BatchNormalization `fused=`,
+    `fit(workers=, use_multiprocessing=, max_queue_size=)`, `add_loss(inputs=)`), and those
+    Keras 3 still accepts but drops (`decay=` on optimizers, `Embedding(input_length=)`).
+    Only calls that resolve to Keras are checked: a user function with a parameter `lr` is
+    never flagged.
     """
 
     code = "KC201"
     relevant_names = frozenset()
     name = "removed-argument"
-    summary = "Keyword argument removed or renamed in modern Keras."
+    summary = "Keyword argument removed or renamed in the target Keras."
     why = """
-        Keras 3 raises a ValueError / TypeError for most Keras 1 arguments (`init=`,
-        `border_mode=`, `lr=`), tf.keras raises for the layer ones, and some are silently
-        ignored (`decay=` on a Keras 3 optimizer only warns and does nothing): old tutorials
-        copied into new code either crash or quietly train a different model.
+        Keras 3 raises for most Keras 1/2 arguments ("Unrecognized keyword arguments",
+        `init=`, `border_mode=`, `lr=`, `batch_size=` on a layer), tf.keras 2 raises for the
+        Keras 1 ones, and some are silently dropped: Keras 3 only warns for `decay=` on an
+        optimizer, and tf.keras 2.11+ ignores `lr=` (the learning rate stays at its default).
+        Old tutorials copied into new code either crash or quietly train another model.
     """
     example = """
         model.add(Conv2D(32, (3, 3), border_mode="same", init="he_normal"))
-        opt = keras.optimizers.Adam(lr=0.001)
-        model.fit(x, y, nb_epoch=10)
+        model.add(LSTM(32, batch_size=16, stateful=True))
+        opt = keras.optimizers.Adam(lr=0.001, decay=1e-6)
+        model.fit(x, y, nb_epoch=10, workers=4)
     """
     use_instead = """
         model.add(Conv2D(32, (3, 3), padding="same", kernel_initializer="he_normal"))
-        opt = keras.optimizers.Adam(learning_rate=0.001)
+        inputs = keras.Input(batch_shape=(16, timesteps, features))  # stateful RNN
+        schedule = keras.optimizers.schedules.InverseTimeDecay(0.001, 1, 1e-6)
+        opt = keras.optimizers.Adam(learning_rate=schedule)
         model.fit(x, y, epochs=10)
     """
     fix_safety = """
-        Safe fix: renames the keyword where modern Keras has a one-to-one replacement
-        (`lr` -> `learning_rate`, `nb_epoch` -> `epochs`, `border_mode` -> `padding`, ...).
-        No fix where the value's meaning changed too (`samples_per_epoch` counts samples,
-        `steps_per_epoch` counts batches; `dim_ordering='tf'` is
-        `data_format='channels_last'`), where the argument was removed outright (`decay=`),
-        or where the new keyword is already given.
+        Safe fix: renames the keyword where Keras 3 has the same argument under another name
+        (`lr` -> `learning_rate`, `nb_epoch` -> `epochs`, `border_mode` -> `padding`,
+        `batch_input_shape` -> `batch_shape` on `keras.Input`), converting the Keras 1
+        value where the Keras 2 legacy interfaces did (`dim_ordering='th'` ->
+        `data_format='channels_first'`). No fix where the value's meaning changed too
+        (`period=` counted epochs, `save_freq=` counts batches), where the argument has no
+        one-to-one replacement (`batch_size=`, `weights=`, `decay=`), or where the new
+        keyword is already given.
+    """
+    limitations = """
+        Keyword arguments only; a `**kwargs` dict is not looked into. Methods are checked
+        on values known to be Keras models; for tf.keras 2 code their arguments are not
+        (tf.keras 2 has two training engines and the TF 1 graph one keeps `target_tensors=`,
+        `sample_weight_mode=`). `save_format=` on a file name not known statically is
+        reported as deprecated (Keras 3 warns for a `.keras`/`.h5` name, raises otherwise).
     """
     invalid = (
         Invalid(
@@ -145,12 +180,125 @@ class RemovedArgument(Rule):
         ),
         Invalid(
             """
-            from keras.models import Sequential
-            model = Sequential()
-            model.fit_generator(gen, samples_per_epoch=1000, epochs=3)
+            from keras.layers import MaxPooling2D
+            pool = MaxPooling2D((2, 2), dim_ordering="th")
+            """,
+            line=2,
+            fixed="""
+            from keras.layers import MaxPooling2D
+            pool = MaxPooling2D((2, 2), data_format='channels_first')
+            """,
+        ),
+        # Issue 16 pattern 5: tf.keras 2 arguments Keras 3 rejects are not misspellings.
+        Invalid(
+            """
+            import keras
+            rnn = keras.layers.LSTM(32, batch_size=16, stateful=True)
+            """,
+            line=2,
+            col=29,
+        ),
+        Invalid(
+            """
+            import keras
+            conv = keras.layers.Conv2D(16, 3, weights=[kernel, bias])
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            import keras
+            first = keras.layers.Dense(8, batch_input_shape=(32, 4))
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            import keras
+            dense = keras.layers.Dense(8, kernel_layout=layout)
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            import keras
+            norm = keras.layers.BatchNormalization(fused=True)
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            import keras
+            inputs = keras.Input(batch_input_shape=(32, 10))
+            """,
+            line=2,
+            fixed="""
+            import keras
+            inputs = keras.Input(batch_shape=(32, 10))
+            """,
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            model.fit(x, y, workers=4)
             """,
             line=3,
-            col=26,
+            col=17,
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            model.add_loss(penalty, inputs=True)
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            model.save("model", save_format="tf")
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            model.save_weights("model.weights.h5", save_format="h5")
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            import keras
+            opt = keras.optimizers.SGD(learning_rate=0.01, decay=1e-6)
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            import keras
+            reduce = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", epsilon=1e-4)
+            """,
+            line=2,
+            fixed="""
+            import keras
+            reduce = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", min_delta=1e-4)
+            """,
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+            opt = tf.keras.optimizers.Adam(lr=0.01)
+            """,
+            line=2,
+            flavour="tf2",
+            fixed="""
+            import tensorflow as tf
+            opt = tf.keras.optimizers.Adam(learning_rate=0.01)
+            """,
         ),
     )
     valid = (
@@ -174,25 +322,78 @@ class RemovedArgument(Rule):
             layer = keras.layers.Conv2D(32, 3, padding="same", kernel_initializer="he_normal")
             """
         ),
+        Valid(
+            """
+            import keras
+            inputs = keras.Input(batch_shape=(16, 10, 4))
+            rnn = keras.layers.LSTM(32, stateful=True)(inputs)
+            layer = keras.layers.InputLayer(batch_size=16, shape=(4,))
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            model.fit(x, y, batch_size=32, epochs=3)
+            model.save("model.keras")
+            """
+        ),
+        Valid(
+            """
+            import tf_keras
+            rnn = tf_keras.layers.LSTM(32, batch_size=16, stateful=True)
+            norm = tf_keras.layers.BatchNormalization(fused=True)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+            model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+            model.fit(x, y, workers=4, use_multiprocessing=True)
+            model.compile("sgd", "mse", target_tensors=[labels])  # TF 1 graph mode keeps it
+            """,
+            flavour="tf2",
+        ),
+        Valid(
+            """
+            import keras
+            embedding = keras.layers.Embedding(1000, 64, weights=[matrix], trainable=False)
+            """
+        ),
     )
 
     def check_module(self, module: ModuleSpec, ctx: RuleContext) -> Iterator[Finding]:
+        drift = api_drift()
         for use in module.api_uses:
-            if use.call is None:
+            call = use.call
+            if call is None or use.kind not in ("call", "method"):
                 continue
-            removed = _removed_args_for(use)
-            if not removed:
-                continue
-            for arg in use.call.args:
-                if arg.name is None or arg.name not in removed:
+            spelling = "keras"
+            if use.kind == "call":
+                found = spelled(use)
+                if found is None:
                     continue
-                info = removed[arg.name]
-                target = use.qualname.rsplit(".", 1)[1]
-                advice = f"use `{info.replacement}=`" if info.replacement else "remove it"
+                spelling = found[0]
+            flavour = flavour_for(ctx.flavour, spelling)
+            for arg, message, soft in _save_format(use, call, flavour):
+                yield self.finding(arg.keyword_span or arg.span, message, severity(flavour, soft))
+            table = drift.arguments(use.qualname)
+            if not len(table):
+                continue
+            target = use.qualname.rsplit(".", 1)[1]
+            # tf.keras 2 has two training engines (TF 1 graph mode keeps `target_tensors=`,
+            # `sample_weight_mode=`); the tables know only the eager one.
+            two_engines = flavour == "tf2" and use.kind == "method"
+            for arg in call.args:
+                row = table.get(arg.name) if arg.name is not None else None
+                if row is None or not row.applies(flavour, spelling):
+                    continue
+                if two_engines and row.tf2 is None:
+                    continue
+                soft = row.ignored or (flavour == "tf2" and row.since != "tf2")
                 yield self.finding(
                     arg.keyword_span or arg.span,
-                    f"`{arg.name}=` is not an argument of modern Keras `{target}`: {advice}. "
-                    f"{info.reason}",
-                    _severity(arg.name, use, ctx.flavour),
-                    _rename_fix(use.call, arg, info.replacement),
+                    _message(target, arg, row, flavour),
+                    severity(flavour, soft),
+                    _rename_fix(call, arg, row, flavour),
                 )

@@ -77,6 +77,13 @@ def test_precommit_snippet_uses_the_shipped_hook_at_this_version() -> None:
     assert DOCS_URL.startswith(repo["repo"] + "/")
 
 
+def test_the_shipped_hook_matches_python_files_and_notebooks() -> None:
+    """pre-commit's type tags: ``python`` for .py files, ``jupyter`` for .ipynb."""
+    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["types_or"] == ["python", "jupyter"] and "types" not in hook
+    assert "Python files and Jupyter notebooks" in DOC.read_text()
+
+
 def _ci_lines(name: str) -> list[str]:
     """The shell lines of a CI snippet: GitHub's ``run:`` steps or GitLab's ``script``."""
     document = yaml.safe_load(snippet(name))

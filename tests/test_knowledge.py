@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,38 @@ def test_double_activation_ranges_and_transparent_layers_match_keras() -> None:
         assert expected[0] - 1e-4 <= measured[0] <= expected[0] + 2e-3, (inner, outer, n)
         assert expected[1] - 2e-3 <= measured[1] <= expected[1] + 1e-4, (inner, outer, n)
     assert identity == dict.fromkeys(transparent, True)
+
+
+_MEASURE_PREPROCESS = """
+import json, os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np
+import keras.applications as applications
+pixel = np.array([[[[255.0, 0.0, 255.0]]]], dtype="float32")
+found = {}
+for module, scale in json.loads(os.environ["SCALES"]).items():
+    out = getattr(applications, module).preprocess_input(pixel.copy())[0, 0, 0]
+    if np.allclose(out, [255, 0, 255]):
+        found[module] = "raw_0_255"
+    elif np.allclose(out, [1, -1, 1]):
+        found[module] = "minus_one_one"
+    elif np.allclose(out, [151.061, -116.779, 131.32], atol=1e-2):
+        found[module] = "caffe"
+    elif np.allclose(out, [2.249, -2.036, 2.64], atol=1e-2):
+        found[module] = "torch"
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs Keras installed")
+def test_preprocess_input_scales_match_installed_keras() -> None:
+    """What each keras.applications preprocess_input makes of a raw pixel, measured again."""
+    scales = TABLES["preprocess_input_scales"]
+    run = subprocess.run(
+        [sys.executable, "-c", _MEASURE_PREPROCESS],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SCALES": json.dumps(scales)},
+    )
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == scales

@@ -3,6 +3,7 @@ docs/integrations.md gives, pointed at this checkout."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -56,13 +57,18 @@ def run_hooks(repo: Path, home: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_documented_config_fails_on_a_bug_and_passes_once_fixed(tmp_path: Path) -> None:
+def repo_with_the_documented_hook(tmp_path: Path) -> Path:
     snapshot, rev = snapshot_of_this_checkout(tmp_path)
     config = precommit_config()
     # Only where the hook comes from changes: the documented URL and tag, made local.
     config["repos"][0].update(repo=str(snapshot), rev=rev)
     repo = new_repo(tmp_path / "repo")
     (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return repo
+
+
+def test_documented_config_fails_on_a_bug_and_passes_once_fixed(tmp_path: Path) -> None:
+    repo = repo_with_the_documented_hook(tmp_path)
     (repo / "model.py").write_text(BUG)
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "model")
@@ -77,3 +83,20 @@ def test_documented_config_fails_on_a_bug_and_passes_once_fixed(tmp_path: Path) 
     passing = run_hooks(repo, home)
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "Passed" in passing.stdout
+
+
+def test_the_hook_checks_a_repository_that_holds_only_a_notebook(tmp_path: Path) -> None:
+    """pre-commit matches files by type: ``types: [python]`` never matched an .ipynb."""
+    repo = repo_with_the_documented_hook(tmp_path)
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Training\n"]},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "source": BUG.splitlines(True)},
+    ]
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (repo / "train.ipynb").write_text(json.dumps(notebook, indent=1))
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "notebook")
+
+    failing = run_hooks(repo, tmp_path / "pre-commit-home")
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "train.ipynb:cell 2:2:60: KC101" in failing.stdout

@@ -539,7 +539,7 @@ def test_malformed_notebooks_are_one_error(tmp_path: Path, text: str, message: s
 @pytest.mark.parametrize(
     ("code", "message", "line"),
     [
-        ("import keras\nx = " + "(" * 1000 + ")" * 1000, "too deeply nested", 2),
+        ("import keras\nx = " + "(" * 1000 + ")" * 1000, "too many nested parentheses", 2),
         ("import keras\nx = 1\x00", "null bytes", 2),
         ('import keras\nx = "\udcff"', "cannot decode", 2),
     ],

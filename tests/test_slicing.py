@@ -16,7 +16,7 @@ from kerascheck.fix import apply_fixes
 from kerascheck.ir import Finding, ModuleSpec
 from kerascheck.knowledge import keras3_api, load
 from kerascheck.nesting import python_tree
-from kerascheck.notebook import parse_notebook
+from kerascheck.notebook import code_cells, join, parse_notebook
 from kerascheck.registry import all_rules
 from kerascheck.rule import Rule, RuleContext
 from kerascheck.slicing import (
@@ -378,10 +378,42 @@ def test_the_vocabulary_covers_the_knowledge_tables() -> None:
     vocabulary = model_vocabulary()
     k = load()
     assert set(keras3_api().layer_arguments) <= vocabulary
-    assert set(k.optimizers) | set(k.removed_methods) | set(k.model_methods) <= vocabulary
-    for qualnames in (k.model_constructors, k.input_constructors, k.removed_functions):
+    assert set(k.optimizers) | set(k.model_methods) <= vocabulary
+    for qualnames in (k.model_constructors, k.input_constructors):
         assert {q.rpartition(".")[2] for q in qualnames} <= vocabulary
     assert {"add", "compile", "fit", "keras", "tf_keras", "where"} <= vocabulary
+    # Removed model methods are relevant; removed functions through their imports (below).
+    assert {"predict_classes", "fit_generator", "reset_states"} <= vocabulary
+    assert {"sum", "cast", "text", "int_shape"}.isdisjoint(vocabulary)
+
+
+def test_a_body_using_removed_keras_api_through_its_import_is_kept() -> None:
+    """``K.sum`` in a custom metric: ``from keras import backend as K`` makes ``K``
+    relevant, so the removed-API findings inside the body are the same sliced or whole."""
+    source = textwrap.dedent(
+        """
+        from keras import backend as K
+        from keras.backend import int_shape
+
+
+        def recall(y_true, y_pred):
+            positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))
+            return positives / (K.sum(y_true) + K.epsilon())
+
+
+        def width(x):
+            return int_shape(x)[-1]
+
+
+        def unrelated(values):
+            return sum(values) / len(values)
+        """
+    )
+    sliced = _lint(source)
+    assert _key(sliced) == _key(_lint(source, WholeFileRule()))
+    assert {(f.span.line, f.code) for f in sliced.findings} >= {(7, "KC202"), (3, "KC202")}
+    kept = _sliced(source)
+    assert kept is not None and "sum(values)" not in kept.text  # `unrelated` is left out
 
 
 def test_every_data_flow_source_keeps_a_file_whole() -> None:
@@ -412,7 +444,7 @@ def test_a_notebook_cell_after_a_left_out_helper_is_placed_in_its_cell(tmp_path:
     ]
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4}))
-    notebook = parse_notebook(path.read_bytes())
+    notebook = join(code_cells(parse_notebook(path.read_bytes()).cells))
     assert _slice(notebook.source) is not None
     result = lint_file(str(path), Options())
     assert [(f.code, f.span.cell, f.span.line, f.span.col) for f in result.findings] == [

@@ -22,8 +22,9 @@ from typing import Any
 TARGET = Path(__file__).resolve().parent.parent / "kerascheck" / "knowledge" / "keras3_api.json"
 
 # Strings that compile() resolves itself, before asking keras.metrics.get() / losses.get()
-# (keras/src/trainers/compile_utils.py: get_metric, get_loss).
-_COMPILE_METRIC_STRINGS = ("accuracy", "acc", "crossentropy", "ce")
+# (keras/src/trainers/compile_utils.py: get_metric, get_loss). Keras 3 resolves
+# 'crossentropy' / 'ce' as losses only: as metrics they raise (measured on Keras 3.15.1).
+_COMPILE_METRIC_STRINGS = ("accuracy", "acc")
 _COMPILE_LOSS_STRINGS = ("crossentropy", "ce")
 # Keyword arguments an __init__ takes out of **kwargs by hand (``kwargs.pop("implementation")``).
 _POPPED = re.compile(r"""kwargs\.(?:pop|get)\(\s*["'](\w+)["']|["'](\w+)["']\s+in\s+kwargs""")

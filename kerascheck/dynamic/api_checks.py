@@ -30,7 +30,7 @@ from kerascheck.dynamic.jobs import (
 from kerascheck.dynamic.owners import same
 from kerascheck.dynamic.plan import Unbuildable, construct, plain, short
 from kerascheck.ir import ApiUse, Arg, Finding, Known
-from kerascheck.knowledge import load
+from kerascheck.knowledge import api_drift, spelling_of
 
 # Model methods the check may call (with only the flagged keyword, so they fail before
 # doing any work).
@@ -107,17 +107,26 @@ def _has_opaque(value: Plain) -> bool:
 
 
 def removed_api(finding: Finding, use: ApiUse, case: Case, ctx: Context) -> Judge:
-    k = load()
+    drift = api_drift()
     if use.kind in ("module", "import"):
         return _lookup(case, ImportProbe(use.written), use.written, ctx)
     if use.kind == "method":
         method = short(use.qualname)
         return _lookup(case, AttributeProbe(f"keras.Model.{method}"), f"Model.{method}", ctx)
-    if use.kind == "call" and use.qualname in k.removed_functions:
-        return _lookup(case, AttributeProbe(use.qualname), use.qualname, ctx)
-    if use.kind == "call" and use.call is not None:
+    if use.kind == "attribute":
+        receiver, _, member = use.qualname.partition(".")
+        owner = f"keras.layers.{use.written}" if receiver == "Layer" else "keras.Model"
+        return _lookup(case, AttributeProbe(f"{owner}.{member}"), f"{owner}.{member}", ctx)
+    found = spelling_of(use.written) if use.kind == "call" else None
+    if found is not None and found[0] == "keras":
+        if found[1] in drift.names:
+            return _lookup(case, AttributeProbe(found[1]), found[1], ctx)
+        hit = drift.removed_module(found[1])
+        if hit is not None:
+            return _lookup(case, ImportProbe(hit[0]), hit[0], ctx)
+    if use.kind == "call" and use.call is not None and finding.message.startswith("Keras 1 "):
         return _keras1_kernel(use, case, ctx)
-    return fixed(unverifiable("the finding is not on a Keras call, import or method"))
+    return fixed(unverifiable("the dynamic check looks up removed names and Keras 1 kernels"))
 
 
 def _lookup(case: Case, probe: ImportProbe | AttributeProbe, name: str, ctx: Context) -> Judge:

@@ -17,6 +17,8 @@ from typing import Any
 
 import libcst as cst
 
+from kerascheck.extract import ordering
+from kerascheck.extract.backbones import flow_scale, generator_scale
 from kerascheck.extract.values import Data, Instance, Method, Seq, Value
 from kerascheck.ir import UNKNOWN, Call, DataInfo, Known
 from kerascheck.knowledge import Knowledge
@@ -96,15 +98,6 @@ _RAW_IMAGE_SOURCES = {
     "PIL.Image.open": "PIL.Image.open",
 }
 _IMAGE_GENERATORS = frozenset({"keras.preprocessing.image.ImageDataGenerator"})
-# ImageDataGenerator arguments that scale or standardise the pixels.
-_GENERATOR_SCALING = (
-    "rescale",
-    "preprocessing_function",
-    "featurewise_center",
-    "samplewise_center",
-    "featurewise_std_normalization",
-    "samplewise_std_normalization",
-)
 _PASSTHROUGH_METHODS = frozenset({"astype", "reshape", "copy", "squeeze", "ravel", "flatten"})
 
 
@@ -122,6 +115,9 @@ def data_from_call(
     qualname: str, positional: list[Value], keywords: dict[str, Value], call: Call, k: Knowledge
 ) -> Value | None:
     """The value a data-related call returns, or None when the call is not one of them."""
+    ordered = ordering.from_call(qualname, positional, keywords, call)
+    if ordered is not None:
+        return ordered
     parts = qualname.split(".")
     if qualname.startswith("keras.datasets.") and parts[-1] == "load_data" and len(parts) == 4:
         dataset = k.datasets.get(parts[2])
@@ -156,9 +152,7 @@ def data_from_call(
         source = Known(_RAW_IMAGE_SOURCES[qualname])
         return Data(DataInfo(dataset=source, scaled=_RAW, span=call.span))
     if qualname in _IMAGE_GENERATORS:
-        if any(name in keywords for name in _GENERATOR_SCALING):
-            return UNKNOWN
-        return Instance(qualname)
+        return Instance(qualname, scaled=generator_scale(keywords, k))
     if qualname.startswith("keras.utils.") and parts[-1] == "to_categorical":
         given = _known_int(
             keywords.get("num_classes", positional[1] if len(positional) > 1 else None)
@@ -170,6 +164,9 @@ def data_from_call(
         if isinstance(source, Data) and source.info.encoding == Known("integer"):
             # The same labels, one-hot: still a loader's labels, one per sample.
             onehot = replace(onehot, dataset=source.info.dataset, split=source.info.split)
+        if isinstance(source, Data):
+            # The rows stay in place.
+            onehot = replace(onehot, order=source.info.order, label_order=source.info.label_order)
         return Data(onehot)
     if qualname == "numpy.where" and len(positional) == 3:
         choices = {v.value for v in positional[1:] if isinstance(v, Known)}
@@ -222,7 +219,10 @@ def data_from_call(
         return Seq((x, Data(DataInfo(encoding=Known("multihot"), span=call.span))), True)
     if qualname == "sklearn.model_selection.train_test_split":
         split: list[Value] = []
+        shuffled = keywords.get("shuffle") != Known(False)
         for array in positional:
+            if isinstance(array, Data) and shuffled:
+                array = Data(replace(array.info, order=UNKNOWN, label_order=UNKNOWN))
             split += [array, array] if isinstance(array, Data) else [UNKNOWN, UNKNOWN]
         return Seq(tuple(split), True) if split else UNKNOWN
     if qualname == "sklearn.preprocessing.MinMaxScaler":
@@ -336,9 +336,9 @@ def call_method(method: Method, positional: list[Value]) -> Value:
         # A generator that does not scale yields images as its source has them: files are
         # raw 0-255 pixels; ``flow(x)`` gives x's scale, as far as it is known.
         if method.name in ("flow_from_directory", "flow_from_dataframe"):
-            return Data(DataInfo(dataset=Known("ImageDataGenerator"), scaled=_RAW))
-        if method.name == "flow" and positional and isinstance(positional[0], Data):
-            scaled = positional[0].info.scaled
+            return Data(DataInfo(dataset=Known("ImageDataGenerator"), scaled=flow_scale(receiver)))
+        if method.name == "flow" and positional:
+            scaled = flow_scale(receiver, positional[0])
             return Data(DataInfo(dataset=Known("ImageDataGenerator"), scaled=scaled))
         return UNKNOWN
     if method.name not in ("fit_transform", "transform") or not positional:
@@ -347,7 +347,15 @@ def call_method(method: Method, positional: list[Value]) -> Value:
     info = array.info if isinstance(array, Data) else DataInfo()
     if receiver.qualname in _ENCODERS:
         encoding = Known(_ENCODERS[receiver.qualname])
-        return Data(DataInfo(encoding=encoding, dataset=info.dataset, span=info.span))
+        return Data(
+            DataInfo(
+                encoding=encoding,
+                dataset=info.dataset,
+                span=info.span,
+                order=info.order,
+                label_order=info.label_order,
+            )
+        )
     scaled = Known(_SCALERS[receiver.qualname])
     return Data(replace(info, scaled=scaled, value_range=receiver.value_range))
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kerascheck.extract import ordering
 from kerascheck.extract.values import (
     Data,
     KerasObject,
@@ -29,11 +30,16 @@ from kerascheck.ir import (
     ModelSpec,
     OptimizerSpec,
     OutputSpec,
+    PartSpec,
     RunKind,
     RunSpec,
     Span,
+    TrainableState,
 )
 from kerascheck.knowledge import Knowledge
+
+if TYPE_CHECKING:
+    from kerascheck.extract.pipelines import Pipelines
 
 
 def resolve_activation(value: Value | None, k: Knowledge) -> Any:
@@ -60,7 +66,10 @@ def resolve_activation(value: Value | None, k: Knowledge) -> Any:
 
 # ----------------------------------------------------------------------------- models
 def build_model_spec(
-    model: ModelObject, final_compiles: tuple[CompileSpec | None, ...], k: Knowledge
+    model: ModelObject,
+    final_compiles: tuple[CompileSpec | None, ...],
+    k: Knowledge,
+    parts: tuple[PartSpec, ...] = (),
 ) -> ModelSpec:
     edges: tuple[tuple[int, int], ...] = ()
     if model.kind == "sequential":
@@ -85,6 +94,8 @@ def build_model_spec(
         final_compiles=final_compiles,
         embedded=model.embedded,
         edges=edges,
+        application=model.application,
+        parts=parts,
     )
 
 
@@ -249,7 +260,7 @@ def _metric_spec(value: Value, span: Span, k: Knowledge) -> MetricSpec | None:
         return MetricSpec(written, Known(k.metric_aliases.get(written, written)), span)
     if isinstance(value, KerasObject):
         written = value.call.qualname.rsplit(".", 1)[1]
-        return MetricSpec(written, UNKNOWN, span)
+        return MetricSpec(written, UNKNOWN, span, call=value.call)
     return None
 
 
@@ -359,6 +370,7 @@ def build_compile(
 
 # ----------------------------------------------------------------------------- data
 def _data_info(value: Value | None, span: Span | None) -> DataInfo:
+    value = ordering.as_data(value)
     if isinstance(value, Data):
         return replace(value.info, span=span) if span is not None else value.info
     return DataInfo(span=span)
@@ -380,29 +392,50 @@ def build_run(
     positional: list[Value],
     keywords: dict[str, Value],
     compiles: tuple[CompileSpec | None, ...],
+    pipelines: Pipelines,
+    trainable: tuple[TrainableState, ...] = (),
 ) -> RunSpec:
-    x = keywords.get("x", positional[0] if positional else None)
+    """A run with the facts of its data: a generator or dataset gives its inputs and its
+    labels (``fit(generator)`` takes y from it, as ``validation_data=generator`` does)."""
     x_arg = call.argument("x", 0)
-    y: Value | None = None
-    y_arg = None
-    if kind != "predict":
-        y = keywords.get("y", positional[1] if len(positional) > 1 else None)
+    x_value = keywords.get("x", positional[0] if positional else None)
+    x, flow_y = pipelines.run_input(x_value)
+    y = flow_y if flow_y is not None else DataInfo()
+    if kind != "predict" and flow_y is None:
         y_arg = call.argument("y", 1)
-        if y is x and isinstance(x, Data):
-            y = _reconstruction(x)
+        y_value = keywords.get("y", positional[1] if len(positional) > 1 else None)
+        if y_value is x_value and isinstance(x_value, Data):
+            y_value = _reconstruction(x_value)
+        y = _at(_data_info(y_value, None), y_arg.span if y_arg else None)
     validation = keywords.get("validation_data")
     validation_arg = call.kwarg("validation_data")
-    validation_y = DataInfo()
-    if isinstance(validation, Seq) and len(validation.items) >= 2 and validation_arg:
-        spans = validation_arg.element_spans
-        validation_y = _data_info(validation.items[1], spans[1] if len(spans) > 1 else None)
+    validation_x = validation_y = DataInfo()
+    if validation_arg is not None:
+        if isinstance(validation, Seq) and len(validation.items) >= 2:
+            spans = validation_arg.element_spans
+            validation_x = _at(_data_info(validation.items[0], None), spans[0] if spans else None)
+            validation_y = _at(
+                _data_info(validation.items[1], None), spans[1] if len(spans) > 1 else None
+            )
+        else:
+            validation_x, flow_labels = pipelines.run_input(validation)
+            validation_x = _at(validation_x, validation_arg.span)
+            if flow_labels is not None:
+                validation_y = _at(flow_labels, validation_arg.span)
     return RunSpec(
         span=call.span,
         method=method,
         kind=kind,
-        x=_data_info(x, x_arg.span if x_arg else None),
-        y=_data_info(y, y_arg.span if y_arg else None),
+        x=_at(x, x_arg.span if x_arg else None),
+        y=y if flow_y is None else _at(y, x_arg.span if x_arg else None),
         call=call,
         validation_y=validation_y,
         compiles=compiles,
+        trainable=trainable,
+        validation_x=validation_x,
     )
+
+
+def _at(info: DataInfo, span: Span | None) -> DataInfo:
+    """The facts, placed where the run is given them (else where they were made)."""
+    return replace(info, span=span) if span is not None else info

@@ -19,31 +19,46 @@ from typing import Any
 
 import libcst as cst
 
-from kerascheck.extract import dataflow, versions
+from kerascheck.extract import backbones, dataflow, ordering, versions
+from kerascheck.extract.backbones import Backbones
 from kerascheck.extract.model_builder import (
     build_compile,
     build_model_spec,
     build_run,
     resolve_activation,
 )
+from kerascheck.extract.pipelines import Pipelines
 from kerascheck.extract.program_order import ModelStates
+from kerascheck.extract.trainable import (
+    Assignment,
+    Target,
+    direct_parts,
+    flag_value,
+    group_target,
+    model_target,
+)
 from kerascheck.extract.values import (
     BoundMethod,
     ClassObject,
     Data,
+    Flow,
     Function,
     Instance,
     KerasObject,
+    Lambda,
+    LayerGroup,
     LayerObject,
     Mapping,
     Method,
     ModelObject,
+    PartUse,
     Ref,
     Scope,
     SelfObject,
     Seq,
     Tensor,
     Value,
+    Vocabulary,
     merge_into,
     plain,
 )
@@ -65,7 +80,7 @@ from kerascheck.ir import (
     RunSpec,
     Span,
 )
-from kerascheck.knowledge import Knowledge, keras3_api
+from kerascheck.knowledge import Knowledge, api_drift, keras3_api
 from kerascheck.knowledge import load as load_knowledge
 from kerascheck.resolve.imports import bindings_of, canonical, dotted_name, is_keras
 
@@ -182,7 +197,13 @@ class PythonExtractor:
         self.conditional = 0
         self.returns: list[list[Value]] = []
         self.states = ModelStates()
+        self.backbones = Backbones(self.k)
         self.guards: list[FlavourGuard] = []
+        self.pipelines = Pipelines(self.k, self.apply)
+        # The simple statement being interpreted: what the code calls a run (``named``).
+        self.statement: cst.SimpleStatementLine | None = None
+        # An unconditional sys.exit() at module level: what follows never runs.
+        self.exited = False
 
     # ----------------------------------------------------------------- entry point
     def extract(self) -> ModuleSpec:
@@ -203,22 +224,28 @@ class PythonExtractor:
             for model in self.models
             for event in model.events
         )
+        # Only a model used as a layer (called, added, or read through .input / .output)
+        # can be a part of another: most files have none, and skip the graph walks.
+        nested = any(m.embedded or m.io for m in self.models)
         return ModuleSpec(
             path=self.path,
-            models=tuple(self.model_spec(m, trains) for m in self.models),
+            models=tuple(self.model_spec(m, trains, nested) for m in self.models),
             api_uses=self.counted(self.api_uses),
             flavour=flavour,
             flavour_reason=reason,
             guards=tuple(self.guards),
+            scores=tuple(self.pipelines.scores),
         )
 
-    def model_spec(self, model: ModelObject, module_trains: bool) -> ModelSpec:
+    def model_spec(self, model: ModelObject, module_trains: bool, nested: bool) -> ModelSpec:
         """The IR of a model. The compiles it ends with, which the rules judge when the code
         never runs it, are kept only where nothing in the module trains (a library function
         returning a compiled model): where other models are trained, the code shows where
-        training happens, and a compiled model left out of it trains nothing."""
+        training happens, and a compiled model left out of it trains nothing. Its parts
+        (models used as its layers) are looked for only where some model is used as one."""
         final = () if module_trains else self.states.of(model)
-        return build_model_spec(model, final, self.k)
+        parts = self.backbones.parts(model, direct_parts(model)) if nested else ()
+        return build_model_spec(model, final, self.k, parts)
 
     def counted(self, uses: list[ApiUse]) -> tuple[ApiUse, ...]:
         """Count the occurrences of names bound by imports of removed modules (rare, so the
@@ -244,8 +271,12 @@ class PythonExtractor:
     def exec_statement(self, node: cst.CSTNode, scope: Scope) -> None:
         self.steps += 1
         if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                self.exec_small(small, scope)
+            outer, self.statement = self.statement, node
+            try:
+                for small in node.body:
+                    self.exec_small(small, scope)
+            finally:
+                self.statement = outer
         elif isinstance(node, cst.FunctionDef):
             function = Function(node, scope)
             scope.names[node.name.value] = function
@@ -344,7 +375,7 @@ class PythonExtractor:
         elif isinstance(orelse, cst.Else):
             self.exec_conditional(orelse.body, else_branch)
         merge_into(scope, [then_branch, else_branch])
-        self.states.join([after_then, self.states.current])
+        self.states.join([after_then, self.states.snapshot()])
 
     def guard_branches(self, node: cst.If, test: Value) -> None:
         """A Keras version or backend check: each branch runs only under the flavours its
@@ -369,6 +400,13 @@ class PythonExtractor:
     def exec_loop(self, node: cst.For | cst.While, scope: Scope) -> None:
         if isinstance(node, cst.For):
             iterable = self.evaluate(node.iter, scope)
+            if isinstance(iterable, LayerGroup) and not _has_break(node.body, continues=True):
+                # ``for layer in base.layers:``: the body runs for each layer (a model's
+                # layers are never none), so what it sets, it sets on the whole group. A
+                # ``continue`` skips some layers: that loop is a loop like any other.
+                self.bind(node.target, iterable, scope)
+                self.exec_suite(node.body, scope)
+                return
             items = self.unrollable(iterable)
             if items is not None and not _has_break(node.body):
                 for item in items:
@@ -493,12 +531,31 @@ class PythonExtractor:
                     self.bind(element.value, UNKNOWN, scope)
                 else:
                     self.bind(element.value, items[index] if items else UNKNOWN, scope)
-        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
-            owner = scope.lookup(target.value.value)
+        elif isinstance(target, cst.Attribute):
+            owner = scope.lookup(target.value.value) if isinstance(target.value, cst.Name) else None
             if isinstance(owner, SelfObject):
                 owner.attrs[target.attr.value] = value
+            elif target.attr.value == "trainable":
+                self.set_trainable(target, value, scope)
         elif isinstance(target, cst.Subscript):
             self.changed_in_place(target.value, scope)
+
+    def set_trainable(self, target: cst.Attribute, value: Value, scope: Scope) -> None:
+        """``x.trainable = value``: an assignment in the trainable log. What ``x`` is decides
+        what it sets; a value the walk cannot resolve may be any layer of any model."""
+        receiver = self.evaluate(target.value, scope)
+        text = dotted_name(target.value) or "layer"
+        if isinstance(receiver, ModelObject):
+            setter = model_target(receiver, text)
+        elif isinstance(receiver, LayerGroup):
+            setter = group_target(receiver)
+        elif isinstance(receiver, LayerObject):
+            setter = Target("named", receiver.spec, text)
+        elif isinstance(receiver, SelfObject):
+            return  # a layer class setting its own flag in its __init__
+        else:
+            setter = Target("any", None, text)
+        self.states.assigned(Assignment(setter, flag_value(value), span_of(target)))
 
     def changed_in_place(self, node: cst.BaseExpression, scope: Scope) -> None:
         """``layers.append(x)``, ``config["units"] = 1``, ``del layers[-1]``, ``y[y == 2] =
@@ -581,13 +638,45 @@ class PythonExtractor:
             return versions.attribute(qualname) or Ref(qualname, raw)
         if isinstance(base, Versioned):
             return VersionedMethod(base, attr)
-        if isinstance(base, (ModelObject, SelfObject)):
-            if isinstance(base, SelfObject) and attr in base.attrs:
+        self.record_member(base, attr, node)
+        if isinstance(base, ModelObject):
+            if attr == "layers":
+                return LayerGroup(
+                    base, f"{dotted_name(node.value) or base.name}.layers", "all_layers"
+                )
+            if attr in ("input", "output"):
+                return backbones.io_tensor(base, attr, span_of(node))
+            return BoundMethod(base, attr)
+        if isinstance(base, SelfObject):
+            if attr in base.attrs:
                 return base.attrs[attr]
             return BoundMethod(base, attr)
-        if isinstance(base, (Data, Instance)):
-            return Method(base, attr)
+        if isinstance(base, LayerGroup) and attr == "output":
+            # ``base.get_layer("x").output``: a tensor of that model's graph.
+            inputs = (backbones.io_tensor(base.model, "input", span_of(node)),)
+            return Tensor(inputs=inputs, op=PartUse(base.model, None, span_of(node)))
+        if isinstance(base, Instance):
+            found = ordering.attribute(base, attr)
+            if found is not None:
+                return found
+        if isinstance(base, (Data, Instance, Flow)):
+            return self.pipelines.attribute(base, attr)
+        if isinstance(base, LayerObject) and attr == "adapt":
+            return Method(base, attr)  # a TextVectorization learning its vocabulary
         return UNKNOWN
+
+    def record_member(self, base: Value, attr: str, node: cst.Attribute) -> None:
+        """``layer.output_shape``, ``model.reset_states``: a member of a known model or
+        layer that Keras 3 removed (the removed-API rule reads these)."""
+        if isinstance(base, LayerObject):
+            receiver, written = "Layer", base.spec.class_name
+        elif isinstance(base, ModelObject):
+            receiver, written = "Model", ""
+        else:
+            return
+        qualname = f"{receiver}.{attr}"
+        if qualname in api_drift().members:
+            self.api_uses.append(ApiUse("attribute", qualname, span_of(node.attr), written=written))
 
     def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
         items: list[Value] = []
@@ -625,12 +714,19 @@ class PythonExtractor:
                 return value
             if isinstance(node.operator, cst.Not):
                 return Known(not value.value)
+        if isinstance(value, Data) and isinstance(node.operator, cst.Minus):
+            return self.pipelines.negated(value)
         return UNKNOWN
 
     def eval_binary(self, node: cst.BinaryOperation, scope: Scope) -> Value:
         left = self.evaluate(node.left, scope)
         right = self.evaluate(node.right, scope)
-        return self.binary(_BINARY.get(type(node.operator)), left, right, node.right)
+        op = _BINARY.get(type(node.operator))
+        if isinstance(left, Tensor):
+            scaled = backbones.pixel_arithmetic(op, left, right, node)
+            if scaled is not None:
+                return scaled
+        return self.binary(op, left, right, node.right)
 
     def binary(
         self,
@@ -641,9 +737,14 @@ class PythonExtractor:
     ) -> Value:
         if op is None:
             return UNKNOWN
-        flowed = dataflow.binary(op, left, right, right_node)
+        labels = ordering.binary(op, left, right)
+        if labels is not None:
+            return labels
+        flowed = self.pipelines.binary(op, left, right)
+        if flowed is None:
+            flowed = dataflow.binary(op, left, right, right_node)
         if flowed is not None:
-            return flowed
+            return ordering.after_binary(op, left, right, flowed)
         if isinstance(left, Known) and isinstance(right, Known):
             try:
                 return Known(_safe_arith(op, left.value, right.value))
@@ -665,6 +766,9 @@ class PythonExtractor:
                     return UNKNOWN
                 return versions.compare(symbol, _plain(left), _plain(right))
             op = _COMPARE.get(type(target.operator))
+            if isinstance(left, Data) or isinstance(right, Data):
+                equal = isinstance(target.operator, cst.Equal)
+                return self.pipelines.compare(equal, left, right, span_of(node), self.named)
             if isinstance(target.operator, (cst.Is, cst.IsNot)) and _is_none_check(left, right):
                 value = left.value is None  # type: ignore[union-attr]
                 result = result and (value if isinstance(target.operator, cst.Is) else not value)
@@ -712,6 +816,8 @@ class PythonExtractor:
 
     def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
         base = self.evaluate(node.value, scope)
+        if isinstance(base, LayerGroup) and base.scope == "all_layers" and len(node.slice) == 1:
+            return _layer_subset(base, node.slice[0].slice)
         if isinstance(base, Versioned):
             (element, *rest) = node.slice
             index = element.slice
@@ -722,10 +828,14 @@ class PythonExtractor:
                 versions.subscript(base, position.value) if isinstance(position, Known) else UNKNOWN
             )
         if isinstance(base, Data):
-            for element in node.slice:
-                if isinstance(element.slice, cst.Index):
-                    self.evaluate(element.slice.value, scope)
-            return dataflow.subscript(base, node.slice)
+            indices = [
+                self.evaluate(element.slice.value, scope)
+                for element in node.slice
+                if isinstance(element.slice, cst.Index)
+            ]
+            selected = dataflow.subscript(base, node.slice)
+            selected = ordering.indexed(base, indices[0] if indices else UNKNOWN, selected)
+            return self.pipelines.subscript(base, selected, node.slice)
         indices = [
             self.evaluate(el.slice.value, scope) if isinstance(el.slice, cst.Index) else UNKNOWN
             for el in node.slice
@@ -746,7 +856,56 @@ class PythonExtractor:
         return UNKNOWN
 
     def eval_lambda(self, node: cst.Lambda, scope: Scope) -> Value:
+        return Lambda(node, scope)
+
+    def eval_comprehension(self, node: cst.ListComp | cst.GeneratorExp, scope: Scope) -> Value:
+        """``[y for x, y in dataset]`` collects the labels of one pass over a dataset; any
+        other comprehension is evaluated for its calls and gives UNKNOWN."""
+        self.evaluate(node.elt, scope)
+        iterable = self.evaluate(node.for_in.iter, scope)
+        if isinstance(iterable, Flow) and node.for_in.inner_for_in is None:
+            return self.pipelines.collected(iterable, node.for_in.target, node.elt)
         return UNKNOWN
+
+    def apply(self, function: Value, positional: list[Value]) -> Value:
+        """A function value applied to arguments (the data pipeline's ``map``)."""
+        if isinstance(function, Function):
+            return self.call_function(function, positional, {})
+        if isinstance(function, LayerObject):
+            return self.pipelines.apply_layer(function.spec, positional[0])
+        if not isinstance(function, Lambda) or self.depth >= MAX_CALL_DEPTH:
+            return UNKNOWN
+        params = function.node.params
+        scope = Scope(function.scope)
+        for index, param in enumerate(params.params):
+            value = positional[index] if index < len(positional) else UNKNOWN
+            scope.names[param.name.value] = value
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                scope.names[star.name.value] = UNKNOWN
+        self.depth += 1
+        try:
+            return self.evaluate(function.node.body, scope)
+        finally:
+            self.depth -= 1
+
+    def named(self) -> str:
+        """What the statement being interpreted calls its value: the names it binds and its
+        strings (``train_acc = ...``, ``print("Training accuracy:", ...)``), lowercased."""
+        statement = self.statement
+        if statement is None:
+            return ""
+        words: list[str] = []
+        for small in statement.body:
+            targets: list[cst.BaseExpression] = []
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                targets = [small.target]
+            for target in targets:
+                words.extend(name.value for name in _names_in(target))
+        words.extend(_strings_in(statement))
+        return " ".join(words).lower()
 
     # ----------------------------------------------------------------- calls
     def eval_call(self, node: cst.Call, scope: Scope) -> Value:
@@ -799,15 +958,26 @@ class PythonExtractor:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
             self.changed_in_place(node.func.value, scope)
         if _unseen(func, node.func, scope):
+            # Code the walk cannot see may reorder arrays in place (``np.random.shuffle``).
+            reorders = ordering.shuffles(func.qualname if isinstance(func, Ref) else None)
             for value in [*positional, *keywords.values()]:
                 if isinstance(value, ModelObject):
                     _escaped(value)
+                    self.states.escaped(value)
+                forgotten = ordering.forget_order(value) if reorders else None
+                if forgotten is not None:
+                    _rebind(scope, value, forgotten)
         name = node.func.attr if isinstance(node.func, cst.Attribute) else node.func
         name_span = span_of(name)
         if isinstance(func, Ref):
             call = Call(func.qualname, tuple(args), span_of(node), span_of(node.func), name_span)
             return self.call_ref(func, call, positional, keywords, starred, node)
         if isinstance(func, LayerObject):
+            if positional and (
+                isinstance(positional[0], Data)
+                or (func.spec.class_name == "TextVectorization" and positional[0] is UNKNOWN)
+            ):
+                return self.pipelines.apply_layer(func.spec, positional[0])
             return self.apply_layer(func.spec, positional)
         if isinstance(func, BoundMethod):
             call = Call(
@@ -815,7 +985,11 @@ class PythonExtractor:
             )
             return self.call_method(func, call, positional, keywords)
         if isinstance(func, Method):
-            return dataflow.call_method(func, positional)
+            call = Call(func.name, tuple(args), span_of(node), span_of(node.func), name_span)
+            value, replaced = self.pipelines.method(func, positional, keywords, call)
+            if replaced is not None:
+                _rebind(scope, func.receiver, replaced)
+            return value
         if isinstance(func, Function):
             if starred:
                 return UNKNOWN
@@ -828,8 +1002,21 @@ class PythonExtractor:
             # A model used as a layer: its output is opaque to this analysis.
             func.embedded = True
             inputs = tuple(v for v in positional if isinstance(v, Tensor))
-            return Tensor(inputs=inputs) if inputs else UNKNOWN
+            call = Call("Model.__call__", tuple(args), span_of(node), span_of(node.func), name_span)
+            return Tensor(inputs=inputs, op=PartUse(func, call, call.span)) if inputs else UNKNOWN
+        if func is UNKNOWN and positional and isinstance(positional[0], Vocabulary):
+            return self.pipelines.length(positional[0])  # len(tokenizer.word_index)
+        if func is UNKNOWN and dotted_name(node.func) in _EXITS:
+            # exit() / quit(), or sys.exit() without its import (the NameError ends it too)
+            self.exit_here()
         return UNKNOWN
+
+    def exit_here(self) -> None:
+        """The program ends here when the exit is unconditional and at module level: the
+        models' later compiles and runs, and later scores, never happen (Keras API uses are
+        still recorded: they are faults of the code all the same)."""
+        if self.depth == 0 and not self.conditional:
+            self.exited = self.pipelines.stopped = True
 
     def version_call(
         self,
@@ -876,17 +1063,33 @@ class PythonExtractor:
     ) -> Value:
         q = ref.qualname
         k = self.k
+        if q.startswith("tensorflow_hub."):
+            # A TF Hub layer is a Keras 2 (tf_keras) layer: recorded for the removed-API
+            # rule, opaque to everything else.
+            self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
+            return UNKNOWN
         keras_name = is_keras(q) or q.startswith("tensorflow.")
         if keras_name:
             self.markers.saw_call(ref.raw)
             self.api_uses.append(ApiUse("call", q, call.span, call, written=ref.raw))
         if q in versions.BACKEND_FUNCTIONS:
             return versions.backend()
-        flowed = dataflow.data_from_call(q, positional, keywords, call, k)
+        if q in _EXITS:
+            self.exit_here()
+        flowed = self.pipelines.call(ref, positional, keywords, call, self.named)
         if flowed is not None:
             return flowed
         if not keras_name:
             return UNKNOWN
+        application = backbones.constructor_of(q)
+        if application is not None:
+            model = backbones.construct(application, call, positional, keywords, self.conditional)
+            self.states.created(model)
+            self.models.append(model)
+            return model
+        module = backbones.preprocess_module(ref, keywords, k)
+        if module is not None:
+            return backbones.preprocess(module, positional, call)
         if q in k.model_constructors:
             return self.construct_model(k.model_constructors[q], call, positional, keywords)
         if q in k.input_constructors:
@@ -913,7 +1116,10 @@ class PythonExtractor:
         if q.startswith("keras.layers."):
             name = q.rsplit(".", 1)[1]
             if name[:1].isupper():
-                return LayerObject(self.make_layer(name, call, positional, keywords, starred))
+                spec = self.make_layer(name, call, positional, keywords, starred)
+                if name == "Lambda":
+                    self.backbones.lambda_layer(spec, positional)
+                return LayerObject(spec)
             tensors = tuple(t for v in positional for t in _tensors_in(v))
             return Tensor(inputs=tensors) if tensors else UNKNOWN
         tensors = tuple(t for v in positional for t in _tensors_in(v))
@@ -985,6 +1191,9 @@ class PythonExtractor:
             activation, activation_span = inner.activation, inner.activation_span
             if name == "TimeDistributed":
                 units = inner.units
+        vocabulary = (
+            self.pipelines.embedding_rows(positional, keywords) if name == "Embedding" else None
+        )
         return LayerSpec(
             class_name=name,
             call=call,
@@ -993,6 +1202,7 @@ class PythonExtractor:
             activation_span=activation_span,
             units=units,
             position=-1,
+            vocabulary=vocabulary,
         )
 
     def apply_layer(self, layer: LayerSpec, positional: list[Value]) -> Value:
@@ -1028,6 +1238,7 @@ class PythonExtractor:
     def add_layer(self, model: ModelObject, value: Value) -> None:
         if isinstance(value, ModelObject):
             value.embedded = True
+            model.parts.append((value, len(model.layers)))
         if isinstance(value, LayerObject):
             model.layers.append(value.spec)
         elif isinstance(value, Tensor) and value.is_input and value.layer is not None:
@@ -1046,7 +1257,18 @@ class PythonExtractor:
         receiver = method.receiver
         if isinstance(receiver, SelfObject):
             return UNKNOWN
-        self.api_uses.append(ApiUse("method", call.qualname, call.span, call, written=method.name))
+        self.api_uses.append(
+            ApiUse(
+                "method",
+                call.qualname,
+                call.span,
+                call,
+                written=method.name,
+                local=receiver.name or "",
+            )
+        )
+        if self.exited:
+            return UNKNOWN
         name = method.name
         if name == "add" and positional:
             self.add_layer(receiver, positional[0])
@@ -1065,8 +1287,15 @@ class PythonExtractor:
             # A train_step / test_step with a loss of its own uses no compiled loss.
             own_step = {"train": "train_step", "evaluate": "test_step"}.get(kind)
             compiles = () if own_step in receiver.overrides else self.states.of(receiver)
-            run = build_run(name, kind, call, positional, keywords, compiles)
+            seen = self.states.trained(receiver) if kind == "train" else ()
+            run = build_run(name, kind, call, positional, keywords, compiles, self.pipelines, seen)
+            run = replace(run, named=self.named())
             receiver.events.append(run)
+            if kind == "predict":
+                x = keywords.get("x", positional[0] if positional else None)
+                return self.pipelines.predicted(run, x, receiver.events[:-1])
+        elif name == "get_layer":
+            return LayerGroup(receiver, f"{receiver.name or 'model'}.get_layer(...)", "layer")
         elif name == "pop" and not positional and receiver.layers:
             if self.conditional > receiver.cond_level:
                 # Popped or not: the output layer is no longer known.
@@ -1269,14 +1498,25 @@ def _activation_in_doubt(name: str, call: Call, k: Knowledge) -> bool:
     accepted = keras3_api().layer_arguments.get(name)
     if accepted is None:
         return False
-    removed = {**k.removed_layer_args, **k.removed_layer_specific_args.get(name, {})}
+    removed = api_drift().arguments(f"keras.layers.{name}")
     for arg in call.args:
         if arg.name is None or arg.name in ("*", "**") or arg.name in accepted:
             continue
-        renamed = removed.get(arg.name)
-        if renamed is None or renamed.replacement == "activation":
+        row = removed.get(arg.name)
+        if row is None or row.rename == "activation":
             return True
     return False
+
+
+def _layer_subset(group: LayerGroup, index: cst.BaseSlice) -> LayerGroup:
+    """``base.layers[:100]`` (some layers; ``[:]`` all of them) or ``base.layers[-1]``."""
+    written = cst.Module([]).code_for_node(index)
+    if isinstance(index, cst.Slice):
+        whole = index.lower is None and index.upper is None and index.step is None
+        return LayerGroup(
+            group.model, f"{group.text}[{written}]", "all_layers" if whole else "some_layers"
+        )
+    return LayerGroup(group.model, f"{group.text}[{written}]", "layer")
 
 
 def _opaque_layer() -> LayerSpec:
@@ -1374,13 +1614,39 @@ def _is_none_check(left: Value, right: Value) -> bool:
     return isinstance(left, Known) and isinstance(right, Known) and right.value is None
 
 
-def _has_break(suite: cst.BaseSuite) -> bool:
+def _names_in(node: cst.BaseExpression) -> Iterable[cst.Name]:
+    """The names an assignment target binds (``a``, ``a, b``, ``self.train_acc``)."""
+    if isinstance(node, cst.Name):
+        yield node
+    elif isinstance(node, cst.Attribute):
+        yield node.attr
+    elif isinstance(node, (cst.Tuple, cst.List)):
+        for element in node.elements:
+            yield from _names_in(element.value)
+
+
+def _strings_in(node: cst.CSTNode) -> Iterable[str]:
+    """The text of the string literals in a statement, f-strings included."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.SimpleString, cst.FormattedStringText)):
+            yield current.value
+        else:
+            stack.extend(current.children)
+
+
+def _has_break(suite: cst.BaseSuite, continues: bool = False) -> bool:
     found = False
 
     class _Finder(cst.CSTVisitor):
         def visit_Break(self, node: cst.Break) -> None:
             nonlocal found
             found = True
+
+        def visit_Continue(self, node: cst.Continue) -> None:
+            nonlocal found
+            found = found or continues
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return False
@@ -1399,6 +1665,9 @@ def _safe_arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
         raise ValueError("sequence repetition")
     return op(a, b)
 
+
+# Calls that end the program (``exit`` / ``quit`` as the builtins).
+_EXITS = frozenset({"sys.exit", "os._exit", "exit", "quit"})
 
 _AUG_TO_BINARY: dict[type[cst.BaseAugOp], Callable[[Any, Any], Any]] = {
     cst.AddAssign: operator.add,
@@ -1427,6 +1696,8 @@ _EVAL: dict[type[cst.CSTNode], Callable[[PythonExtractor, Any, Scope], Value]] =
     cst.IfExp: PythonExtractor.eval_ifexp,
     cst.Subscript: PythonExtractor.eval_subscript,
     cst.Lambda: PythonExtractor.eval_lambda,
+    cst.ListComp: PythonExtractor.eval_comprehension,
+    cst.GeneratorExp: PythonExtractor.eval_comprehension,
     cst.Call: PythonExtractor.eval_call,
 }
 

@@ -11,7 +11,7 @@ from typing import Any
 import libcst as cst
 
 from kerascheck.extract.versions import Versioned, VersionedMethod
-from kerascheck.ir import UNKNOWN, Call, DataInfo, Known, LayerSpec, Span, _Unknown
+from kerascheck.ir import UNKNOWN, Call, Count, DataInfo, Known, LayerSpec, Pipeline, Span, _Unknown
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ class Tensor:
     activation: Any = UNKNOWN
     activation_span: Span | None = None
     is_input: bool = False
+    # What produced it when that is not a layer: a model used as a layer (PartUse), or an
+    # operation on pixels (PixelOp: ``x / 255``, ``preprocess_input(x)``).
+    op: Any = None
 
 
 @dataclass
@@ -70,6 +73,13 @@ class ModelObject:
     # What the model's class replaces of Keras's training: "compile" (its own signature),
     # "train_step" / "test_step" (a loss of its own instead of the compiled one).
     overrides: frozenset[str] = frozenset()
+    # A keras.applications model (ApplicationSpec), built by its constructor.
+    application: Any = None
+    # Models added to this Sequential as layers, with their position among its layers (a
+    # functional model's are in its graph).
+    parts: list[tuple[ModelObject, int]] = field(default_factory=list)
+    # ``model.input`` / ``model.output`` once read: the same tensor every time.
+    io: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -122,18 +132,82 @@ class Data:
 
 @dataclass(frozen=True)
 class Instance:
-    """An object of a non-Keras class the data flow models (``StandardScaler()``)."""
+    """An object of a non-Keras class the data flow models (``StandardScaler()``).
+
+    ``state`` is what the data flow knows of it (an ImageDataGenerator's options, the rows a
+    scaler or tokenizer was fitted on); a method that changes it (``fit``) makes a new
+    Instance that replaces the old one under every name bound to it."""
 
     qualname: str
     # What its transform's values range over, when its options fix it (MinMaxScaler).
     value_range: Any = UNKNOWN
+    # The pixel scale an image generator gives its batches (``rescale=1/255``: "unit").
+    scaled: Any = UNKNOWN
+    state: Any = None
+
+
+@dataclass(frozen=True, eq=False)
+class PartUse:
+    """A model used as a layer of another: called (``base(x, training=False)``) or read
+    (``base.output``, ``call`` None)."""
+
+    model: ModelObject
+    call: Call | None
+    span: Span
+
+
+@dataclass(frozen=True, eq=False)
+class LayerGroup:
+    """Layers of a model: every one (``base.layers``, scope ``all_layers``), some
+    (``base.layers[:100]``), or one (``base.get_layer("x")``, ``base.layers[-1]``). A loop
+    over a group binds its variable to the group: what the body sets, it sets on each."""
+
+    model: ModelObject
+    text: str
+    scope: str  # all_layers | some_layers | layer
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A generator or ``tf.data`` dataset: what the batches it yields hold.
+
+    ``order`` is a token for the order every pass yields when it is the same on each pass
+    (file order, or a shuffle that does not reshuffle); UNKNOWN otherwise."""
+
+    pipeline: Pipeline
+    x: DataInfo
+    y: DataInfo | None  # None: it yields inputs only
+    order: Any = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Size:
+    """A whole number relative to a vocabulary the code builds: ``len(tok.word_index) + 1``."""
+
+    count: Count
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """``tokenizer.word_index`` (or ``word_counts``): ``len()`` of it is a Size."""
+
+    base: object
+    what: str
+
+
+@dataclass(frozen=True)
+class Lambda:
+    """A ``lambda`` with the scope it was written in (``ds.map(lambda x, y: (x / 255, y))``)."""
+
+    node: cst.Lambda
+    scope: Scope
 
 
 @dataclass(frozen=True)
 class Method:
     """A method looked up on an array or a modelled object (``y.astype``, ``sc.transform``)."""
 
-    receiver: Data | Instance
+    receiver: Data | Instance | Flow | LayerObject
     name: str
 
 
@@ -154,8 +228,14 @@ Value = (
     | Data
     | Instance
     | Method
+    | Flow
+    | Size
+    | Vocabulary
+    | Lambda
     | Versioned
     | VersionedMethod
+    | PartUse
+    | LayerGroup
 )
 
 

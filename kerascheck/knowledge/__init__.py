@@ -1,8 +1,9 @@
 """Knowledge tables about Keras: names, aliases, defaults and removed API.
 
-The tables are data (``tables.json``, ``keras3_api.json``), checked against installed Keras
-by tests/test_knowledge.py and tools/gen_knowledge.py, so static mode needs no TensorFlow.
-``load()`` and ``keras3_api()`` parse them once per process.
+The tables are data (``tables.json``, ``keras3_api.json``, ``api_drift.json``), checked
+against installed Keras by tests/test_knowledge.py, tools/gen_knowledge.py and
+tools/gen_api_drift.py, so static mode needs no TensorFlow. ``load()``, ``keras3_api()`` and
+``api_drift()`` parse them once per process.
 """
 
 from __future__ import annotations
@@ -11,7 +12,45 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+
+from kerascheck.knowledge.drift import (
+    ApiDrift,
+    MetricClassKey,
+    MetricKeys,
+    Monitor,
+    OldSignature,
+    Removed,
+    RemovedArgument,
+    RemovedMember,
+    Signature,
+    Spelling,
+    api_drift,
+    spelling_of,
+)
+
+__all__ = [
+    "ApiDrift",
+    "Dataset",
+    "Keras3Api",
+    "Knowledge",
+    "LearningRateRange",
+    "LossClass",
+    "MetricClassKey",
+    "MetricKeys",
+    "Monitor",
+    "OldSignature",
+    "Removed",
+    "RemovedArgument",
+    "RemovedMember",
+    "Saving",
+    "Signature",
+    "Spelling",
+    "UnitArg",
+    "api_drift",
+    "keras3_api",
+    "load",
+    "spelling_of",
+]
 
 
 @dataclass(frozen=True)
@@ -51,21 +90,17 @@ class LearningRateRange:
 
 
 @dataclass(frozen=True)
-class RemovedApi:
-    """A removed function or method: what to use instead, and the first flavour without it
-    (``tf2``: gone from tf.keras too; ``keras3``: still in tf.keras / tf_keras 2.x)."""
+class Saving:
+    """What Keras 3 accepts as file names when saving (measured on Keras 3.15.1,
+    docs/knowledge.md): ``model.save`` needs one of ``model_suffixes``, ``save_weights``
+    and a weights-only ModelCheckpoint need ``weights_suffix``, a whole-model
+    ModelCheckpoint one of ``checkpoint_suffixes``; ``save(save_format=...)`` only warns
+    for a file name ending in one of ``save_format_warns_for`` and raises otherwise."""
 
-    replacement: str
-    removed_in: str
-
-    def removed_for(self, flavour: str) -> bool:
-        return not (flavour == "tf2" and self.removed_in == "keras3")
-
-
-@dataclass(frozen=True)
-class RemovedArg:
-    replacement: str | None
-    reason: str
+    model_suffixes: tuple[str, ...]
+    weights_suffix: str
+    checkpoint_suffixes: tuple[str, ...]
+    save_format_warns_for: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -101,16 +136,16 @@ class Knowledge:
     metric_aliases: dict[str, str]
     bounded_activations: dict[str, tuple[float, float]]
     probability_activations: frozenset[str]
-    removed_layer_args: dict[str, RemovedArg]
-    removed_layer_specific_args: dict[str, dict[str, RemovedArg]]
-    removed_optimizer_args: dict[str, RemovedArg]
-    removed_fit_args: dict[str, RemovedArg]
-    removed_modules: dict[str, str]
-    removed_methods: dict[str, RemovedApi]
-    removed_functions: dict[str, RemovedApi]
+    misspelt_arguments: dict[str, str]
+    saving: Saving
+    # Modules gone from Keras 3 (from api_drift.json): the extractor counts the uses of
+    # names imported from them, for the fix that rewrites every use.
+    removed_modules: frozenset[str]
     keras1_convolutions: frozenset[str]
     model_methods: frozenset[str]
     optimizers: frozenset[str]
+    # What the preprocess_input of each keras.applications module makes of raw pixels.
+    preprocess_input_scales: dict[str, str]
 
     def canonical_activation(self, written: str) -> str | bool | None:
         """Canonical name of an activation string, or False when Keras has no such name."""
@@ -119,10 +154,6 @@ class Knowledge:
         if written in self.activations:
             return written
         return False
-
-
-def _removed(table: dict[str, list[Any]]) -> dict[str, RemovedArg]:
-    return {name: RemovedArg(repl, reason) for name, (repl, reason) in table.items()}
 
 
 @dataclass(frozen=True)
@@ -136,6 +167,53 @@ class Keras3Api:
     metrics: frozenset[str]
     optimizers: frozenset[str]
     optimizer_arguments: dict[str, frozenset[str]]
+
+
+# What a pixel of value 0 and one of 255 become, per channel.
+PixelMap = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+@dataclass(frozen=True)
+class Application:
+    """A ``keras.applications`` constructor (tools/gen_applications.py)."""
+
+    module: str  # the module whose preprocess_input goes with it
+    default_weights: str | None
+    include_preprocessing: bool  # takes ``include_preprocessing=`` (default True)
+    batch_normalization: bool
+    preprocessing_layers: tuple[str, ...]  # Rescaling / Normalization layers it starts with
+    exported_in: tuple[str, ...]  # keras.applications.<module>.<constructor> spellings
+
+
+@dataclass(frozen=True)
+class Applications:
+    version: str
+    constructors: dict[str, Application]
+    # Per module (and ``imagenet_utils:<mode>``): what its preprocess_input does to pixels.
+    preprocess_input: dict[str, PixelMap]
+
+
+@cache
+def applications() -> Applications:
+    raw = json.loads(resources.files(__package__).joinpath("applications.json").read_text("utf-8"))
+    return Applications(
+        version=raw["keras_version"],
+        constructors={
+            name: Application(
+                module=entry["module"],
+                default_weights=entry["default_weights"],
+                include_preprocessing=entry["include_preprocessing"],
+                batch_normalization=entry["batch_normalization"],
+                preprocessing_layers=tuple(entry["preprocessing_layers"]),
+                exported_in=tuple(entry["exported_in"]),
+            )
+            for name, entry in raw["constructors"].items()
+        },
+        preprocess_input={
+            module: (tuple(values["0"]), tuple(values["255"]))
+            for module, values in raw["preprocess_input"].items()
+        },
+    )
 
 
 @cache
@@ -155,7 +233,7 @@ def keras3_api() -> Keras3Api:
 @cache
 def load() -> Knowledge:
     raw = json.loads(resources.files(__package__).joinpath("tables.json").read_text("utf-8"))
-    removed = raw["removed_arguments"]
+    saving = raw["saving"]
     # Longest prefix first so "tensorflow.keras.src" wins over "tensorflow.keras".
     prefixes = sorted(raw["namespace_prefixes"].items(), key=lambda kv: -len(kv[0]))
     return Knowledge(
@@ -200,16 +278,16 @@ def load() -> Knowledge:
         metric_aliases=raw["metric_aliases"],
         bounded_activations={k: (v[0], v[1]) for k, v in raw["bounded_activations"].items()},
         probability_activations=frozenset(raw["probability_activations"]),
-        removed_layer_args=_removed(removed["layer"]),
-        removed_layer_specific_args={
-            layer: _removed(table) for layer, table in removed["layer_specific"].items()
-        },
-        removed_optimizer_args=_removed(removed["optimizer"]),
-        removed_fit_args=_removed(removed["fit"]),
-        removed_modules=raw["removed_modules"],
-        removed_methods={k: RemovedApi(*v) for k, v in raw["removed_methods"].items()},
-        removed_functions={k: RemovedApi(*v) for k, v in raw["removed_functions"].items()},
+        misspelt_arguments=raw["misspelt_arguments"],
+        saving=Saving(
+            model_suffixes=tuple(saving["model_suffixes"]),
+            weights_suffix=saving["weights_suffix"],
+            checkpoint_suffixes=tuple(saving["checkpoint_suffixes"]),
+            save_format_warns_for=tuple(saving["save_format_warns_for"]),
+        ),
+        removed_modules=frozenset(api_drift().modules),
         keras1_convolutions=frozenset(raw["keras1_convolutions"]),
         model_methods=frozenset(raw["model_methods"]),
         optimizers=frozenset(raw["optimizers"]),
+        preprocess_input_scales=raw["preprocess_input_scales"],
     )

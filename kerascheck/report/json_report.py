@@ -49,6 +49,8 @@ def fix_dict(fix: Fix | None) -> dict[str, Any] | None:
                 "end_column": e.span.end_col,
                 "text": e.text,
             }
+            # In a notebook, an edit's position is inside its cell.
+            | ({"cell": e.span.cell} if e.span.cell is not None else {})
             for e in fix.edits
         ],
     }

@@ -66,9 +66,13 @@ def _summary(report: Report) -> str:
         text += f" [*] {safe} fixable with --fix."
     if unsafe:
         text += f" {unsafe} more with --fix --unsafe-fixes."
-    if report.errors:
-        count = len(report.errors)
-        text += f" {count} file{'s' if count != 1 else ''} could not be checked."
+    # A notebook cell Python rejects is left out; the rest of its notebook was checked.
+    files = sum(1 for e in report.errors if e.cell is None)
+    cells = len(report.errors) - files
+    if files:
+        text += f" {files} file{'s' if files != 1 else ''} could not be checked."
+    if cells:
+        text += f" {cells} notebook cell{'s' if cells != 1 else ''} could not be checked."
     return text
 
 
