@@ -274,6 +274,40 @@ class SquashProbe:
     units: int
 
 
+@dataclass(frozen=True)
+class LookupProbe:
+    """Look the ids 0 to ``ids - 1`` up in an ``Embedding(rows, 4)``, on CPU."""
+
+    rows: int
+    ids: int
+
+
+@dataclass(frozen=True)
+class SplitProbe:
+    """Labels in per-class blocks of these sizes, in class order, split by the function
+    ``fit(validation_split=)`` uses: the classes each part holds."""
+
+    counts: tuple[int, ...]
+    split: float
+
+
+PipelineKind = Literal["iterator", "directory_dataset", "tf.data"]
+
+
+@dataclass(frozen=True)
+class OrderProbe:
+    """``samples`` images whose pixels are their class id, served by a pipeline of this kind
+    (shuffling or not), predicted by a model that outputs its input's class exactly: the
+    agreement of what ``predict()`` returns with the labels in file order (``against``
+    "files") or with the labels a second pass yields ("pass")."""
+
+    kind: PipelineKind
+    shuffle: bool
+    against: Literal["files", "pass"]
+    classes: int = 3
+    samples: int = 24
+
+
 Probe = (
     ModelProbe
     | ConstructProbe
@@ -286,6 +320,9 @@ Probe = (
     | AffineProbe
     | RangeProbe
     | SquashProbe
+    | LookupProbe
+    | SplitProbe
+    | OrderProbe
 )
 
 

@@ -39,6 +39,7 @@ from kerascheck.dynamic.trials import (
     loss_name,
     notes,
     outputs_text,
+    passed_metrics,
     subject_of,
     targets_for,
     train_probe,
@@ -329,7 +330,12 @@ def reported_vs_true(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     on the same predictions of the briefly trained model."""
     head, metric = part.head, part.metric
     units = units_of(head.output) if head is not None else None
-    if head is None or metric is None or metric.name != Known("accuracy") or (units or 0) < 2:
+    if head is None or metric is None:
+        return None
+    misread = _misread(part, head, case, ctx)
+    if misread is not None:
+        return misread
+    if metric.name != Known("accuracy") or (units or 0) < 2:
         return None
     legacy = ctx.flavour == "legacy"
     # What the experiment tests: under Keras <= 2.3 a softmax, else sigmoid units, whose
@@ -380,6 +386,66 @@ def reported_vs_true(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     return judge
 
 
+def _misread(part: Part, head: Head, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC105 on one output under Keras 3 / tf.keras 2: an accuracy that thresholds logits at
+    0.5 (a from_logits loss), compares values for equality (``keras.metrics.Accuracy()``), or
+    counts -1/+1 labels as 0/1. The metric as compiled against the true accuracy, on the same
+    predictions of the briefly trained model."""
+    metric = part.metric
+    assert metric is not None
+    if ctx.flavour == "legacy" or units_of(head.output) != 1 or head.loss is None:
+        return None
+    thresholded = metric.name == Known("accuracy") or metric.written == "BinaryAccuracy"
+    custom_threshold = metric.call is not None and metric.call.kwarg("threshold") is not None
+    info = known_labels(case.model, head)
+    signed = info is not None and info.encoding == Known("plus_minus_one")
+    if head.loss.from_logits == Known(True) and thresholded and not custom_threshold:
+        targets, reading, what = (
+            Targets(TargetPlan("binary"), label_text("binary", 1)),
+            "logits",
+            "logits",
+        )
+    elif metric.written == "Accuracy" and metric.call is not None:
+        targets = (class_targets(info, 1) if info is not None else None) or Targets(
+            TargetPlan("binary"), label_text("binary", 1)
+        )
+        reading, what = "probabilities", "probabilities"
+    elif signed and thresholded:
+        targets = class_targets(info, 1)  # type: ignore[arg-type]
+        assert targets is not None
+        reading, what = "values", "-1/+1 decisions (the sign)"
+    else:
+        return None
+    subject = subject_of(case, head)
+    loss = given_loss(head.loss)
+    written = replace(as_written(subject, head), reading=reading)
+    key = f"keras_metric/{part.metric_index}"
+    view = case.ask_train(
+        train_probe(ctx, subject, (written,), targets, ("keras_metric", "accuracy"))
+    )
+    setup = f"{targets.text}, '{loss.written}' loss, {outputs_text(head.output)} read as {what}"
+
+    def judge() -> Verdict:
+        found = trained(case, view)
+        if isinstance(found, str):
+            return unverifiable(found)
+        reported, true = Series(found.series(0, key)), Series(found.series(0, "accuracy"))
+        gaps = [r - t for r, t in zip(reported.values, true.values, strict=True)]
+        one_way = all(g > 0 for g in gaps) or all(g < 0 for g in gaps)
+        apart = one_way and min(abs(g) for g in gaps) >= _DISCREPANCY
+        classes = found.metrics(0)
+        at = part.metric_index
+        resolved = classes[at] if at < len(classes) else "?"
+        evidence = (
+            f"{setup}: {ctx.keras} computes '{metric.written}' as {resolved}, which reports "
+            f"{reported.text()} on the trained model's predictions where the true accuracy is "
+            f"{true.text()}; {len(SEEDS)} seeds{notes(case, subject, found)}"
+        )
+        return Verdict("confirmed" if apart else "refuted", evidence)
+
+    return judge
+
+
 def categorical_loss(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     """KC110: binary_crossentropy on a softmax over more than two classes. Under Keras <= 2.3
     with 'accuracy': the reported against the true accuracy (KC105's experiment). Otherwise:
@@ -391,8 +457,7 @@ def categorical_loss(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     if loss_name(head.loss) != "binary_crossentropy":
         return None
     if ctx.flavour == "legacy":
-        passed = [m for m in head.metrics if m.literal or isinstance(m.name, Known)]
-        for index, metric in enumerate(passed):
+        for index, (metric, _) in enumerate(passed_metrics(head)):
             if metric.name == Known("accuracy"):
                 inner = Part(part.spans, head=head, metric=metric, metric_index=index)
                 return reported_vs_true(inner, case, ctx)

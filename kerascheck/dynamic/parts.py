@@ -13,8 +13,22 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from kerascheck.dynamic.owners import same
-from kerascheck.ir import DataInfo, Flavour, Known, LayerSpec, MetricSpec, ModelSpec, RunSpec, Span
+from kerascheck.dynamic.trials import passed_metrics
+from kerascheck.ir import (
+    Count,
+    DataInfo,
+    Flavour,
+    Known,
+    LayerSpec,
+    MetricSpec,
+    ModelSpec,
+    ModuleSpec,
+    RunSpec,
+    Score,
+    Span,
+)
 from kerascheck.rules._heads import Head, heads
+from kerascheck.rules._vocabulary import embedding_ids
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,8 @@ class Part:
     labels: DataInfo | None = None
     name: tuple[str, str] | None = None  # (role, name) of a compiled loss, metric, optimizer
     pair: tuple[str | None, str | None] = (None, None)  # two activations, one after the other
+    counts: tuple[Count, Count] | None = None  # an Embedding's rows and the ids reaching it
+    score: Score | None = None  # predictions compared with labels
 
     def points_at(self, span: Span) -> bool:
         return any(same(span, mine) for mine in self.spans)
@@ -63,8 +79,7 @@ def metrics(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
     """Each metric of each head (the index is the metric's place in what the dynamic check
     compiles: metrics it can pass to Keras by name, in order)."""
     for head in heads(model, flavour):
-        passed = [m for m in head.metrics if m.literal or isinstance(m.name, Known)]
-        for index, metric in enumerate(passed):
+        for index, (metric, _) in enumerate(passed_metrics(head)):
             yield Part((metric.span,), head=head, metric=metric, metric_index=index)
 
 
@@ -88,7 +103,10 @@ def training_labels(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
     """Each training run's labels and validation labels, found by where they are passed."""
     for run in model.fits:
         y = run.call.argument("y", 1)
-        yield Part((y.span if y is not None else run.span,), run=run, labels=run.y)
+        x = run.call.argument("x", 0)
+        # Without y, the labels come with x (a generator or a dataset yields both).
+        spans = (y.span,) if y is not None else (run.span, x.span if x is not None else None)
+        yield Part(spans, run=run, labels=run.y)
         if run.validation_y.span is not None:
             yield Part((run.validation_y.span,), run=run, labels=run.validation_y)
 
@@ -132,3 +150,29 @@ def compiles(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
                 spans += [a.span for a in optimizer.call.args]
                 spans += [a.keyword_span for a in optimizer.call.args]
         yield Part(tuple(spans), head=head)
+
+
+def embeddings(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each Embedding with known rows and a bound of the ids reaching it (the first bound
+    found), by its span or its arguments'."""
+    seen: set[int] = set()
+    for layer, rows, ids in embedding_ids(model):
+        index = next(i for i, known in enumerate(model.layers) if known is layer)
+        if index not in seen:
+            seen.add(index)
+            yield Part((layer.span, *_argument_spans(layer)), layer=index, counts=(rows, ids))
+
+
+def all_runs(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each run of any kind (training, evaluation, prediction), by its call, its arguments
+    or the data it is given."""
+    for run in model.runs:
+        spans: list[Span | None] = [run.span, run.call.span, run.x.span, run.validation_x.span]
+        spans += [arg.span for arg in run.call.args]
+        yield Part(tuple(spans), run=run, labels=run.y)
+
+
+def scores(module: ModuleSpec) -> Iterator[Part]:
+    """Each comparison of predictions with labels, by its span."""
+    for score in module.scores:
+        yield Part((score.span,), score=score)

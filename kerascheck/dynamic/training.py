@@ -146,8 +146,9 @@ def _accuracy(targets: TargetPlan, y: np.ndarray, p: np.ndarray) -> float:
     if targets.encoding in ("onehot", "integer"):
         truth = y if targets.encoding == "integer" else y.argmax(axis=-1)
         return float(np.mean(p.argmax(axis=-1) == truth))
-    truth = y > (0 if targets.encoding == "plus_minus_one" else 0.5)
-    return float(np.mean((p > 0.5) == truth))
+    # -1/+1 labels: the decision is the sign (the midpoint of -1 and +1).
+    middle = 0.0 if targets.encoding == "plus_minus_one" else 0.5
+    return float(np.mean((p > middle) == (y > middle)))
 
 
 def _crossentropy(targets: TargetPlan, y: np.ndarray, p: np.ndarray) -> float:

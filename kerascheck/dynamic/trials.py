@@ -37,6 +37,7 @@ from kerascheck.dynamic.jobs import (
 from kerascheck.dynamic.plan import (
     Unbuildable,
     bare_head_plan,
+    construct,
     loss_value,
     optimizer_value,
 )
@@ -319,14 +320,31 @@ def given_loss(loss: LossSpec | None) -> LossSpec:
     return loss
 
 
-def metric_value(metric: MetricSpec) -> Plain:
-    return metric.written if metric.literal else f"keras.metrics.{metric.written}"
+def metric_value(metric: MetricSpec) -> Plain | None:
+    """What the experiments compile for a metric: its name, or the metric object rebuilt
+    (``keras.metrics.BinaryAccuracy()``); None for user code."""
+    if metric.literal:
+        return metric.written
+    if isinstance(metric.name, Known):
+        return f"keras.metrics.{metric.written}"
+    if metric.call is not None:
+        try:
+            return construct(metric.call)
+        except Unbuildable:
+            return None
+    return None
+
+
+def passed_metrics(head: Head) -> list[tuple[MetricSpec, Plain]]:
+    """The head's metrics the experiments compile, in order, with their values."""
+    values = ((m, metric_value(m)) for m in head.metrics)
+    return [(m, v) for m, v in values if v is not None]
 
 
 def as_written(subject: Subject, head: Head) -> Variant:
     """The model as written, compiled with its head's loss and metrics (so that one trained
     model serves every experiment about this head: the metrics change no gradient)."""
-    metrics = tuple(metric_value(m) for m in head.metrics if m.literal or isinstance(m.name, Known))
+    metrics = tuple(value for _, value in passed_metrics(head))
     return variant("as written", subject.graph, loss_value(given_loss(head.loss)), metrics=metrics)
 
 

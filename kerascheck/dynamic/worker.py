@@ -23,12 +23,15 @@ from kerascheck.dynamic.jobs import (
     Event,
     ImportProbe,
     Job,
+    LookupProbe,
     LossProbe,
     MethodProbe,
     ModelProbe,
+    OrderProbe,
     Outcome,
     Probe,
     RangeProbe,
+    SplitProbe,
     SquashProbe,
     TrainProbe,
 )
@@ -83,6 +86,14 @@ def _run(probe: Probe) -> Answer:
         return _method(probe)
     if isinstance(probe, CompileNameProbe):
         return _compile_name(probe)
+    if isinstance(probe, (LookupProbe, SplitProbe, OrderProbe)):
+        from kerascheck.dynamic import data_probes
+
+        if isinstance(probe, LookupProbe):
+            return _outcome(lambda: data_probes.lookup(probe), reads=True)
+        if isinstance(probe, SplitProbe):
+            return _outcome(lambda: data_probes.split(probe), reads=True)
+        return _outcome(lambda: data_probes.order(probe), reads=True)
     if isinstance(probe, (TrainProbe, AffineProbe, RangeProbe, SquashProbe)):
         from kerascheck.dynamic import training
 
