@@ -19,6 +19,7 @@ class EmbeddingVocabulary(Rule):
     code = "KC114"
     relevant_names = frozenset()
     name = "embedding-vocabulary"
+    experiment = "embedding-lookup"
     severity = "error"
     summary = "Embedding input_dim is smaller than the token ids that reach it."
     why = """

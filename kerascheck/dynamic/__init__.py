@@ -80,7 +80,7 @@ def _run(cases: Sequence[Case], title: str, timeout: float, ctx: Context) -> Non
 
 
 def experiment(
-    model: ModelSpec,
+    model: ModelSpec | None,
     name: str,
     flavour: Flavour,
     timeout: float = DEFAULT_TIMEOUT,
@@ -88,8 +88,16 @@ def experiment(
 ) -> list[Verdict]:
     """An experiment run directly on every part of a model it tests, without a finding (a
     rule's valid examples: an experiment must confirm nothing there); ``module`` is the
-    source the model comes from (what its other models do with it)."""
+    source the model comes from (what its other models do with it). An experiment about
+    the module's data runs on ``module`` (``model`` may be None)."""
     ctx = Context.of(flavour, module, timeout)
+    if name in experiments.MODULE_REGISTRY:
+        data = Case()
+        prepared = experiments.every_module_part(name, data, ctx)
+        judges = [_guarded(lambda j=judge: j) for _, judge in prepared]
+        _run([data], f"running {name}", timeout, ctx)
+        return [judge() for judge in judges]
+    assert model is not None
     case = ModelCase.of(model)
     judges = [_guarded(lambda j=judge: j) for _, judge in experiments.every_part(name, case, ctx)]
     case.finish()
@@ -129,8 +137,16 @@ def verify(
             return experiments.prepare(finding, name, model_case(owner), ctx)
         return api_checks.prepare(finding, owner.use, calls, ctx)
 
+    def module_prepare(finding: Finding, name: str) -> Judge:
+        return experiments.prepare_module(finding, name, calls, ctx)
+
     judges: list[list[Judge]] = []
     for finding, found in zip(findings, owners(spec, findings, rules, flavour), strict=True):
+        name = declared.get(finding.code)
+        if name in experiments.MODULE_REGISTRY:  # about the data, whatever the model
+            assert name is not None
+            judges.append([_guarded(lambda f=finding, n=name: module_prepare(f, n))])
+            continue
         judges.append([_guarded(lambda o=o, f=finding: prepare(f, o)) for o in found])
     if runtime:
         for index, model in enumerate(spec.models):

@@ -65,6 +65,7 @@ class Context:
     # The layer calls some model of the module outputs as they are, without an activation
     # (an encoder's linear code): deliberate, whatever another model does with them.
     linear_outputs: frozenset[int] = frozenset()
+    module: ModuleSpec | None = None  # the source the models come from
 
     @classmethod
     def of(cls, flavour: Flavour, module: ModuleSpec | None, timeout: float) -> Context:
@@ -74,7 +75,7 @@ class Context:
             for o in outputs
             if o.layer is not None and o.layer.call is not None and not o.activations
         )
-        return cls(flavour, timeout=timeout, linear_outputs=linear)
+        return cls(flavour, timeout=timeout, linear_outputs=linear, module=module)
 
     @property
     def keras(self) -> str:

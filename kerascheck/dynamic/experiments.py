@@ -15,14 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from kerascheck.dynamic import model_checks, model_trials, output_trials, parts
-from kerascheck.dynamic.cases import Context, Judge, ModelCase, fixed, unverifiable
+from kerascheck.dynamic import data_checks, model_checks, model_trials, output_trials, parts
+from kerascheck.dynamic.cases import Case, Context, Judge, ModelCase, fixed, unverifiable
 from kerascheck.dynamic.parts import Part
 from kerascheck.dynamic.plan import Unbuildable
-from kerascheck.ir import Finding, Flavour, ModelSpec
+from kerascheck.ir import Finding, Flavour, ModelSpec, ModuleSpec
 
 Prepare = Callable[[Part, ModelCase, Context], Judge | None]
 Parts = Callable[[ModelSpec, Flavour], Iterable[Part]]
+ModuleParts = Callable[[ModuleSpec], Iterable[Part]]
+PrepareModule = Callable[[Part, Case, Context], Judge | None]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,16 @@ class Experiment:
     name: str
     parts: Parts
     prepare: Prepare
+
+
+@dataclass(frozen=True)
+class ModuleExperiment:
+    """An experiment about the module's data rather than one of its models (predictions
+    compared with labels, whatever model made them, a loaded one included)."""
+
+    name: str
+    parts: ModuleParts
+    prepare: PrepareModule
 
 
 REGISTRY: dict[str, Experiment] = {
@@ -56,7 +68,13 @@ REGISTRY: dict[str, Experiment] = {
         Experiment("usual-learning-rate", parts.compiles, model_trials.usual_learning_rate),
         Experiment("held-out-validation", parts.training_runs, model_trials.held_out_validation),
         Experiment("dropout-fix", parts.layers, model_trials.dropout_fix),
+        Experiment("embedding-lookup", parts.embeddings, data_checks.embedding_lookup),
+        Experiment("ordered-split", parts.training_runs, data_checks.ordered_split),
     )
+}
+MODULE_REGISTRY: dict[str, ModuleExperiment] = {
+    e.name: e
+    for e in (ModuleExperiment("prediction-order", parts.scores, data_checks.prediction_order),)
 }
 
 
@@ -89,6 +107,32 @@ def every_part(name: str, case: ModelCase, ctx: Context) -> list[tuple[Part, Jud
     found = []
     for part in experiment.parts(case.model, ctx.flavour):
         judge = _prepared(experiment, part, case, ctx)
+        if judge is not None:
+            found.append((part, judge))
+    return found
+
+
+def prepare_module(finding: Finding, name: str, case: Case, ctx: Context) -> Judge:
+    """The judge of a finding about the module's data, by its rule's module experiment."""
+    experiment = MODULE_REGISTRY[name]
+    parts = experiment.parts(ctx.module) if ctx.module is not None else ()
+    for part in parts:
+        if part.points_at(finding.span):
+            try:
+                judge = experiment.prepare(part, case, ctx)
+            except Unbuildable as exc:
+                return fixed(unverifiable(str(exc)))
+            if judge is not None:
+                return judge
+    return fixed(unverifiable("the finding does not point at a part the experiment tests"))
+
+
+def every_module_part(name: str, case: Case, ctx: Context) -> list[tuple[Part, Judge]]:
+    """A module experiment prepared on every part of the module it tests (valid examples)."""
+    experiment = MODULE_REGISTRY[name]
+    found = []
+    for part in experiment.parts(ctx.module) if ctx.module is not None else ():
+        judge = experiment.prepare(part, case, ctx)
         if judge is not None:
             found.append((part, judge))
     return found

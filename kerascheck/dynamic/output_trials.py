@@ -59,6 +59,7 @@ from kerascheck.rules._heads import Head
 _METRIC_TOLERANCE = 1e-6  # "the metric did not move"
 _FLOOR_SHARE = 0.01  # a loss floor above 1 % of the best constant prediction's loss matters
 _DISCREPANCY = 0.02  # two accuracies 2 points apart in every seed differ
+_SIGNED_LOSSES = frozenset({"hinge", "squared_hinge"})
 
 
 def _output_swap(
@@ -398,7 +399,10 @@ def _misread(part: Part, head: Head, case: ModelCase, ctx: Context) -> Judge | N
     thresholded = metric.name == Known("accuracy") or metric.written == "BinaryAccuracy"
     custom_threshold = metric.call is not None and metric.call.kwarg("threshold") is not None
     info = known_labels(case.model, head)
+    # -1/+1 labels under a loss that takes them (hinge); under a cross-entropy they are
+    # KC112's fault, not the metric's.
     signed = info is not None and info.encoding == Known("plus_minus_one")
+    signed = signed and loss_name(head.loss) in _SIGNED_LOSSES
     if head.loss.from_logits == Known(True) and thresholded and not custom_threshold:
         targets, reading, what = (
             Targets(TargetPlan("binary"), label_text("binary", 1)),

@@ -115,7 +115,7 @@ def training_runs(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
     """Each training run, found by its call, its x argument or its validation arguments."""
     for run in model.fits:
         spans: list[Span | None] = [run.span, run.call.span]
-        spans += [arg.span for arg in run.call.args]
+        spans += [s for arg in run.call.args for s in (arg.span, arg.keyword_span)]
         yield Part(tuple(spans), run=run, labels=run.y)
 
 

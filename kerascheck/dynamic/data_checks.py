@@ -1,0 +1,196 @@
+"""Experiments about the data a model is given rather than the model: what an Embedding
+does with the ids that reach it (KC114), what fit(validation_split=) holds out of labels
+ordered by class (KC409), and in which order a shuffling pipeline serves predictions
+(KC410). Each runs Keras on synthetic data shaped as the IR knows the code's.
+"""
+
+from __future__ import annotations
+
+from kerascheck.dynamic.cases import Case, Context, Judge, ModelCase, Verdict, unverifiable
+from kerascheck.dynamic.jobs import (
+    JobFailed,
+    LookupProbe,
+    OrderProbe,
+    Outcome,
+    PipelineKind,
+    SplitProbe,
+)
+from kerascheck.dynamic.parts import Part
+from kerascheck.ir import Count, DataInfo, Known, Pipeline
+
+# A vocabulary known only by name (``len(tokenizer.word_index)``) is given this size: the
+# fault is in the offset between the rows and the ids, which any size shows.
+_STAND_IN_VOCABULARY = 50
+# Class counts tried when the IR does not know how many classes ordered labels hold.
+_CLASS_COUNTS = (2, 3, 10)
+_ROWS_PER_CLASS = 100
+
+
+def _outcome(case: Case, index: int) -> Outcome | str:
+    found = case.answer(index)
+    if isinstance(found, JobFailed):
+        return found.reason
+    assert isinstance(found, Outcome)
+    return found
+
+
+# ----------------------------------------------------------------------------- KC114
+def _sizes(rows: Count, ids: Count) -> tuple[int, int, str] | None:
+    """The table's rows and the number of ids, and what stood in for an unknown size."""
+    if rows.value is not None and ids.value is not None:
+        return rows.value, ids.value, ""
+    if rows.base is not None and rows.base is ids.base:
+        size = _STAND_IN_VOCABULARY
+        note = f" ({rows.what.replace(f' + {rows.offset}', '')} stood in by {size})"
+        return size + rows.offset, size + ids.offset, note
+    return None
+
+
+def embedding_lookup(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC114: every id the data flow gives looked up in an Embedding of the written rows."""
+    if part.counts is None:
+        return None
+    rows, ids = part.counts
+    sizes = _sizes(rows, ids)
+    if sizes is None:
+        return lambda: unverifiable(
+            f"the ids ({ids.what}) and the rows ({rows.what}) are not known in one measure"
+        )
+    table, count, note = sizes
+    index = case.ask(LookupProbe(table, count))
+    setup = f"Embedding(input_dim={table}) given the ids 0 to {count - 1}{note}"
+
+    def judge() -> Verdict:
+        found = _outcome(case, index)
+        if isinstance(found, str):
+            return unverifiable(found)
+        error = found.error
+        if error is not None and "is not in [0," in error.message:
+            message = error.message.split("}}")[-1].strip()
+            return Verdict("confirmed", f"{setup}: {ctx.keras} raised {error.category}: {message}")
+        if error is not None:
+            return unverifiable(f"Keras raised an error that names something else: {error.text()}")
+        return Verdict("refuted", f"{setup}: {ctx.keras} looked every id up (on CPU)")
+
+    return judge
+
+
+# ----------------------------------------------------------------------------- KC409
+def ordered_split(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC409: labels in per-class blocks split as fit(validation_split=) splits them."""
+    run = part.run
+    if run is None or run.kind != "train" or run.y.label_order != Known("by_label"):
+        return None
+    split = run.call.kwarg("validation_split")
+    value = split.value if split is not None else None
+    if not isinstance(value, Known) or not isinstance(value.value, (int, float)):
+        return None
+    if not 0 < value.value < 1:
+        return None
+    fraction = float(value.value)
+    known = _class_count(run.y)
+    counts = (known,) if known is not None else _CLASS_COUNTS
+    asked = [(k, case.ask(SplitProbe((_ROWS_PER_CLASS,) * k, fraction))) for k in counts]
+    unknown = "" if known is not None else " (the class count is not known: each of these)"
+
+    def judge() -> Verdict:
+        seen: list[str] = []
+        partial = True
+        for classes, index in asked:
+            found = _outcome(case, index)
+            if isinstance(found, str):
+                return unverifiable(found)
+            if found.error is not None:
+                return unverifiable(f"Keras raised {found.error.text()}")
+            held = found.value("validation_classes")
+            partial = partial and len(held) < classes
+            seen.append(
+                f"{classes} classes of {_ROWS_PER_CLASS} rows: the validation part "
+                f"({found.value('validation_rows')} rows) holds class(es) "
+                f"{', '.join(map(str, held))} only"
+                if len(held) < classes
+                else f"{classes} classes of {_ROWS_PER_CLASS} rows: the validation part holds "
+                "every class"
+            )
+        evidence = (
+            f"labels in class order split by {ctx.keras}'s own validation split (what fit() "
+            f"does), validation_split={fraction:g}{unknown}: " + "; ".join(seen)
+        )
+        return Verdict("confirmed" if partial else "refuted", evidence)
+
+    return judge
+
+
+def _class_count(labels: DataInfo) -> int | None:
+    if isinstance(labels.num_classes, Known):
+        return int(labels.num_classes.value)
+    if labels.encoding in (Known("binary"), Known("plus_minus_one")):
+        return 2
+    return None
+
+
+# ----------------------------------------------------------------------------- KC410
+_KINDS: dict[str, PipelineKind] = {
+    "flow": "iterator",
+    "flow_from_directory": "iterator",
+    "flow_from_dataframe": "iterator",
+    "image_dataset_from_directory": "directory_dataset",
+    "text_dataset_from_directory": "directory_dataset",
+    "tf.data": "tf.data",
+}
+
+
+def prediction_order(part: Part, case: Case, ctx: Context) -> Judge | None:
+    """KC410: a model that predicts every sample exactly, given the pipeline the code
+    predicts on, scored against labels in the order the code collects them (the model
+    itself does not matter: any model's predictions come in the pipeline's order)."""
+    score = part.score
+    if score is None:
+        return None
+    prediction = score.predictions.prediction
+    if prediction is None or score.predictions.lineage != score.labels.lineage:
+        return None  # not the same samples: their order is not what is compared
+    if score.predictions.order == score.labels.order:
+        return None  # the code puts the labels in the order of the predictions
+    pipeline = prediction.pipeline
+    if pipeline is None or not isinstance(pipeline.shuffles, Known):
+        return None
+    kind = _KINDS.get(pipeline.made_by)
+    if kind is None:
+        return lambda: unverifiable(f"no experiment rebuilds a {pipeline.made_by} pipeline")
+    order = score.labels.order
+    files = isinstance(order, Known) and isinstance(order.value, tuple)
+    files = files and order.value[0] == "files"  # type: ignore[union-attr]
+    probe = OrderProbe(kind, bool(pipeline.shuffles.value), "files" if files else "pass")
+    index = case.ask(probe)
+    against = "the labels in file order" if files else "the labels of another pass"
+    setup = (
+        f"{_served(pipeline, kind)} of {probe.samples} synthetic images of {probe.classes} "
+        f"classes, shuffle={probe.shuffle}, predicted by a model that outputs each image's "
+        f"class exactly, scored against {against}"
+    )
+
+    def judge() -> Verdict:
+        found = _outcome(case, index)
+        if isinstance(found, str):
+            return unverifiable(found)
+        if found.error is not None:
+            return unverifiable(f"Keras raised {found.error.text()}")
+        agreement, chance = found.value("agreement"), found.value("chance")
+        evidence = f"{setup}: accuracy {agreement:.3g} (chance {chance:.3g})"
+        if agreement < 1:
+            return Verdict("confirmed", f"{evidence}: rows and labels belong to other samples")
+        return Verdict("refuted", f"{evidence}: every row matches its label")
+
+    return judge
+
+
+def _served(pipeline: Pipeline, kind: PipelineKind) -> str:
+    if kind == "iterator" and pipeline.made_by != "flow":
+        return (
+            f"ImageDataGenerator.flow (its batches come in the order of the Iterator it shares "
+            f"with {pipeline.made_by})"
+        )
+    if kind == "directory_dataset":
+        return "image_dataset_from_directory"
+    return "ImageDataGenerator.flow" if kind == "iterator" else "a tf.data dataset"
