@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from kerascheck.dynamic.jobs import LookupProbe, OrderProbe, SplitProbe
+from kerascheck.dynamic.jobs import LookupProbe, OrderProbe, ResplitProbe, SplitProbe
 
 _BATCH = 8
 _SIDE = 4  # images of 4 x 4 pixels
@@ -113,3 +113,21 @@ def _passes(data: Any) -> Any:
         data.on_epoch_end()
         return (data[i] for i in range(len(data)))
     return iter(data)
+
+
+def resplit(probe: ResplitProbe) -> tuple[tuple[str, Any], ...]:
+    """The held-out ids of a second pass that the first pass trained on."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    shuffled = tf.data.Dataset.range(probe.samples).shuffle(probe.samples)
+    train, held = shuffled.take(probe.taken), shuffled.skip(probe.taken)
+    first = {int(i) for i in train}
+    second = [int(i) for i in held]
+    return (
+        ("shared", sum(i in first for i in second)),
+        ("held", len(second)),
+        ("samples", probe.samples),
+        ("taken", probe.taken),
+    )

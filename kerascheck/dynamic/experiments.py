@@ -66,7 +66,7 @@ REGISTRY: dict[str, Experiment] = {
         Experiment("output-rank", parts.layers, model_checks.output_rank),
         Experiment("scaled-input", parts.training_runs, model_trials.scaled_input),
         Experiment("usual-learning-rate", parts.compiles, model_trials.usual_learning_rate),
-        Experiment("held-out-validation", parts.training_runs, model_trials.held_out_validation),
+        Experiment("held-out-validation", parts.all_runs, model_trials.held_out_validation),
         Experiment("dropout-fix", parts.layers, model_trials.dropout_fix),
         Experiment("embedding-lookup", parts.embeddings, data_checks.embedding_lookup),
         Experiment("ordered-split", parts.training_runs, data_checks.ordered_split),

@@ -291,6 +291,15 @@ class SplitProbe:
     split: float
 
 
+@dataclass(frozen=True)
+class ResplitProbe:
+    """A tf.data dataset of ``samples`` ids, ``shuffle()`` (reshuffling every pass, the
+    default) then split by ``take(taken)`` / ``skip(taken)``: two passes."""
+
+    samples: int = 100
+    taken: int = 80
+
+
 PipelineKind = Literal["iterator", "directory_dataset", "tf.data"]
 
 
@@ -323,6 +332,7 @@ Probe = (
     | LookupProbe
     | SplitProbe
     | OrderProbe
+    | ResplitProbe
 )
 
 

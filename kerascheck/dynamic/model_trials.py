@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kerascheck.dynamic.cases import Context, Judge, ModelCase, Verdict, unverifiable
+from kerascheck.dynamic.cases import Context, Judge, ModelCase, Verdict, fixed, unverifiable
 from kerascheck.dynamic.compare import LOSS, Outcome, Series
 from kerascheck.dynamic.jobs import (
     AffineOutcome,
@@ -16,7 +16,9 @@ from kerascheck.dynamic.jobs import (
     GraphPlan,
     JobFailed,
     MeasureName,
+    ResplitProbe,
 )
+from kerascheck.dynamic.jobs import Outcome as ProbeOutcome
 from kerascheck.dynamic.parts import Part
 from kerascheck.dynamic.plan import Unbuildable, layer_plan, optimizer_value
 from kerascheck.dynamic.trials import (
@@ -41,7 +43,7 @@ from kerascheck.dynamic.variants import (
     optimizer_with_rate,
     set_argument,
 )
-from kerascheck.ir import CompileSpec, Known, LayerSpec, ModelSpec, RunSpec
+from kerascheck.ir import CompileSpec, DataInfo, Known, LayerSpec, Lineage, ModelSpec, RunSpec, Span
 from kerascheck.knowledge import load
 
 _AFFINE_TOLERANCE = 1e-4  # float32 arithmetic's relative deviation from one affine map
@@ -285,17 +287,28 @@ def usual_learning_rate(part: Part, case: ModelCase, ctx: Context) -> Judge | No
 
 
 def held_out_validation(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
-    """KC403: validation on the training data (or training on the test split): the loss on
-    data the model trained on against its loss on fresh data of the same task."""
+    """KC403: validation or evaluation on the training data (or training on the test split):
+    the loss on data the model trained on against its loss on fresh data of the same task.
+    A ``take``/``skip`` split of a dataset that reshuffles: the samples the two parts share
+    (``resplit_overlap``)."""
     run = part.run
-    if run is None or not _leaks(run):
+    if run is None:
         return None
-    training = training_of(case.model, _compile_at(case.model, run), run.y)
+    resplit = _resplit(run)
+    if resplit is not None:
+        return resplit_overlap(case, ctx)
+    if not _leaks(case.model, run):
+        return _other_leak(run)
+    fit = run if run.kind == "train" else _last_fit(case.model, run)
+    if fit is None:
+        return None
+    training = training_of(case.model, _compile_at(case.model, fit), fit.y)
     subject = subject_of(case)
     targets = _run_targets(case, part, training, noise=_LEAK_NOISE)
     written = variant("as written", subject.graph, training.loss)
     view = case.ask_train(train_probe(ctx, subject, (written,), targets, ("loss", "heldout_loss")))
     setup = f"{targets.text}{training_note(training)}"
+    reports = "what this validation reports" if run.kind == "train" else "what it reports"
 
     def judge() -> Verdict:
         found = trained(case, view)
@@ -305,8 +318,8 @@ def held_out_validation(part: Part, case: ModelCase, ctx: Context) -> Judge | No
         outcome = Outcome(held, seen, LOSS)
         why = "lower in every seed" if outcome.worse else outcome.why().replace("worse", "lower")
         evidence = (
-            f"{setup}: loss {seen.text()} on the data it trained on (what this validation "
-            f"reports) vs {held.text()} on fresh samples of the same task; {STEPS} steps, "
+            f"{setup}: loss {seen.text()} on the data it trained on ({reports}) vs "
+            f"{held.text()} on fresh samples of the same task; {STEPS} steps, "
             f"{len(SEEDS)} seeds: the reported loss is {why}{notes(case, subject, found)}"
         )
         return Verdict("confirmed" if outcome.worse else "refuted", evidence)
@@ -314,16 +327,110 @@ def held_out_validation(part: Part, case: ModelCase, ctx: Context) -> Judge | No
     return judge
 
 
-def _leaks(run: RunSpec) -> bool:
-    """The rule's premise as the IR shows it: validation_data are the training arrays, or
-    validation_split on a test split."""
+def _leaks(model: ModelSpec, run: RunSpec) -> bool:
+    """The rule's premise as the IR shows it: validation_data are the training arrays or
+    rows of them (a generator reading the same files), validation_split on a test split, or
+    an evaluation of the samples an earlier fit() trained on."""
+    if run.kind == "evaluate":
+        trained = [f.x.lineage for f in _fits_before(model, run) if f.x.lineage is not None]
+        return _within(run.x, trained)
+    if run.kind != "train":
+        return False
     if run.call.kwarg("validation_split") is not None and run.x.split == Known("test"):
         return True
     x, y = run.call.argument("x", 0), run.call.argument("y", 1)
     validation = run.call.kwarg("validation_data")
-    if x is None or y is None or validation is None or x.source is None or y.source is None:
+    if validation is None:
         return False
-    return validation.element_sources[:2] == (x.source, y.source)
+    named = x is not None and y is not None and x.source is not None and y.source is not None
+    if named and validation.element_sources[:2] == (x.source, y.source):  # type: ignore[union-attr]
+        return True
+    return run.x.lineage is not None and _within(run.validation_x, [run.x.lineage])
+
+
+def _within(info: DataInfo, trained: list[Lineage]) -> bool:
+    lineage = info.lineage
+    return lineage is not None and any(lineage.within(t) for t in trained)
+
+
+def _fits_before(model: ModelSpec, run: RunSpec) -> list[RunSpec]:
+    found: list[RunSpec] = []
+    for event in model.events:
+        if event is run:
+            break
+        if isinstance(event, RunSpec) and event.kind == "train":
+            found.append(event)
+    return found
+
+
+def _last_fit(model: ModelSpec, run: RunSpec) -> RunSpec | None:
+    fits = _fits_before(model, run)
+    return fits[-1] if fits else None
+
+
+def _resplit(run: RunSpec) -> Span | None:
+    for info in (run.x, run.validation_x):
+        if info.pipeline is not None and info.pipeline.resplit is not None:
+            return info.pipeline.resplit
+    return None
+
+
+def _other_leak(run: RunSpec) -> Judge | None:
+    """What no experiment measures, said exactly: the other ways held-out data is shaped
+    by the training data."""
+    held = run.validation_x if run.kind == "train" else run.x
+    pipeline = held.pipeline
+    if pipeline is not None and pipeline.augments == Known(True):
+        return fixed(
+            unverifiable(
+                "how much random augmentation lowers the validation metrics depends on the "
+                "images and the transformations' ranges, which synthetic data cannot stand in for"
+            )
+        )
+    lineage = held.lineage
+    while lineage is not None:
+        if lineage.duplicated:
+            return fixed(
+                unverifiable(
+                    "how many held-out rows copy training rows depends on how many rows there "
+                    "were before oversampling, which the IR does not know"
+                )
+            )
+        lineage = lineage.parent
+    if any(step.fitted_on is not None for step in held.preprocessing):
+        return fixed(
+            unverifiable(
+                "what a preprocessing step fitted on the held-out rows changes depends on how "
+                "they differ from the training rows: synthetic samples of one distribution "
+                "do not differ, so they cannot show it"
+            )
+        )
+    return None
+
+
+def resplit_overlap(case: ModelCase, ctx: Context) -> Judge:
+    """take()/skip() after a shuffle() that reshuffles: the held-out part of one pass
+    against the training part of another, as tf.data yields them."""
+    index = case.ask(ResplitProbe())
+
+    def judge() -> Verdict:
+        found = case.answer(index)
+        if isinstance(found, JobFailed):
+            return unverifiable(found.reason)
+        assert isinstance(found, ProbeOutcome)
+        if found.error is not None:
+            return unverifiable(f"TensorFlow raised {found.error.text()}")
+        shared, held = found.value("shared"), found.value("held")
+        evidence = (
+            f"a tf.data dataset of {found.value('samples')} ids, shuffle() then take("
+            f"{found.value('taken')}) / skip(): {shared} of the {held} held-out ids of the "
+            "second pass were in the training part of the first"
+        )
+        if shared:
+            return Verdict("confirmed", f"{evidence}: the model trains on what it is validated on")
+        return Verdict("refuted", f"{evidence}: the parts stay apart")
+
+    return judge
 
 
 def dropout_fix(part: Part, case: ModelCase, ctx: Context) -> Judge | None:

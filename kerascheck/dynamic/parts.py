@@ -169,6 +169,14 @@ def all_runs(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
     for run in model.runs:
         spans: list[Span | None] = [run.span, run.call.span, run.x.span, run.validation_x.span]
         spans += [arg.span for arg in run.call.args]
+        for info in (run.x, run.validation_x):  # where the data was split, resampled, scaled
+            spans += [step.span for step in info.preprocessing]
+            if info.pipeline is not None:
+                spans.append(info.pipeline.resplit)
+            lineage = info.lineage
+            while lineage is not None:
+                spans.append(lineage.span)
+                lineage = lineage.parent
         yield Part(tuple(spans), run=run, labels=run.y)
 
 

@@ -31,6 +31,7 @@ from kerascheck.dynamic.jobs import (
     Outcome,
     Probe,
     RangeProbe,
+    ResplitProbe,
     SplitProbe,
     SquashProbe,
     TrainProbe,
@@ -86,13 +87,15 @@ def _run(probe: Probe) -> Answer:
         return _method(probe)
     if isinstance(probe, CompileNameProbe):
         return _compile_name(probe)
-    if isinstance(probe, (LookupProbe, SplitProbe, OrderProbe)):
+    if isinstance(probe, (LookupProbe, SplitProbe, OrderProbe, ResplitProbe)):
         from kerascheck.dynamic import data_probes
 
         if isinstance(probe, LookupProbe):
             return _outcome(lambda: data_probes.lookup(probe), reads=True)
         if isinstance(probe, SplitProbe):
             return _outcome(lambda: data_probes.split(probe), reads=True)
+        if isinstance(probe, ResplitProbe):
+            return _outcome(lambda: data_probes.resplit(probe), reads=True)
         return _outcome(lambda: data_probes.order(probe), reads=True)
     if isinstance(probe, (TrainProbe, AffineProbe, RangeProbe, SquashProbe)):
         from kerascheck.dynamic import training
