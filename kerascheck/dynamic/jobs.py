@@ -194,6 +194,10 @@ class Variant:
     input_scale: float = 1.0
     metrics: tuple[Plain, ...] = ()
     legacy_metric: str = ""  # what Keras <= 2.3 made of 'accuracy' under this loss
+    # The inputs are x * input_scale + input_shift; ``other_input`` (scale, shift) is another
+    # preprocessing of the same raw held-out samples, for ``other_input_loss``.
+    input_shift: float = 0.0
+    other_input: tuple[float, float] = (1.0, 0.0)
 
 
 # What a train probe can measure on each trained variant (kerascheck.dynamic.training).
@@ -201,6 +205,7 @@ MeasureName = Literal[
     "loss",  # the variant's own loss on the training set, inference mode
     "initial_loss",  # the same, before the first step
     "heldout_loss",  # its loss on fresh samples from the same teacher
+    "other_input_loss",  # the same, the fresh samples preprocessed as ``other_input`` says
     "mse",  # mean squared error of the outputs read as values
     "mae",
     "accuracy",  # the task's true accuracy (by the target encoding), outputs read per variant

@@ -479,3 +479,98 @@ def _positional_rate(graph: GraphPlan, position: int, rate: float) -> GraphPlan:
             layer = replace(layer, construct=replace(construct, args=(rate, *construct.args[1:])))
         layers.append(layer)
     return replace(graph, layers=tuple(layers))
+
+
+# Each input scale kerascheck follows, as an affine map of raw 0-255 pixels (scale, shift);
+# synthetic pixels are uniform over 0-255 (mean 127.5, standard deviation 73.6). caffe
+# subtracts each channel's ImageNet mean (BGR 103.939, 116.779, 123.68: 114.8 on average);
+# torch divides by 255, subtracts the mean 0.449 and divides by the std 0.226 (averaged).
+_PIXEL_SCALES: dict[str, tuple[float, float]] = {
+    "raw_0_255": (1.0, 0.0),
+    "unit": (1 / 255, 0.0),
+    "half_255": (1 / 127.5, 0.0),
+    "minus_one_one": (1 / 127.5, -1.0),
+    "centered": (1.0, -127.5),
+    "standardized": (1 / 73.6, -127.5 / 73.6),
+    "caffe": (1.0, -114.8),
+    "torch": (1 / (255 * 0.226), -0.449 / 0.226),
+}
+
+_SCALE_NAMES = {
+    "raw_0_255": "raw 0-255 values",
+    "unit": "values in [0, 1]",
+    "half_255": "values divided by 127.5",
+    "minus_one_one": "values in [-1, 1]",
+    "centered": "centred values",
+    "standardized": "standardised values",
+    "caffe": "caffe-style values (mean subtracted)",
+    "torch": "torch-style values (standardised by ImageNet's mean and std)",
+}
+
+
+def _pixel_scale(info: DataInfo) -> str | None:
+    value = info.scaled.value if isinstance(info.scaled, Known) else None
+    if isinstance(value, str) and value.startswith("preprocess_input:"):
+        value = load().preprocess_input_scales.get(value.partition(":")[2])
+    return value if isinstance(value, str) else None
+
+
+def scale_mismatch(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC405: trained on one scale, then given samples on another: the loss on fresh
+    samples on the other scale against the same samples on the training scale."""
+    run = part.run
+    if run is None:
+        return None
+    fit, given = (
+        (run, run.validation_x) if run.kind == "train" else (_last_fit(case.model, run), run.x)
+    )
+    if fit is None:
+        return None
+    trained_on, other = _pixel_scale(fit.x), _pixel_scale(given)
+    if trained_on is None or other is None or trained_on == other:
+        return None
+    if "untouched" in (trained_on, other):
+        return fixed(
+            unverifiable(
+                "the unscaled values' own scale is not known (they are not pixels): how far "
+                "they are from the training scale cannot be synthesised"
+            )
+        )
+    if trained_on not in _PIXEL_SCALES or other not in _PIXEL_SCALES:
+        return fixed(unverifiable(f"no synthetic pixels stand in for '{trained_on}' / '{other}'"))
+    training = training_of(case.model, _compile_at(case.model, fit), fit.y)
+    subject = subject_of(case)
+    targets = _run_targets(case, part, training)
+    scale, shift = _PIXEL_SCALES[trained_on]
+    written = variant(
+        "as written",
+        subject.graph,
+        training.loss,
+        input_scale=scale,
+        input_shift=shift,
+        other_input=_PIXEL_SCALES[other],
+    )
+    measures: tuple[MeasureName, ...] = ("heldout_loss", "other_input_loss")
+    probe = train_probe(ctx, subject, (written,), targets, measures, pixels=True)
+    view = case.ask_train(probe)
+    setup = (
+        f"synthetic 0-255 images trained on as {_SCALE_NAMES[trained_on]}, "
+        f"{targets.text}{training_note(training)}"
+    )
+
+    def judge() -> Verdict:
+        found = trained(case, view)
+        if isinstance(found, str):
+            return unverifiable(found)
+        mismatched = Series(found.series(0, "other_input_loss"))
+        matched = Series(found.series(0, "heldout_loss"))
+        outcome = Outcome(mismatched, matched, LOSS)
+        evidence = (
+            f"{setup}: loss {mismatched.text()} on fresh samples given as "
+            f"{_SCALE_NAMES[other]} vs {matched.text()} on the same samples on the "
+            f"training scale; {STEPS} steps, {len(SEEDS)} seeds: {outcome.why()}"
+            f"{notes(case, subject, found)}"
+        )
+        return Verdict("confirmed" if outcome.worse else "refuted", evidence)
+
+    return judge

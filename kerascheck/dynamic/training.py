@@ -233,7 +233,12 @@ class _Run:
         return _finite(self.model.compute_loss(x=x, y=y, y_pred=predicted, training=False))
 
     def measure(
-        self, x: np.ndarray, y: np.ndarray, held: tuple[np.ndarray, np.ndarray], initial: float
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        held: tuple[np.ndarray, np.ndarray],
+        initial: float,
+        other: np.ndarray,
     ) -> tuple[tuple[str, float], ...]:
         probe, variant = self.probe, self.variant
         categorical = probe.targets.encoding in ("onehot", "integer")
@@ -247,6 +252,8 @@ class _Run:
                 found[measure] = initial
             elif measure == "heldout_loss":
                 found[measure] = self.loss(*held)
+            elif measure == "other_input_loss":
+                found[measure] = self.loss(other, held[1])
             elif measure in ("mse", "mae"):
                 error = outputs - y.reshape(outputs.shape)
                 found[measure] = _finite(error**2 if measure == "mse" else np.abs(error))
@@ -342,13 +349,17 @@ def _train(probe: TrainProbe) -> TrainOutcome:
         for index, run in enumerate(runs):
             if run is None:
                 continue
-            scale = run.variant.input_scale
-            seen_x, seen_held = (x * scale, held_x * scale) if scale != 1 else (x, held_x)
+            scale, shift = run.variant.input_scale, run.variant.input_shift
+            seen_x, seen_held = (x * scale + shift, held_x * scale + shift)
+            if (scale, shift) == (1, 0):
+                seen_x, seen_held = x, held_x
+            other_scale, other_shift = run.variant.other_input
+            other = held_x * other_scale + other_shift
             run.reset(seed)
             keras.utils.set_random_seed(seed)  # dropout masks
             initial = run.loss(seen_x, y) if "initial_loss" in probe.measures else math.nan
             run.train(tf.constant(seen_x), tf.constant(y), tf.constant(probe.steps))
-            values[index].append(run.measure(seen_x, y, (seen_held, held_y), initial))
+            values[index].append(run.measure(seen_x, y, (seen_held, held_y), initial, other))
     metrics = tuple(
         tuple(type(m).__name__ for m in run.resolved()) if run is not None else () for run in runs
     )
