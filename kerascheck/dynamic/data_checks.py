@@ -1,10 +1,13 @@
-"""Experiments about the data a model is given rather than the model: what an Embedding
-does with the ids that reach it (KC114), what fit(validation_split=) holds out of labels
-ordered by class (KC409), and in which order a shuffling pipeline serves predictions
-(KC410). Each runs Keras on synthetic data shaped as the IR knows the code's.
+"""Experiments about how the code uses a model rather than the model itself: what an
+Embedding does with the ids that reach it (KC114), what fit(validation_split=) holds out of
+labels ordered by class (KC409), in which order a shuffling pipeline serves predictions
+(KC410), which weights train when the code changes `trainable` (KC406). Each runs Keras on
+synthetic data (and stand-in models) shaped as the IR knows the code's.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from kerascheck.dynamic.cases import Case, Context, Judge, ModelCase, Verdict, unverifiable
 from kerascheck.dynamic.jobs import (
@@ -14,6 +17,7 @@ from kerascheck.dynamic.jobs import (
     Outcome,
     PipelineKind,
     SplitProbe,
+    TrainableProbe,
 )
 from kerascheck.dynamic.parts import Part
 from kerascheck.ir import Count, DataInfo, Known, Pipeline
@@ -194,3 +198,76 @@ def _served(pipeline: Pipeline, kind: PipelineKind) -> str:
     if kind == "directory_dataset":
         return "image_dataset_from_directory"
     return "ImageDataGenerator.flow" if kind == "iterator" else "a tf.data dataset"
+
+
+# ----------------------------------------------------------------------------- KC406
+_TARGETS: dict[str, Literal["base", "layers"]] = {
+    "model": "base",
+    "all_layers": "layers",
+    "some_layers": "layers",
+    "layer": "layers",
+}
+
+
+def trainable_flags(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC406: a stand-in model trained with the flags in the order the code sets them:
+    whether the weights the code freezes (or unfreezes) move in the training it means."""
+    run = part.run
+    if run is None or run.kind != "train":
+        return None
+    for state in run.trainable:
+        values = (state.at_compile, state.now)
+        if not all(isinstance(v, Known) for v in values):
+            continue
+        first = state.at_first_training
+        if first is not None and not isinstance(first, Known):
+            continue
+        at_compile, now = bool(state.at_compile.value), bool(state.now.value)  # type: ignore[union-attr]
+        earlier = bool(first.value) if first is not None else None  # type: ignore[union-attr]
+        untrainable = state.own and earlier is None and at_compile and not now
+        ignored = earlier is not None and earlier != now
+        if not (untrainable or ignored):
+            continue
+        if ctx.flavour != "keras3":
+            return lambda: unverifiable(
+                "the finding is about tf.keras 2 / Keras 2, which read the flags at compile(); "
+                "the installed Keras (3) reads them at the first training"
+            )
+        target = "model" if state.own and state.scope == "model" else _TARGETS[state.scope]
+        probe = TrainableProbe(target, at_compile, earlier, now)
+        return _trainable_judge(
+            case, ctx, probe, state.target, intended=at_compile if untrainable else now
+        )
+    return None
+
+
+def _trainable_judge(
+    case: ModelCase, ctx: Context, probe: TrainableProbe, target: str, intended: bool
+) -> Judge:
+    index = case.ask(probe)
+    steps = [f"trainable={probe.at_compile}", "compile()"]
+    if probe.first is not None:
+        steps += [f"trainable={probe.first}", "fit()"]
+    steps += [f"trainable={probe.now}", "fit()"]
+    where = {"model": "the model", "base": "a sub-model", "layers": "a sub-model's layers"}
+    setup = (
+        f"a stand-in of two Dense layers in a model, the flag of {where[probe.target]} (as "
+        f"`{target}`) set as the code sets it: {', '.join(steps)}"
+    )
+
+    def judge() -> Verdict:
+        found = _outcome(case, index)
+        if isinstance(found, str):
+            return unverifiable(found)
+        if found.error is not None:
+            return unverifiable(f"Keras raised {found.error.text()}")
+        moved = float(found.value("moved"))
+        trained = moved > 0
+        did = f"its weights moved by up to {moved:.3g}" if trained else "its weights did not move"
+        evidence = f"{setup}: in the last fit() {did} in {ctx.keras}"
+        meant = "train" if intended else "stay frozen"
+        if trained != intended:
+            return Verdict("confirmed", f"{evidence}, where the code means them to {meant}")
+        return Verdict("refuted", f"{evidence}, as the code means")
+
+    return judge

@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from kerascheck.dynamic.jobs import LookupProbe, OrderProbe, ResplitProbe, SplitProbe
+from kerascheck.dynamic.jobs import (
+    LookupProbe,
+    OrderProbe,
+    ResplitProbe,
+    SplitProbe,
+    TrainableProbe,
+)
 
 _BATCH = 8
 _SIDE = 4  # images of 4 x 4 pixels
@@ -131,3 +137,38 @@ def resplit(probe: ResplitProbe) -> tuple[tuple[str, Any], ...]:
         ("samples", probe.samples),
         ("taken", probe.taken),
     )
+
+
+def trainable(probe: TrainableProbe) -> tuple[tuple[str, Any], ...]:
+    """Whether the target's weights changed in the last training."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    base = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(4), keras.layers.Dense(4)], name="base"
+    )
+    model = keras.Sequential([keras.Input((4,)), base, keras.layers.Dense(1)])
+
+    def flag(value: bool) -> None:
+        if probe.target == "model":
+            model.trainable = value
+        elif probe.target == "base":
+            base.trainable = value
+        else:
+            for layer in base.layers:
+                layer.trainable = value
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype("float32")
+    y = rng.standard_normal((64, 1)).astype("float32")
+    flag(probe.at_compile)
+    model.compile(optimizer="adam", loss="mse")
+    if probe.first is not None:
+        flag(probe.first)
+        model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    flag(probe.now)
+    watched = model.weights if probe.target == "model" else base.weights
+    before = [np.array(w.numpy()) for w in watched]
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    moved = max(float(np.max(np.abs(w.numpy() - b))) for w, b in zip(watched, before, strict=True))
+    return (("moved", moved),)

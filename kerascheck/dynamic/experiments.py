@@ -69,6 +69,7 @@ REGISTRY: dict[str, Experiment] = {
         Experiment("held-out-validation", parts.all_runs, model_trials.held_out_validation),
         Experiment("dropout-fix", parts.layers, model_trials.dropout_fix),
         Experiment("scale-mismatch", parts.all_runs, model_trials.scale_mismatch),
+        Experiment("trainable-flags", parts.training_runs, data_checks.trainable_flags),
         Experiment("embedding-lookup", parts.embeddings, data_checks.embedding_lookup),
         Experiment("ordered-split", parts.training_runs, data_checks.ordered_split),
     )

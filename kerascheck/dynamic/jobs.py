@@ -305,6 +305,19 @@ class ResplitProbe:
     taken: int = 80
 
 
+@dataclass(frozen=True)
+class TrainableProbe:
+    """A stand-in model (a sub-model ``base`` of two Dense layers, then a Dense head) trained
+    as the code trains its own: the ``target``'s flag set to ``at_compile``, compile(), a
+    first training with the flag ``first`` (None: none before), the flag set to ``now``, one
+    more training: whether the target's weights changed in that last one."""
+
+    target: Literal["model", "base", "layers"]
+    at_compile: bool
+    first: bool | None
+    now: bool
+
+
 PipelineKind = Literal["iterator", "directory_dataset", "tf.data"]
 
 
@@ -338,6 +351,7 @@ Probe = (
     | SplitProbe
     | OrderProbe
     | ResplitProbe
+    | TrainableProbe
 )
 
 

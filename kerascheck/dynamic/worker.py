@@ -34,6 +34,7 @@ from kerascheck.dynamic.jobs import (
     ResplitProbe,
     SplitProbe,
     SquashProbe,
+    TrainableProbe,
     TrainProbe,
 )
 
@@ -87,13 +88,15 @@ def _run(probe: Probe) -> Answer:
         return _method(probe)
     if isinstance(probe, CompileNameProbe):
         return _compile_name(probe)
-    if isinstance(probe, (LookupProbe, SplitProbe, OrderProbe, ResplitProbe)):
+    if isinstance(probe, (LookupProbe, SplitProbe, OrderProbe, ResplitProbe, TrainableProbe)):
         from kerascheck.dynamic import data_probes
 
         if isinstance(probe, LookupProbe):
             return _outcome(lambda: data_probes.lookup(probe), reads=True)
         if isinstance(probe, SplitProbe):
             return _outcome(lambda: data_probes.split(probe), reads=True)
+        if isinstance(probe, TrainableProbe):
+            return _outcome(lambda: data_probes.trainable(probe), reads=True)
         if isinstance(probe, ResplitProbe):
             return _outcome(lambda: data_probes.resplit(probe), reads=True)
         return _outcome(lambda: data_probes.order(probe), reads=True)
