@@ -224,20 +224,20 @@ def trainable_flags(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
             continue
         at_compile, now = bool(state.at_compile.value), bool(state.now.value)  # type: ignore[union-attr]
         earlier = bool(first.value) if first is not None else None  # type: ignore[union-attr]
-        untrainable = state.own and earlier is None and at_compile and not now
-        ignored = earlier is not None and earlier != now
-        if not (untrainable or ignored):
-            continue
         if ctx.flavour != "keras3":
-            return lambda: unverifiable(
-                "the finding is about tf.keras 2 / Keras 2, which read the flags at compile(); "
-                "the installed Keras (3) reads them at the first training"
-            )
+            if at_compile != now or earlier not in (None, now):
+                return lambda: unverifiable(
+                    "the finding is about tf.keras 2 / Keras 2, which read the flags at "
+                    "compile(); the installed Keras (3) reads them at the first training"
+                )
+            continue
+        untrainable = state.own and earlier is None and at_compile and not now
+        if not untrainable and earlier in (None, now):
+            continue
         target = "model" if state.own and state.scope == "model" else _TARGETS[state.scope]
         probe = TrainableProbe(target, at_compile, earlier, now)
-        return _trainable_judge(
-            case, ctx, probe, state.target, intended=at_compile if untrainable else now
-        )
+        intended = at_compile if untrainable else now
+        return _trainable_judge(case, ctx, probe, state.target, intended)
     return None
 
 
