@@ -1,8 +1,10 @@
 """Experiments about how the code uses a model rather than the model itself: what an
 Embedding does with the ids that reach it (KC114), what fit(validation_split=) holds out of
 labels ordered by class (KC409), in which order a shuffling pipeline serves predictions
-(KC410), which weights train when the code changes `trainable` (KC406). Each runs Keras on
-synthetic data (and stand-in models) shaped as the IR knows the code's.
+(KC410), which weights train when the code changes `trainable` (KC406), whether an
+unfrozen backbone's BatchNormalization statistics move (KC408). Each runs Keras on synthetic
+data (and small stand-in models where the real one is pretrained) shaped as the IR knows
+the code's.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Literal
 
 from kerascheck.dynamic.cases import Case, Context, Judge, ModelCase, Verdict, unverifiable
 from kerascheck.dynamic.jobs import (
+    BatchNormProbe,
     JobFailed,
     LookupProbe,
     OrderProbe,
@@ -20,7 +23,8 @@ from kerascheck.dynamic.jobs import (
     TrainableProbe,
 )
 from kerascheck.dynamic.parts import Part
-from kerascheck.ir import Count, DataInfo, Known, Pipeline
+from kerascheck.ir import Count, DataInfo, Flavour, Known, Pipeline, RunSpec
+from kerascheck.knowledge import applications
 
 # A vocabulary known only by name (``len(tokenizer.word_index)``) is given this size: the
 # fault is in the offset between the rows and the ids, which any size shows.
@@ -271,3 +275,86 @@ def _trainable_judge(
         return Verdict("refuted", f"{evidence}, as the code means")
 
     return judge
+
+
+# ----------------------------------------------------------------------------- KC408
+def batch_norm_statistics(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC408: a stand-in backbone with a BatchNormalization layer, unfrozen and called as
+    the code calls the pretrained one: whether fit() moves its moving statistics."""
+    if part.backbone is None:
+        return None
+    index, use = part.backbone
+    application = case.model.parts[index].application
+    if (
+        application is None
+        or not applications().constructors[application.constructor].batch_normalization
+    ):
+        return None
+    if application.weights == Known(None):
+        return None
+    if not any(_unfrozen(run, index, ctx.flavour) for run in case.model.fits):
+        return None
+    training_arg = use.call.kwarg("training") if use.call is not None else None
+    if training_arg is not None and training_arg.value != Known(False):
+        return None  # training=True or a variable: the code decides on purpose
+    training = False if training_arg is not None else None
+    probe_index = case.ask(BatchNormProbe(training))
+    written = "training=False" if training is False else "no training argument"
+    setup = (
+        f"a stand-in backbone (Dense, BatchNormalization; {application.constructor}'s ImageNet "
+        f"weights are never downloaded) unfrozen and called with {written}, one epoch of "
+        "fit() on inputs of mean 3"
+    )
+
+    def judge() -> Verdict:
+        found = _outcome(case, probe_index)
+        if isinstance(found, str):
+            return unverifiable(found)
+        if found.error is not None:
+            return unverifiable(f"Keras raised {found.error.text()}")
+        moved = float(found.value("moved"))
+        if moved > 0:
+            return Verdict(
+                "confirmed",
+                f"{setup}: its moving mean moved by up to {moved:.3g} in {ctx.keras}: the "
+                "statistics are replaced by the batches'",
+            )
+        return Verdict("refuted", f"{setup}: its moving mean did not move in {ctx.keras}")
+
+    return judge
+
+
+def _unfrozen(run: RunSpec, index: int, flavour: Flavour) -> bool:
+    """The training trains part ``index`` because the code set its ``trainable`` to True and
+    no layer flag of it is in doubt (KC408's premise)."""
+    set_true = False
+    for state in (s for s in run.trainable if s.part == index):
+        if flavour == "keras3":
+            used = state.now if state.at_first_training is None else state.at_first_training
+        else:
+            used = state.at_compile
+        if state.scope == "model" and used == Known(True):
+            set_true = True
+            continue
+        doubtful = not isinstance(used, Known)
+        if (
+            state.scope == "model"
+            or doubtful
+            or (state.scope == "all_layers" and used != Known(True))
+        ):
+            return False
+    return set_true
+
+
+# ----------------------------------------------------------------------------- KC407
+def pretrained_input_scale(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC407: not measurable. What a pretrained backbone makes of pixels on another scale
+    than its weights learnt shows only with those weights; a stand-in with random weights
+    has learnt no scale."""
+    application = part.application
+    if application is None:
+        return None
+    return lambda: unverifiable(
+        f"the experiment needs {application.constructor}'s pretrained ImageNet weights, which "
+        "kerascheck never downloads (a network with random weights has learnt no input scale)"
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from kerascheck.dynamic.jobs import (
+    BatchNormProbe,
     LookupProbe,
     OrderProbe,
     ResplitProbe,
@@ -172,3 +173,26 @@ def trainable(probe: TrainableProbe) -> tuple[tuple[str, Any], ...]:
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)
     moved = max(float(np.max(np.abs(w.numpy() - b))) for w, b in zip(watched, before, strict=True))
     return (("moved", moved),)
+
+
+def batch_norm(probe: BatchNormProbe) -> tuple[tuple[str, Any], ...]:
+    """How far the stand-in backbone's moving mean moved in one epoch of fit()."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    base = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(4), keras.layers.BatchNormalization()],
+        name="base",
+    )
+    inputs = keras.Input((4,))
+    features = base(inputs) if probe.training is None else base(inputs, training=probe.training)
+    model = keras.Model(inputs, keras.layers.Dense(1)(features))
+    base.trainable = True
+    model.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    x = (3 + 2 * rng.standard_normal((64, 4))).astype("float32")
+    y = rng.standard_normal((64, 1)).astype("float32")
+    norm = base.layers[-1]
+    before = np.array(norm.moving_mean.numpy())
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    return (("moved", float(np.max(np.abs(norm.moving_mean.numpy() - before)))),)

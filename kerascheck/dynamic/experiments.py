@@ -70,6 +70,12 @@ REGISTRY: dict[str, Experiment] = {
         Experiment("dropout-fix", parts.layers, model_trials.dropout_fix),
         Experiment("scale-mismatch", parts.all_runs, model_trials.scale_mismatch),
         Experiment("trainable-flags", parts.training_runs, data_checks.trainable_flags),
+        Experiment(
+            "batch-norm-statistics", parts.backbone_calls, data_checks.batch_norm_statistics
+        ),
+        Experiment(
+            "pretrained-input-scale", parts.backbone_inputs, data_checks.pretrained_input_scale
+        ),
         Experiment("embedding-lookup", parts.embeddings, data_checks.embedding_lookup),
         Experiment("ordered-split", parts.training_runs, data_checks.ordered_split),
     )

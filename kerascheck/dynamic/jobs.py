@@ -318,6 +318,15 @@ class TrainableProbe:
     now: bool
 
 
+@dataclass(frozen=True)
+class BatchNormProbe:
+    """A stand-in backbone (Dense then BatchNormalization) unfrozen inside a model that
+    calls it with ``training`` as written (None: not given), trained with fit() on inputs
+    whose statistics differ from the layer's: how far its moving statistics moved."""
+
+    training: bool | None
+
+
 PipelineKind = Literal["iterator", "directory_dataset", "tf.data"]
 
 
@@ -352,6 +361,7 @@ Probe = (
     | OrderProbe
     | ResplitProbe
     | TrainableProbe
+    | BatchNormProbe
 )
 
 

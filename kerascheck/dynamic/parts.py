@@ -15,6 +15,7 @@ from itertools import pairwise
 from kerascheck.dynamic.owners import same
 from kerascheck.dynamic.trials import passed_metrics
 from kerascheck.ir import (
+    ApplicationSpec,
     Count,
     DataInfo,
     Flavour,
@@ -23,6 +24,7 @@ from kerascheck.ir import (
     MetricSpec,
     ModelSpec,
     ModuleSpec,
+    PartCall,
     RunSpec,
     Score,
     Span,
@@ -47,6 +49,8 @@ class Part:
     pair: tuple[str | None, str | None] = (None, None)  # two activations, one after the other
     counts: tuple[Count, Count] | None = None  # an Embedding's rows and the ids reaching it
     score: Score | None = None  # predictions compared with labels
+    backbone: tuple[int, PartCall] | None = None  # a sub-model (index in model.parts) call
+    application: ApplicationSpec | None = None  # a keras.applications network it uses
 
     def points_at(self, span: Span) -> bool:
         return any(same(span, mine) for mine in self.spans)
@@ -184,3 +188,24 @@ def scores(module: ModuleSpec) -> Iterator[Part]:
     """Each comparison of predictions with labels, by its span."""
     for score in module.scores:
         yield Part((score.span,), score=score)
+
+
+def backbone_calls(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each call of each sub-model of the model, by its span."""
+    for index, part in enumerate(model.parts):
+        for use in part.calls:
+            yield Part((use.span,), backbone=(index, use))
+
+
+def backbone_inputs(model: ModelSpec, flavour: Flavour) -> Iterator[Part]:
+    """Each sub-model call, found by the call, the operations in front of it, or the data a
+    run feeds the model."""
+    runs: list[Span | None] = []
+    for run in model.runs:
+        runs += [run.span, run.call.span, run.x.span, *(arg.span for arg in run.call.args)]
+    for part in model.parts:
+        for use in part.calls:
+            ops = tuple(op.span for op in use.input_ops or ())
+            yield Part((use.span, *ops, *runs), application=part.application)
+    if model.application is not None:  # the model is the network itself
+        yield Part(tuple(runs), application=model.application)

@@ -18,6 +18,7 @@ from kerascheck.dynamic.jobs import (
     AffineProbe,
     Answer,
     AttributeProbe,
+    BatchNormProbe,
     CompileNameProbe,
     ConstructProbe,
     Event,
@@ -88,7 +89,8 @@ def _run(probe: Probe) -> Answer:
         return _method(probe)
     if isinstance(probe, CompileNameProbe):
         return _compile_name(probe)
-    if isinstance(probe, (LookupProbe, SplitProbe, OrderProbe, ResplitProbe, TrainableProbe)):
+    data = (LookupProbe, SplitProbe, OrderProbe, ResplitProbe, TrainableProbe, BatchNormProbe)
+    if isinstance(probe, data):
         from kerascheck.dynamic import data_probes
 
         if isinstance(probe, LookupProbe):
@@ -97,6 +99,8 @@ def _run(probe: Probe) -> Answer:
             return _outcome(lambda: data_probes.split(probe), reads=True)
         if isinstance(probe, TrainableProbe):
             return _outcome(lambda: data_probes.trainable(probe), reads=True)
+        if isinstance(probe, BatchNormProbe):
+            return _outcome(lambda: data_probes.batch_norm(probe), reads=True)
         if isinstance(probe, ResplitProbe):
             return _outcome(lambda: data_probes.resplit(probe), reads=True)
         return _outcome(lambda: data_probes.order(probe), reads=True)
