@@ -297,6 +297,8 @@ def batch_norm_statistics(part: Part, case: ModelCase, ctx: Context) -> Judge | 
     training_arg = use.call.kwarg("training") if use.call is not None else None
     if training_arg is not None and training_arg.value != Known(False):
         return None  # training=True or a variable: the code decides on purpose
+    if training_arg is not None and ctx.flavour != "keras3":
+        return None  # tf.keras 2 and Keras 2 honour training=False (the installed Keras does not)
     training = False if training_arg is not None else None
     probe_index = case.ask(BatchNormProbe(training))
     written = "training=False" if training is False else "no training argument"

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from kerascheck.dynamic import data_checks, model_checks, model_trials, output_trials, parts
 from kerascheck.dynamic.cases import Case, Context, Judge, ModelCase, fixed, unverifiable
+from kerascheck.dynamic.owners import same
 from kerascheck.dynamic.parts import Part
 from kerascheck.dynamic.plan import Unbuildable
-from kerascheck.ir import Finding, Flavour, ModelSpec, ModuleSpec
+from kerascheck.ir import Finding, Flavour, ModelSpec, ModuleSpec, Span
 
 Prepare = Callable[[Part, ModelCase, Context], Judge | None]
 Parts = Callable[[ModelSpec, Flavour], Iterable[Part]]
@@ -100,12 +101,25 @@ def prepare(finding: Finding, name: str | None, case: ModelCase, ctx: Context) -
     experiment = REGISTRY.get(name) if name is not None else None
     if experiment is None:
         return fixed(unverifiable(f"{finding.code} declares no dynamic experiment"))
-    for part in experiment.parts(case.model, ctx.flavour):
-        if part.points_at(finding.span):
-            judge = _prepared(experiment, part, case, ctx)
-            if judge is not None:
-                return judge
+    found = list(experiment.parts(case.model, ctx.flavour))
+    for span in (finding.span, _scored_run(finding, ctx)):
+        for part in found:
+            if span is not None and part.points_at(span):
+                judge = _prepared(experiment, part, case, ctx)
+                if judge is not None:
+                    return judge
     return fixed(unverifiable("the finding does not point at a part the experiment tests"))
+
+
+def _scored_run(finding: Finding, ctx: Context) -> Span | None:
+    """A finding on a score of predictions (``accuracy_score(y, p)``) is about the predict()
+    call that made them."""
+    scores = ctx.module.scores if ctx.module is not None else ()
+    for score in scores:
+        prediction = score.predictions.prediction
+        if prediction is not None and same(finding.span, score.span):
+            return prediction.span
+    return None
 
 
 def every_part(name: str, case: ModelCase, ctx: Context) -> list[tuple[Part, Judge]]:

@@ -308,7 +308,11 @@ def held_out_validation(part: Part, case: ModelCase, ctx: Context) -> Judge | No
     written = variant("as written", subject.graph, training.loss)
     view = case.ask_train(train_probe(ctx, subject, (written,), targets, ("loss", "heldout_loss")))
     setup = f"{targets.text}{training_note(training)}"
-    reports = "what this validation reports" if run.kind == "train" else "what it reports"
+    reports = {
+        "train": "what this validation reports",
+        "evaluate": "what it reports",
+        "predict": "where the predictions are scored",
+    }[run.kind]
 
     def judge() -> Verdict:
         found = trained(case, view)
@@ -331,9 +335,14 @@ def _leaks(model: ModelSpec, run: RunSpec) -> bool:
     """The rule's premise as the IR shows it: validation_data are the training arrays or
     rows of them (a generator reading the same files), validation_split on a test split, or
     an evaluation of the samples an earlier fit() trained on."""
-    if run.kind == "evaluate":
+    if run.kind in ("evaluate", "predict"):
         trained = [f.x.lineage for f in _fits_before(model, run) if f.x.lineage is not None]
-        return _within(run.x, trained)
+        # A figure the code names a training one, or one next to an evaluation on other
+        # data (a train/test comparison), is no leak.
+        compared = any(
+            other.kind == "evaluate" and not _within(other.x, trained) for other in model.runs
+        )
+        return _within(run.x, trained) and "train" not in run.named and not compared
     if run.kind != "train":
         return False
     if run.call.kwarg("validation_split") is not None and run.x.split == Known("test"):
@@ -508,6 +517,17 @@ _SCALE_NAMES = {
 }
 
 
+def _scales_itself(model: ModelSpec) -> bool:
+    """The model may scale its own input (KC405's premise: a scaling layer, or a layer or
+    operation the IR does not know)."""
+    if model.kind not in ("sequential", "functional") or not model.complete:
+        return True
+    scaling = ("Rescaling", "Normalization", "Lambda")
+    if any(layer.class_name in scaling or not layer.known_layer for layer in model.layers):
+        return True
+    return any(consumer == -1 for _, consumer in model.edges)
+
+
 def _pixel_scale(info: DataInfo) -> str | None:
     value = info.scaled.value if isinstance(info.scaled, Known) else None
     if isinstance(value, str) and value.startswith("preprocess_input:"):
@@ -526,10 +546,16 @@ def scale_mismatch(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     )
     if fit is None:
         return None
+    if _scales_itself(case.model):
+        return None  # the scale outside the model is then the model's business
     trained_on, other = _pixel_scale(fit.x), _pixel_scale(given)
     if trained_on is None or other is None or trained_on == other:
         return None
     if "untouched" in (trained_on, other):
+        # "Unscaled" is relative to its source: only samples of one source compare (KC405).
+        a, b = fit.x.lineage, given.lineage
+        if a is None or b is None or not a.related(b):
+            return None
         return fixed(
             unverifiable(
                 "the unscaled values' own scale is not known (they are not pixels): how far "

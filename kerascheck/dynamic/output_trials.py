@@ -402,6 +402,11 @@ def _misread(part: Part, head: Head, case: ModelCase, ctx: Context) -> Judge | N
     # -1/+1 labels under a loss that takes them (hinge); under a cross-entropy they are
     # KC112's fault, not the metric's.
     signed = info is not None and info.encoding == Known("plus_minus_one")
+    if signed and thresholded and not isinstance(head.loss.name, Known):
+        raise Unbuildable(
+            "the loss is user code (not a Keras loss): the experiment cannot train the model "
+            "with it, and what its -1/+1 labels mean to it is its own"
+        )
     signed = signed and loss_name(head.loss) in _SIGNED_LOSSES
     if head.loss.from_logits == Known(True) and thresholded and not custom_threshold:
         targets, reading, what = (
