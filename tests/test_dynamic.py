@@ -618,6 +618,62 @@ def test_evidence_states_the_setup_and_the_numbers() -> None:
     )
 
 
+ORDERED_SPLIT = """
+import numpy as np
+import keras
+y = np.concatenate([np.zeros(500), np.ones(500), np.full(500, 2)])
+y = keras.utils.to_categorical(y, 3)
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+model.compile(loss="categorical_crossentropy", optimizer="adam")
+model.fit(x, y, validation_split=0.5)
+"""
+
+SHORT_EMBEDDING = """
+import keras
+(x, y), _ = keras.datasets.imdb.load_data(num_words=300)
+x = keras.utils.pad_sequences(x, maxlen=20)
+pool = keras.layers.GlobalAveragePooling1D()
+model = keras.Sequential([keras.layers.Embedding(200, 8), pool, keras.layers.Dense(1)])
+model.compile(loss="mse", optimizer="adam")
+model.fit(x, y)
+"""
+
+SHUFFLED_PREDICTIONS = """
+import numpy as np
+import keras
+from keras.preprocessing.image import ImageDataGenerator
+model = keras.models.load_model("model.keras")
+test = ImageDataGenerator().flow_from_directory("data/test")
+print(np.mean(model.predict(test).argmax(axis=1) == test.classes))
+"""
+
+
+@needs_keras
+def test_data_experiments_state_what_keras_did() -> None:
+    """KC409: Keras's own split; KC114: the lookup Keras refuses; KC410: a model exact on
+    every sample scores what the pipeline's order leaves of it."""
+    split = _only(_dynamic(ORDERED_SPLIT), "KC409")
+    assert split.dynamic == "confirmed"
+    assert re.sub(r"Keras [\d.]+", "Keras", split.evidence or "") == (
+        "labels in class order split by Keras's own validation split (what fit() "
+        "does), validation_split=0.5: 3 classes of 100 rows: the validation part (150 rows) "
+        "holds class(es) 1, 2 only"
+    )
+    lookup = _only(_dynamic(SHORT_EMBEDDING), "KC114")
+    assert lookup.dynamic == "confirmed"
+    assert re.sub(r"Keras [\d.]+", "Keras", lookup.evidence or "") == (
+        "Embedding(input_dim=200) given the ids 0 to 299: Keras raised "
+        "InvalidArgumentError: indices[0,200] = 200 is not in [0, 200)"
+    )
+    order = _only(_dynamic(SHUFFLED_PREDICTIONS), "KC410")
+    assert order.dynamic == "confirmed"
+    assert (order.evidence or "").endswith(
+        "shuffle=True, predicted by a model that outputs each image's class exactly, scored "
+        "against the labels in file order: accuracy 0.208 (chance 0.333): rows and labels "
+        "belong to other samples"
+    )
+
+
 STACKED_LINEAR = """
 import keras
 inputs = keras.Input((2, 10))

@@ -74,10 +74,13 @@ LabelEncoding = Literal["onehot", "integer", "binary", "plus_minus_one", "contin
 @dataclass(frozen=True)
 class LabelPlan:
     """Labels for one train step, shaped after the built output: ``classes`` None means
-    the output's last dimension."""
+    the output's last dimension (for 0/1 and -1/+1 labels, ``classes`` is their columns).
+    ``data``: labels as the data gives them (KC112), not as a loss takes them: one-hot
+    labels of an unknown count then have at least two classes."""
 
     encoding: LabelEncoding
     classes: int | None = None
+    data: bool = False
 
 
 @dataclass(frozen=True)

@@ -241,13 +241,17 @@ def make_labels(plan: LabelPlan, shape: tuple[int | None, ...], rng: Any) -> Any
     last = shape[-1] or 1
     rows = (SAMPLES, *(d or 1 for d in shape[1:-1]))
     classes = plan.classes or last
+    if plan.data and plan.encoding == "onehot" and classes < 2:
+        classes = 2  # one-hot labels of an unknown count: at least two classes
     # Evenly spread class ids: the first and the last class always occur.
     ids = np.linspace(0, classes - 1, num=int(np.prod(rows))).round().astype("int64").reshape(rows)
     if plan.encoding == "onehot":
         return np.eye(classes, dtype="float32")[ids]
     if plan.encoding == "integer":
         return ids
-    binary = rng.integers(0, 2, size=(*rows, last)).astype("float32")
+    # 0/1 and -1/+1 labels: ``classes`` columns (1: one label per sample, as data gives
+    # them), else one per output unit (what a binary loss takes).
+    binary = rng.integers(0, 2, size=(*rows, plan.classes or last)).astype("float32")
     if plan.encoding == "binary":
         return binary
     if plan.encoding == "plus_minus_one":

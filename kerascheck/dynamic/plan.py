@@ -426,6 +426,8 @@ def data_labels(info: DataInfo) -> LabelPlan | None:
     """Labels encoded as the IR says the fitted data is, or None when it does not say."""
     encoding = info.encoding.value if isinstance(info.encoding, Known) else None
     classes = info.num_classes.value if isinstance(info.num_classes, Known) else None
-    if encoding in ("onehot", "integer", "binary", "plus_minus_one", "continuous"):
-        return LabelPlan(encoding, classes)  # type: ignore[arg-type]
+    if encoding in ("binary", "plus_minus_one"):
+        return LabelPlan(encoding, 1, data=True)  # one 0/1 (or -1/+1) label per sample
+    if encoding in ("onehot", "integer", "continuous"):
+        return LabelPlan(encoding, classes, data=True)  # type: ignore[arg-type]
     return None
