@@ -2,9 +2,9 @@
 Embedding does with the ids that reach it (KC114), what fit(validation_split=) holds out of
 labels ordered by class (KC409), in which order a shuffling pipeline serves predictions
 (KC410), which weights train when the code changes `trainable` (KC406), whether an
-unfrozen backbone's BatchNormalization statistics move (KC408). Each runs Keras on synthetic
-data (and small stand-in models where the real one is pretrained) shaped as the IR knows
-the code's.
+unfrozen backbone's BatchNormalization statistics move (KC408); and what KC407 would need.
+Each runs Keras on synthetic data (and small stand-in models where the real one is
+pretrained) shaped as the IR knows the code's.
 """
 
 from __future__ import annotations
