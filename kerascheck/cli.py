@@ -128,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--dynamic-timeout",
         type=float,
-        default=60.0,
+        default=20.0,
         metavar="SECONDS",
-        help="time budget per model under --dynamic (default: 60)",
+        help="time budget per model under --dynamic (default: 20)",
     )
 
     rules = sub.add_parser("rules", help="list the rules")

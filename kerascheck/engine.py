@@ -70,7 +70,7 @@ class Options:
     # --dynamic: rebuild each model in real Keras to confirm or refute every finding, with a
     # time budget in seconds per model (kerascheck.dynamic).
     dynamic: bool = False
-    dynamic_timeout: float = 60.0
+    dynamic_timeout: float = 20.0
 
     def rules(self) -> list[Rule]:
         return [rule() for rule in select_rules(all_rules(), self.select, self.ignore)]

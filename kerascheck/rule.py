@@ -63,6 +63,10 @@ class Rule:
     # Reported only by `check --dynamic` (KC900): its invalid examples cannot fire statically
     # and are run by tests/test_dynamic.py instead of the static example tests.
     dynamic_only: ClassVar[bool] = False
+    # The experiment `check --dynamic` runs to confirm or refute this rule's findings: a name
+    # in kerascheck.dynamic.experiments.REGISTRY (docs/dynamic.md lists them, with what each
+    # compares and measures). None: the findings stay unverifiable under --dynamic.
+    experiment: ClassVar[str | None] = None
     # Names whose mention makes a function body matter to this rule, beyond the ones the
     # extractor reacts to (kerascheck.slicing.model_vocabulary). None: the rule may read any
     # Keras call the extractor records, so while it is active files are parsed whole. Every

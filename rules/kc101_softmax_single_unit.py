@@ -31,6 +31,7 @@ class SoftmaxSingleUnit(Rule):
 
     code = "KC101"
     relevant_names = frozenset()
+    experiment = "constant-output"
     name = "softmax-single-unit"
     summary = "Softmax over a 1-unit output always outputs 1.0."
     why = """

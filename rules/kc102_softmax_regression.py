@@ -17,6 +17,7 @@ class SoftmaxRegression(Rule):
 
     code = "KC102"
     relevant_names = frozenset()
+    experiment = "linear-output"
     name = "softmax-regression"
     summary = "Softmax output trained with a regression loss."
     why = """

@@ -33,6 +33,7 @@ class BoundedRegressionOutput(Rule):
 
     code = "KC103"
     relevant_names = frozenset()
+    experiment = "attainable-range"
     name = "bounded-regression-output"
     summary = "Bounded output activation on a regression target outside its range."
     why = """

@@ -32,6 +32,7 @@ class AccuracyOnRegression(Rule):
 
     code = "KC104"
     relevant_names = frozenset()
+    experiment = "metric-blind-to-error"
     name = "accuracy-on-regression"
     severity = "warning"
     summary = "'accuracy' reported for a regression loss is meaningless."

@@ -91,6 +91,7 @@ class AccuracyAmbiguous(Rule):
 
     code = "KC105"
     relevant_names = frozenset()
+    experiment = "reported-vs-true-accuracy"
     name = "accuracy-ambiguous"
     severity = "warning"
     summary = "The accuracy metric does not measure the model's accuracy (output, logits, labels)."

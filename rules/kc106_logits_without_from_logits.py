@@ -46,6 +46,7 @@ class LogitsWithoutFromLogits(Rule):
 
     code = "KC106"
     relevant_names = frozenset()
+    experiment = "from-logits"
     name = "logits-without-from-logits"
     summary = "Cross-entropy on a linear output without from_logits=True."
     why = """

@@ -11,6 +11,7 @@ class FromLogitsOnProbabilities(Rule):
 
     code = "KC107"
     relevant_names = frozenset()
+    experiment = "probability-range"
     name = "from-logits-on-probabilities"
     summary = "from_logits=True while the output already applies sigmoid/softmax."
     why = """

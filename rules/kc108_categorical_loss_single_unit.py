@@ -11,6 +11,7 @@ class CategoricalLossSingleUnit(Rule):
 
     code = "KC108"
     relevant_names = frozenset()
+    experiment = "single-unit-loss"
     name = "categorical-loss-single-unit"
     summary = "Categorical cross-entropy on a 1-unit output."
     why = """

@@ -15,6 +15,7 @@ class MulticlassSigmoidCategoricalLoss(Rule):
 
     code = "KC109"
     relevant_names = frozenset()
+    experiment = "softmax-output"
     name = "multiclass-sigmoid-categorical-loss"
     summary = "Multi-unit sigmoid output trained with (sparse) categorical_crossentropy."
     why = """

@@ -10,6 +10,7 @@ class BinaryLossMulticlassSoftmax(Rule):
 
     code = "KC110"
     relevant_names = frozenset()
+    experiment = "categorical-loss"
     name = "binary-loss-multiclass-softmax"
     summary = "binary_crossentropy on a multi-class softmax output."
     why = """

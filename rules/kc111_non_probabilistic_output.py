@@ -12,6 +12,7 @@ class NonProbabilisticOutput(Rule):
 
     code = "KC111"
     relevant_names = frozenset()
+    experiment = "probability-output"
     name = "non-probabilistic-output"
     summary = "Cross-entropy on a relu/tanh/... output that is not a probability."
     why = """

@@ -146,6 +146,7 @@ class LabelEncodingMismatch(Rule):
 
     code = "KC112"
     relevant_names = frozenset()
+    experiment = "label-encoding"
     name = "label-encoding-mismatch"
     summary = "Labels given to fit() do not match the loss or the number of output units."
     why = """

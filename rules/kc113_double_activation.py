@@ -51,6 +51,7 @@ class DoubleActivation(Rule):
 
     code = "KC113"
     relevant_names = frozenset()
+    experiment = "squashed-range"
     name = "double-activation"
     summary = "An output squashed twice (softmax after softmax, sigmoid after sigmoid...)."
     why = """

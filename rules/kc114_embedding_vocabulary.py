@@ -2,37 +2,7 @@ from collections.abc import Iterator
 
 from kerascheck.ir import Count, Edit, Finding, Fix, LayerSpec, ModelSpec
 from kerascheck.rule import Invalid, Rule, RuleContext, Valid
-
-
-def _input_layers(model: ModelSpec) -> list[int]:
-    return [i for i, layer in enumerate(model.layers) if layer.class_name == "InputLayer"]
-
-
-def _fed_by_input(model: ModelSpec) -> list[LayerSpec]:
-    """The Embedding layers that the model's single input reaches directly."""
-    if model.kind == "sequential":
-        first = [layer for layer in model.layers if layer.class_name != "InputLayer"][:1]
-        return [layer for layer in first if layer.class_name == "Embedding"]
-    inputs = _input_layers(model)
-    if model.kind != "functional" or len(inputs) != 1:
-        return []
-    fed = {consumer for producer, consumer in model.edges if producer == inputs[0]}
-    return [model.layers[i] for i in sorted(fed) if model.layers[i].class_name == "Embedding"]
-
-
-def _vectorized(model: ModelSpec) -> Iterator[tuple[LayerSpec, Count]]:
-    """Embedding layers fed by a TextVectorization layer of the model that learnt its
-    vocabulary (``adapt()``), with the bound of its ids."""
-    layers = model.layers
-    pairs = (
-        [(i, i + 1) for i in range(len(layers) - 1)] if model.kind == "sequential" else model.edges
-    )
-    for producer, consumer in pairs:
-        if consumer < 0 or layers[consumer].class_name != "Embedding":
-            continue
-        vectorizer = layers[producer]
-        if vectorizer.class_name == "TextVectorization" and vectorizer.vocabulary is not None:
-            yield layers[consumer], vectorizer.vocabulary
+from kerascheck.rules._vocabulary import embedding_ids
 
 
 class EmbeddingVocabulary(Rule):
@@ -49,6 +19,7 @@ class EmbeddingVocabulary(Rule):
     code = "KC114"
     relevant_names = frozenset()
     name = "embedding-vocabulary"
+    experiment = "embedding-lookup"
     severity = "error"
     summary = "Embedding input_dim is smaller than the token ids that reach it."
     why = """
@@ -340,23 +311,11 @@ class EmbeddingVocabulary(Rule):
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         reported: set[int] = set()
-        for layer, ids in _vectorized(model):
-            if layer.vocabulary is not None and layer.vocabulary.less_than(ids):
-                reported.add(layer.position)
-                yield self._finding(layer, layer.vocabulary, ids)
-        fed = _fed_by_input(model)
-        if not fed:
-            return
-        for run in model.runs:
-            ids = run.x.ids_below
-            if ids is None:
+        for layer, rows, ids in embedding_ids(model):
+            if layer.position in reported or not rows.less_than(ids):
                 continue
-            for layer in fed:
-                rows = layer.vocabulary
-                if layer.position in reported or rows is None or not rows.less_than(ids):
-                    continue
-                reported.add(layer.position)
-                yield self._finding(layer, rows, ids)
+            reported.add(layer.position)
+            yield self._finding(layer, rows, ids)
 
     def _finding(self, layer: LayerSpec, rows: Count, ids: Count) -> Finding:
         arg = layer.call.argument("input_dim", 0) if layer.call is not None else None

@@ -47,6 +47,7 @@ class UnknownName(Rule):
 
     code = "KC203"
     relevant_names = frozenset()
+    experiment = "compile-name"
     name = "unknown-name"
     summary = "Unknown or misspelt Keras identifier or keyword argument."
     why = """

@@ -86,6 +86,7 @@ class InputShapeNonFirst(Rule):
 
     code = "KC301"
     relevant_names = frozenset()
+    experiment = "ignored-input-shape"
     name = "input-shape-non-first"
     severity = "warning"
     summary = "input_shape / input_dim on a layer that is not first in a Sequential model."
@@ -151,17 +152,6 @@ class InputShapeNonFirst(Rule):
     valid = (
         Valid(
             """
-            # No shape before it: the model is built from the data (16 features or not).
-            from keras.models import Sequential
-            from keras.layers import BatchNormalization, Dense
-            model = Sequential()
-            model.add(BatchNormalization())
-            model.add(Dense(64, input_dim=16, activation="tanh"))
-            model.add(Dense(2, activation="softmax"))
-            """
-        ),
-        Valid(
-            """
             # The first layers pass their stated shape on: the repeat states what is received.
             import keras
             model = keras.Sequential([
@@ -221,6 +211,17 @@ class InputShapeNonFirst(Rule):
             inputs = keras.Input((8,))
             outputs = keras.layers.Dense(1, input_dim=8)(keras.layers.Dense(4)(inputs))
             model = keras.Model(inputs, outputs)
+            """
+        ),
+        Valid(
+            """
+            # No shape before it: the model is built from the data (16 features or not).
+            from keras.models import Sequential
+            from keras.layers import BatchNormalization, Dense
+            model = Sequential()
+            model.add(BatchNormalization())
+            model.add(Dense(64, input_dim=16, activation="tanh"))
+            model.add(Dense(2, activation="softmax"))
             """
         ),
     )

@@ -120,6 +120,7 @@ class StackedLinearLayers(Rule):
 
     code = "KC302"
     relevant_names = frozenset()
+    experiment = "composed-linear-map"
     name = "stacked-linear-layers"
     severity = "warning"
     summary = "Two Dense layers with no activation between them."

@@ -235,6 +235,7 @@ class MissingFlatten(Rule):
 
     code = "KC303"
     relevant_names = frozenset()
+    experiment = "output-rank"
     name = "missing-flatten"
     summary = "Dense classifier head on a feature map or sequence without Flatten / pooling."
     why = """

@@ -17,6 +17,7 @@ class UnscaledInput(Rule):
 
     code = "KC401"
     relevant_names = frozenset()
+    experiment = "scaled-input"
     name = "unscaled-input"
     severity = "warning"
     summary = "Raw 0-255 pixel values fed to fit()."

@@ -61,6 +61,7 @@ class LearningRateOutOfRange(Rule):
 
     code = "KC402"
     relevant_names = frozenset({"LearningRateScheduler"})
+    experiment = "usual-learning-rate"
     name = "learning-rate-out-of-range"
     severity = "warning"
     summary = "Learning rate at or below zero, or far above what trains such a network."
@@ -306,29 +307,40 @@ class LearningRateOutOfRange(Rule):
     )
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
-        limits = load().learning_rate
-        # The callback sets the rate at every epoch: the rate written here may never be used.
-        scheduled = any(
-            use.qualname.rpartition(".")[2] == "LearningRateScheduler"
-            for use in ctx.module.api_uses
-        )
         seen: set[Span] = set()
         for compile_spec in model.judged_compiles:
-            optimizer = compile_spec.optimizer
-            if optimizer is None or optimizer.call is None:
+            found = rate_problem(model, compile_spec, ctx)
+            if found is None or found[0] in seen:
                 continue
-            rate = _rate(optimizer.call, limits)
-            if rate is None or rate.arg.span in seen:
-                continue
-            seen.add(rate.arg.span)
-            problem = _not_positive(rate, limits)
-            if problem is None and not scheduled:
-                problem = _too_high(model, compile_spec, optimizer.call, rate, limits, ctx)
-            if problem is None:
-                continue
-            if rate.integer and ctx.flavour == "keras3":
-                problem += " (Keras 3 also rejects an int rate: ValueError; write it as a float)"
-            yield self.finding(rate.arg.span, problem)
+            seen.add(found[0])
+            yield self.finding(*found)
+
+
+def rate_problem(
+    model: ModelSpec, compile_spec: CompileSpec, ctx: RuleContext
+) -> tuple[Span, str] | None:
+    """Where the compile's learning rate is written and what is wrong with it, or None (the
+    dynamic experiment tests exactly the rates this reports)."""
+    limits = load().learning_rate
+    optimizer = compile_spec.optimizer
+    if optimizer is None or optimizer.call is None:
+        return None
+    rate = _rate(optimizer.call, limits)
+    if rate is None:
+        return None
+    # A LearningRateScheduler callback sets the rate at every epoch: the rate written here
+    # may never be used.
+    scheduled = any(
+        use.qualname.rpartition(".")[2] == "LearningRateScheduler" for use in ctx.module.api_uses
+    )
+    problem = _not_positive(rate, limits)
+    if problem is None and not scheduled:
+        problem = _too_high(model, compile_spec, optimizer.call, rate, limits, ctx)
+    if problem is None:
+        return None
+    if rate.integer and ctx.flavour == "keras3":
+        problem += " (Keras 3 also rejects an int rate: ValueError; write it as a float)"
+    return rate.arg.span, problem
 
 
 def _number(arg: Arg | None) -> int | float | None:

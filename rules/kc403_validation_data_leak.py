@@ -92,6 +92,7 @@ class ValidationDataLeak(Rule):
 
     code = "KC403"
     relevant_names = frozenset()
+    experiment = "held-out-validation"
     name = "validation-data-leak"
     severity = "warning"
     summary = "Validation or test data that holds, or was shaped by, the training data."

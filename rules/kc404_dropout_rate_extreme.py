@@ -10,6 +10,7 @@ class DropoutRateExtreme(Rule):
 
     code = "KC404"
     relevant_names = frozenset()
+    experiment = "dropout-fix"
     name = "dropout-rate-extreme"
     severity = "warning"
     summary = "Dropout rate of 0.9 or more, or dropout applied to the model's output."

@@ -72,6 +72,7 @@ class PreprocessingMismatch(Rule):
     code = "KC405"
     relevant_names = frozenset()
     name = "preprocessing-mismatch"
+    experiment = "scale-mismatch"
     severity = "error"
     summary = "Data evaluated, predicted or validated on another scale than the training data."
     why = """

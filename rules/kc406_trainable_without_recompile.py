@@ -26,6 +26,7 @@ class TrainableWithoutRecompile(Rule):
 
     code = "KC406"
     name = "trainable-without-recompile"
+    experiment = "trainable-flags"
     severity = "error"
     relevant_names = frozenset({"trainable"})
     summary = (

@@ -38,6 +38,7 @@ class BackboneInputScale(Rule):
 
     code = "KC407"
     name = "backbone-input-scale"
+    experiment = "pretrained-input-scale"
     severity = "warning"
     relevant_names = frozenset({"preprocess_input"}) | frozenset(applications().constructors)
     summary = "A pretrained backbone is fed pixels on a scale its weights were not trained on."

@@ -35,6 +35,7 @@ class BatchNormFineTuning(Rule):
 
     code = "KC408"
     name = "batchnorm-fine-tuning"
+    experiment = "batch-norm-statistics"
     severity = "warning"
     relevant_names = frozenset({"trainable"}) | frozenset(applications().constructors)
     summary = "An unfrozen pretrained backbone's BatchNormalization layers update their statistics."

@@ -18,6 +18,7 @@ class ValidationSplitOrdered(Rule):
 
     code = "KC409"
     name = "validation-split-ordered"
+    experiment = "ordered-split"
     severity = "error"
     # A helper that reorders arrays in place must be kept: left out, it would leave an order
     # that no longer holds. (Helpers that make labels only cost recall when left out.)

@@ -53,6 +53,7 @@ class PredictionOrderMismatch(Rule):
     code = "KC410"
     relevant_names = frozenset()
     name = "prediction-order-mismatch"
+    experiment = "prediction-order"
     severity = "error"
     summary = "Predictions of a shuffling generator compared with labels in another order."
     why = """

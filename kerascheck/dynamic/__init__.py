@@ -13,7 +13,7 @@ import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from kerascheck.dynamic import api_checks, model_checks
+from kerascheck.dynamic import api_checks, experiments
 from kerascheck.dynamic.cases import Case, Context, Judge, ModelCase, Verdict, unverifiable
 from kerascheck.dynamic.jobs import Job
 from kerascheck.dynamic.owners import ModelOwner, Owner, owners
@@ -21,12 +21,12 @@ from kerascheck.dynamic.progress import track
 from kerascheck.dynamic.runner import INSTALL_HINT, DynamicUnavailable, shared_worker
 from kerascheck.dynamic.runtime import CODE as RUNTIME_CODE
 from kerascheck.dynamic.runtime import runtime_findings
-from kerascheck.ir import Finding, Flavour, ModuleSpec
+from kerascheck.ir import Finding, Flavour, ModelSpec, ModuleSpec
 from kerascheck.rule import Rule
 
-__all__ = ["INSTALL_HINT", "DynamicUnavailable", "missing", "start", "verify"]
+__all__ = ["INSTALL_HINT", "DynamicUnavailable", "experiment", "missing", "start", "verify"]
 
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = 20.0
 
 
 def missing() -> str | None:
@@ -70,6 +70,41 @@ def _guarded(step: Callable[[], Judge]) -> Judge:
     return guarded
 
 
+def _run(cases: Sequence[Case], title: str, timeout: float, ctx: Context) -> None:
+    """Each case's probes as one job in the worker, with the time budget of one model."""
+    jobs = [case for case in cases if case.probes]
+    worker = shared_worker()
+    for case in track(jobs, title):
+        case.answers = worker.run(Job(tuple(case.probes)), timeout)
+    ctx.version = worker.version
+
+
+def experiment(
+    model: ModelSpec | None,
+    name: str,
+    flavour: Flavour,
+    timeout: float = DEFAULT_TIMEOUT,
+    module: ModuleSpec | None = None,
+) -> list[Verdict]:
+    """An experiment run directly on every part of a model it tests, without a finding (a
+    rule's valid examples: an experiment must confirm nothing there); ``module`` is the
+    source the model comes from (what its other models do with it). An experiment about
+    the module's data runs on ``module`` (``model`` may be None)."""
+    ctx = Context.of(flavour, module, timeout)
+    if name in experiments.MODULE_REGISTRY:
+        data = Case()
+        prepared = experiments.every_module_part(name, data, ctx)
+        judges = [_guarded(lambda j=judge: j) for _, judge in prepared]
+        _run([data], f"running {name}", timeout, ctx)
+        return [judge() for judge in judges]
+    assert model is not None
+    case = ModelCase.of(model)
+    judges = [_guarded(lambda j=judge: j) for _, judge in experiments.every_part(name, case, ctx)]
+    case.finish()
+    _run([case], f"running {name}", timeout, ctx)
+    return [judge() for judge in judges]
+
+
 def _internal(exc: Exception) -> Verdict:
     return unverifiable(f"internal error in the dynamic check ({type(exc).__name__}: {exc})")
 
@@ -86,9 +121,10 @@ def verify(
     runtime = any(rule.code == RUNTIME_CODE for rule in rules)
     if not findings and not (runtime and spec.models):
         return list(findings)
-    ctx = Context(flavour)
+    ctx = Context.of(flavour, spec, timeout)
     models: dict[int, ModelCase] = {}
     calls = Case()
+    declared = {rule.code: rule.experiment for rule in rules}
 
     def model_case(owner: ModelOwner) -> ModelCase:
         if owner.index not in models:
@@ -97,22 +133,27 @@ def verify(
 
     def prepare(finding: Finding, owner: Owner) -> Judge:
         if isinstance(owner, ModelOwner):
-            return model_checks.prepare(finding, model_case(owner), ctx)
+            name = declared.get(finding.code)
+            return experiments.prepare(finding, name, model_case(owner), ctx)
         return api_checks.prepare(finding, owner.use, calls, ctx)
+
+    def module_prepare(finding: Finding, name: str) -> Judge:
+        return experiments.prepare_module(finding, name, calls, ctx)
 
     judges: list[list[Judge]] = []
     for finding, found in zip(findings, owners(spec, findings, rules, flavour), strict=True):
+        name = declared.get(finding.code)
+        if name in experiments.MODULE_REGISTRY:  # about the data, whatever the model
+            assert name is not None
+            judges.append([_guarded(lambda f=finding, n=name: module_prepare(f, n))])
+            continue
         judges.append([_guarded(lambda o=o, f=finding: prepare(f, o)) for o in found])
     if runtime:
         for index, model in enumerate(spec.models):
             model_case(ModelOwner(index, model)).want()
     for case in models.values():
         case.finish()
-    jobs = [case for case in (*models.values(), calls) if case.probes]
-    worker = shared_worker()
-    for case in track(jobs, f"rebuilding models of {spec.path}"):
-        case.answers = worker.run(Job(tuple(case.probes)), timeout)
-    ctx.version = worker.version
+    _run([*models.values(), calls], f"rebuilding models of {spec.path}", timeout, ctx)
     verdicts = [_choose([judge() for judge in found]) for found in judges]
     claimed = {claim for v in verdicts if v.status == "confirmed" for claim in v.claims}
     checked = [

@@ -23,8 +23,22 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _LIMIT = 300
 
 
+_GRAPH_ERROR = "Graph execution error:"
+
+
+def _graph_error(message: str) -> str:
+    """TensorFlow's error from inside a traced function: its own sentence, which follows a
+    traceback of where the failing node was defined (``Incompatible shapes: [32,10] vs.
+    [32]``), without the traceback."""
+    if not message.startswith(_GRAPH_ERROR):
+        return message
+    chunks = [chunk.strip() for chunk in message.split("\n\n")[1:]]
+    said = [c for c in chunks if c and not c.startswith("Detected at node") and 'File "' not in c]
+    return said[-1].split("[[")[0] if said else message
+
+
 def clean(message: str) -> str:
-    text = " ".join(_ANSI.sub("", message).split())
+    text = " ".join(_ANSI.sub("", _graph_error(message)).split())
     text = _TF_SUFFIX.sub("", _TF_PREFIX.sub("", text))
     return text if len(text) <= _LIMIT else text[: _LIMIT - 1] + "…"
 

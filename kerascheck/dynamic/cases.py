@@ -8,10 +8,12 @@ answers into a ``Verdict``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kerascheck.dynamic.jobs import (
     Answer,
+    Construct,
+    Event,
     GraphPlan,
     JobFailed,
     LabelPlan,
@@ -21,6 +23,8 @@ from kerascheck.dynamic.jobs import (
     OutputStats,
     Probe,
     Rebuild,
+    TrainOutcome,
+    TrainProbe,
     TrainStep,
 )
 from kerascheck.dynamic.plan import (
@@ -30,7 +34,8 @@ from kerascheck.dynamic.plan import (
     graph_plan,
     head_plan,
 )
-from kerascheck.ir import DynamicVerdict, Flavour, ModelSpec
+from kerascheck.dynamic.variants import stand_in
+from kerascheck.ir import DataInfo, DynamicVerdict, Flavour, ModelSpec, ModuleSpec
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,21 @@ def fixed(verdict: Verdict) -> Judge:
 class Context:
     flavour: Flavour
     version: str = ""  # the installed Keras, known once the worker has started
+    timeout: float = 20.0  # the per-model budget (--dynamic-timeout)
+    # The layer calls some model of the module outputs as they are, without an activation
+    # (an encoder's linear code): deliberate, whatever another model does with them.
+    linear_outputs: frozenset[int] = frozenset()
+    module: ModuleSpec | None = None  # the source the models come from
+
+    @classmethod
+    def of(cls, flavour: Flavour, module: ModuleSpec | None, timeout: float) -> Context:
+        outputs = (o for m in (module.models if module else ()) for o in m.outputs)
+        linear = frozenset(
+            id(o.layer.call)
+            for o in outputs
+            if o.layer is not None and o.layer.call is not None and not o.activations
+        )
+        return cls(flavour, timeout=timeout, linear_outputs=linear, module=module)
 
     @property
     def keras(self) -> str:
@@ -87,6 +107,11 @@ def judge_named(
     return Verdict("refuted", f"{ctx.keras} {accepted}")
 
 
+def fitted_inputs(model: ModelSpec) -> DataInfo | None:
+    """What is known of the inputs the model is trained on (the first training run's)."""
+    return model.fits[0].x if model.fits else None
+
+
 @dataclass
 class Case:
     probes: list[Probe] = field(default_factory=list)
@@ -104,6 +129,58 @@ class Case:
         return self.answers[index]
 
 
+@dataclass(frozen=True)
+class TrainView:
+    """One experiment's variants within a train probe it may share with others."""
+
+    index: int  # the probe in the case's probes
+    places: tuple[int, ...]  # where each of the experiment's variants is in that probe
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A train probe's answer, seen by one experiment: its variants by its own numbering."""
+
+    outcome: TrainOutcome
+    places: tuple[int, ...]
+
+    def series(self, variant: int, key: str) -> tuple[float, ...]:
+        return self.outcome.series(self.places[variant], key)
+
+    def failed(self, variant: int) -> Event | None:
+        return self.outcome.failed(self.places[variant])
+
+    def metrics(self, variant: int) -> tuple[str, ...]:
+        found = self.outcome.metrics
+        place = self.places[variant]
+        return found[place] if place < len(found) else ()
+
+
+def _shared(probe: TrainProbe) -> TrainProbe:
+    """What two train probes must agree on to be run as one: all but variants and measures."""
+    return replace(probe, variants=(), measures=(), fallback=None)
+
+
+def _merged(old: TrainProbe, new: TrainProbe) -> tuple[TrainProbe, tuple[int, ...]]:
+    """One probe doing both (new's variants added unless already there; measures joined),
+    and where new's variants are in it."""
+    variants = list(old.variants)
+    alone = list(old.fallback.variants) if old.fallback is not None else []
+    places = []
+    for index, variant in enumerate(new.variants):
+        if variant not in variants:
+            variants.append(variant)
+            if new.fallback is not None:
+                alone.append(new.fallback.variants[index])
+        places.append(variants.index(variant))
+    measures = tuple(dict.fromkeys((*old.measures, *new.measures)))
+    fallback = None
+    if old.fallback is not None:
+        fallback = replace(old.fallback, variants=tuple(alone), measures=measures)
+    merged = replace(old, variants=tuple(variants), measures=measures, fallback=fallback)
+    return merged, tuple(places)
+
+
 @dataclass(kw_only=True)
 class ModelCase(Case):
     """One model: its rebuild plans (or why there are none) and its model probe."""
@@ -118,12 +195,14 @@ class ModelCase(Case):
     head: GraphPlan | None = None
     wanted: bool = False
     probe: int | None = None
+    # The input given to a Sequential model that declares none, and how evidence says so.
+    stand_in: tuple[Construct, str] | None = None
 
     @classmethod
     def of(cls, model: ModelSpec) -> ModelCase:
-        case = cls(model=model)
+        case = cls(model=model, stand_in=stand_in(model, fitted_inputs(model)))
         try:
-            case.graph = graph_plan(model)
+            case.graph = graph_plan(model, shapes_optional=True)
         except Unbuildable as exc:
             case.graph_reason = str(exc)
         try:
@@ -139,6 +218,25 @@ class ModelCase(Case):
     def want(self) -> None:
         self.wanted = True
 
+    def ask_train(self, probe: TrainProbe) -> TrainView:
+        """Ask for a train probe, run together with an earlier one on the same data: the
+        model as written, trained once, serves every experiment that trains it."""
+        for index, asked in enumerate(self.probes):
+            same_data = isinstance(asked, TrainProbe) and _shared(asked) == _shared(probe)
+            if same_data and (asked.fallback is None) == (probe.fallback is None):
+                merged, places = _merged(asked, probe)  # type: ignore[arg-type]
+                self.probes[index] = merged
+                return TrainView(index, places)
+        return TrainView(self.ask(probe), tuple(range(len(probe.variants))))
+
+    def trained(self, view: TrainView) -> Trained | str:
+        """A train probe's answer for one experiment, or why there is none."""
+        found = self.answer(view.index)
+        if isinstance(found, JobFailed):
+            return found.reason
+        assert isinstance(found, TrainOutcome)
+        return Trained(found, view.places)
+
     def add_labels(self, labels: LabelPlan) -> int:
         self.want()
         self.extra.append(labels)
@@ -151,7 +249,9 @@ class ModelCase(Case):
         if self.graph is not None or self.head is not None:
             parts = self.compile_parts
             plan = parts.plan if parts is not None else None
-            self.probe = self.ask(ModelProbe(self.graph, self.head, plan, tuple(self.extra)))
+            given = self.stand_in[0] if self.stand_in is not None else None
+            probe = ModelProbe(self.graph, self.head, plan, tuple(self.extra), given)
+            self.probe = self.ask(probe)
 
     # ------------------------------------------------------------------ reading answers
     def outcome(self) -> ModelOutcome | str:
@@ -172,11 +272,19 @@ class ModelCase(Case):
             return self.graph_reason or "the model could not be rebuilt"
         return outcome.model
 
+    def note(self, rebuild: Rebuild | str | None) -> str:
+        """What evidence from this rebuild must say: the input stood in for a missing one."""
+        if isinstance(rebuild, Rebuild) and rebuild.stand_in and self.stand_in is not None:
+            return f" ({self.stand_in[1]})"
+        return ""
+
     def why_not(self, rebuild: Rebuild | None) -> str:
         if rebuild is None:
             return self.graph_reason or "the model could not be rebuilt"
         error = next((e for e in rebuild.events if e.kind == "error"), None)
         stopped = rebuild.stopped or "it stopped early"
+        if rebuild.stand_in and self.stand_in is not None:
+            stopped = f"{stopped} on a stand-in input ({self.stand_in[1]})"
         return f"{stopped} ({error.text()})" if error else stopped
 
     def output(self, index: int) -> tuple[OutputStats, int, str] | str:
@@ -187,7 +295,7 @@ class ModelCase(Case):
             return outcome
         model = outcome.model
         if model is not None and index < len(model.outputs):
-            return model.outputs[index], model.samples, ""
+            return model.outputs[index], model.samples, self.note(model)
         why = self.why_not(model)
         head = outcome.head
         if head is not None and head.outputs and index == 0:
@@ -204,7 +312,7 @@ class ModelCase(Case):
             return outcome
         model = outcome.model
         if model is not None and model.train is not None:
-            return model.train, ""
+            return model.train, self.note(model)
         why = self.why_not(model)
         head = outcome.head
         if allow_head and head is not None and head.train is not None:

@@ -8,6 +8,7 @@ as events and a failing step stops the rebuild instead of the worker.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -20,16 +21,67 @@ from kerascheck.dynamic.jobs import (
     Construct,
     GraphPlan,
     LabelPlan,
+    LayerPlan,
     ModelOutcome,
     ModelProbe,
     OutputStats,
     Rebuild,
     Reference,
+    Stage,
     TrainStep,
 )
 
 SAMPLES = 16  # random inputs per forward pass; also the train batch
 SEED = 0
+# 1.0 up to float32 rounding: TensorFlow's softmax over one unit gives 0.99999994 or 1.0
+# depending on the kernel (1 ulp below 1.0 is 6e-8).
+_ONE = 1e-6
+
+
+class _Stopped(Exception):
+    """A build step failed; the recorder holds Keras's exception."""
+
+
+Step = Callable[..., Any]
+
+
+def _plainly(stage: Stage, call: Callable[[], Any], where: int | None = None) -> Any:
+    return call()
+
+
+def build_layers(plan: GraphPlan, step: Step = _plainly) -> list[Any]:
+    """The planned layers, made. ``step(stage, call, layer index)`` runs each step (the
+    rebuild records Keras's warnings and exceptions through it)."""
+    return [
+        step("construct", lambda c=layer.construct: materialize(c), index)
+        for index, layer in enumerate(plan.layers)
+    ]
+
+
+def connect(plan: GraphPlan, objects: list[Any], step: Step = _plainly) -> Any:
+    """The model the plan makes of these layers."""
+    if plan.kind == "sequential":
+        model = keras.Sequential()
+        for index, layer in enumerate(objects):
+            step("build", lambda x=layer: model.add(x), index)
+        return model
+    tensors: list[Any] = []
+    for index, (layer, planned) in enumerate(zip(objects, plan.layers, strict=True)):
+        if index == 0:
+            # keras.Input(...) gives a tensor; an InputLayer(...) object holds one.
+            is_layer = isinstance(layer, keras.layers.InputLayer)
+            tensors.append(layer.output if is_layer else layer)
+            continue
+        sources = [tensors[i] for i in planned.inputs]
+        given = sources[0] if len(sources) == 1 else sources
+        tensors.append(step("build", lambda x=layer, g=given: x(g), index))
+    outputs = [tensors[i] for i in plan.outputs]
+    given = outputs[0] if len(outputs) == 1 else outputs
+    return step("build", lambda: keras.Model(tensors[0], given))
+
+
+def build_graph(plan: GraphPlan) -> Any:
+    return connect(plan, build_layers(plan))
 
 
 def resolve(qualname: str) -> Any:
@@ -71,6 +123,7 @@ class _Rebuilder:
         self.rng = np.random.default_rng(SEED)
         self.input_shape: tuple[int | None, ...] | None = None
         self.layer_inputs: list[tuple[int | None, ...] | None] = [None] * len(plan.layers)
+        self.layer_outputs: list[tuple[int | None, ...] | None] = [None] * len(plan.layers)
         self.output_shapes: tuple[tuple[int | None, ...], ...] = ()
         self.outputs: list[OutputStats] = []
         self.train: TrainStep | None = None
@@ -87,58 +140,40 @@ class _Rebuilder:
             tuple(self.record.events),
             stopped,
             SAMPLES,
+            tuple(self.layer_outputs),
         )
 
     def model(self) -> Any:
-        objects = []
-        for index, layer in enumerate(self.plan.layers):
-            built = self.record.run("construct", lambda c=layer.construct: materialize(c), index)
+        def step(stage: Stage, call: Callable[[], Any], where: int | None = None) -> Any:
+            result = self.record.run(stage, call, where)
             if self.record.failed is not None:
-                return None
-            objects.append(built)
-        if self.plan.kind == "sequential":
-            return self._sequential(objects)
-        return self._functional(objects)
+                raise _Stopped
+            return result
 
-    def _sequential(self, objects: list[Any]) -> Any:
-        model = keras.Sequential()
+        try:
+            objects = build_layers(self.plan, step)
+            model = connect(self.plan, objects, step)
+        except _Stopped:
+            return None
         for index, layer in enumerate(objects):
-            self.record.run("build", lambda x=layer: model.add(x), index)
-            if self.record.failed is not None:
-                return None
-        for index, layer in enumerate(objects):
-            # An input tensor has no input, nor has a layer Keras did not connect.
-            with contextlib.suppress(AttributeError, ValueError):
+            # An input tensor has no input, nor has a layer Keras did not connect; a layer
+            # called on several inputs (a merge) has a list of them.
+            with contextlib.suppress(AttributeError, ValueError, TypeError):
                 self.layer_inputs[index] = _shape(layer.input.shape)
+            with contextlib.suppress(AttributeError, ValueError, TypeError):
+                self.layer_outputs[index] = _shape(layer.output.shape)
         return model
-
-    def _functional(self, objects: list[Any]) -> Any:
-        tensors: list[Any] = []
-        for index, (layer, plan) in enumerate(zip(objects, self.plan.layers, strict=True)):
-            if index == 0:
-                # keras.Input(...) gives a tensor; an InputLayer(...) object holds one.
-                is_layer = isinstance(layer, keras.layers.InputLayer)
-                tensors.append(layer.output if is_layer else layer)
-                continue
-            sources = [tensors[i] for i in plan.inputs]
-            given = sources[0] if len(sources) == 1 else sources
-            tensors.append(self.record.run("build", lambda x=layer, g=given: x(g), index))
-            if self.record.failed is not None:
-                return None
-        outputs = [tensors[i] for i in self.plan.outputs]
-        given = outputs[0] if len(outputs) == 1 else outputs
-        return self.record.run("build", lambda: keras.Model(tensors[0], given))
 
     def forward(self, model: Any) -> Any | str:
         """The random inputs it ran on, why it could not run them, or None when Keras failed."""
         try:
             shape = _shape(model.input_shape)
         except (AttributeError, ValueError):
-            return "the model declares no input shape (Keras sets it at fit())"
+            return NO_INPUT_SHAPE
         self.input_shape = shape
         self.output_shapes = tuple(_shape(t.shape) for t in model.outputs)
         if any(d is None for d in shape[1:]):
-            return f"the input shape {shape} has dimensions only the data fixes"
+            return f"the input shape {shape} {_UNFIXED}"
         dtype = str(model.inputs[0].dtype)
         size = (SAMPLES, *shape[1:])
         if "int" in dtype:
@@ -158,7 +193,7 @@ class _Rebuilder:
                     _shape(tensor.shape),
                     float(np.min(values)),
                     float(np.max(values)),
-                    bool(np.all(values == 1.0)),
+                    bool(np.all(np.abs(values - 1.0) <= _ONE)),
                 )
             )
         return x
@@ -206,13 +241,17 @@ def make_labels(plan: LabelPlan, shape: tuple[int | None, ...], rng: Any) -> Any
     last = shape[-1] or 1
     rows = (SAMPLES, *(d or 1 for d in shape[1:-1]))
     classes = plan.classes or last
+    if plan.data and plan.encoding == "onehot" and classes < 2:
+        classes = 2  # one-hot labels of an unknown count: at least two classes
     # Evenly spread class ids: the first and the last class always occur.
     ids = np.linspace(0, classes - 1, num=int(np.prod(rows))).round().astype("int64").reshape(rows)
     if plan.encoding == "onehot":
         return np.eye(classes, dtype="float32")[ids]
     if plan.encoding == "integer":
         return ids
-    binary = rng.integers(0, 2, size=(*rows, last)).astype("float32")
+    # 0/1 and -1/+1 labels: ``classes`` columns (1: one label per sample, as data gives
+    # them), else one per output unit (what a binary loss takes).
+    binary = rng.integers(0, 2, size=(*rows, plan.classes or last)).astype("float32")
     if plan.encoding == "binary":
         return binary
     if plan.encoding == "plus_minus_one":
@@ -220,7 +259,40 @@ def make_labels(plan: LabelPlan, shape: tuple[int | None, ...], rng: Any) -> Any
     return rng.uniform(0, 1, size=(*rows, last)).astype("float32")
 
 
+NO_INPUT_SHAPE = "the model declares no input shape (Keras sets it at fit())"
+_UNFIXED = "has dimensions only the data fixes"
+
+
 def rebuild(
+    plan: GraphPlan,
+    compile_plan: CompilePlan | None,
+    extra: tuple[LabelPlan, ...],
+    stand_in: Construct | None = None,
+) -> Rebuild:
+    """The model rebuilt, run, compiled and trained a step; a Sequential model that declares
+    no (full) input shape is given ``stand_in`` as its first layer, and the answer is then
+    reported in the plan's own layer indices, marked ``stand_in``."""
+    found = _rebuild(plan, compile_plan, extra)
+    stopped = found.stopped or ""
+    unshaped = stopped == NO_INPUT_SHAPE or _UNFIXED in stopped
+    if stand_in is None or plan.kind != "sequential" or not unshaped:
+        return found
+    given = _rebuild(
+        replace(plan, layers=(LayerPlan(stand_in, -1), *plan.layers)), compile_plan, extra
+    )
+    events = tuple(
+        replace(e, where=None if e.where in (None, 0) else e.where - 1) for e in given.events
+    )
+    return replace(
+        given,
+        layer_inputs=given.layer_inputs[1:],
+        layer_outputs=given.layer_outputs[1:],
+        events=events,
+        stand_in=True,
+    )
+
+
+def _rebuild(
     plan: GraphPlan, compile_plan: CompilePlan | None, extra: tuple[LabelPlan, ...]
 ) -> Rebuild:
     keras.utils.set_random_seed(SEED)
@@ -250,7 +322,7 @@ def rebuild(
 def run_model_probe(probe: ModelProbe) -> ModelOutcome:
     model = None
     if probe.graph is not None:
-        model = rebuild(probe.graph, probe.compile, probe.extra_labels)
+        model = rebuild(probe.graph, probe.compile, probe.extra_labels, probe.stand_in)
     head = None
     if probe.head is not None and (model is None or not model.outputs):
         head_compile = replace(probe.compile, metrics=()) if probe.compile else None

@@ -1,7 +1,9 @@
-"""Checks of findings that belong to a model: what to ask the worker, and how to read it.
+"""Experiments that read what Keras itself shows of a model as written: a constant output,
+an output range, a train step's loss or error, a built shape, a name Keras rejects.
 
-Each check finds the part of the model its finding points at (by span), asks for probes,
-and returns a judge that turns the answers into a verdict with evidence.
+Each takes the part of the model a finding points at (``parts``), asks the model's rebuild
+probe for what it needs, and returns a judge that turns the answers into a verdict with
+evidence. The experiments that train a model and its fix are in ``trials``.
 """
 
 from __future__ import annotations
@@ -17,40 +19,34 @@ from kerascheck.dynamic.cases import (
     judge_named,
     unverifiable,
 )
-from kerascheck.dynamic.jobs import CompileNameProbe, JobFailed, LossProbe, Outcome
-from kerascheck.dynamic.owners import same
-from kerascheck.dynamic.plan import Unbuildable, data_labels, loss_value
-from kerascheck.ir import DataInfo, Finding, Known, LossSpec, ModelSpec, Span
-from kerascheck.rules._heads import Head, heads
+from kerascheck.dynamic.jobs import (
+    CompileNameProbe,
+    CompilePlan,
+    JobFailed,
+    LossProbe,
+    ModelOutcome,
+    ModelProbe,
+    Outcome,
+    SquashOutcome,
+    SquashProbe,
+    TrainStep,
+)
+from kerascheck.dynamic.parts import Part
+from kerascheck.dynamic.plan import (
+    Unbuildable,
+    bare_head_plan,
+    data_labels,
+    default_labels,
+    loss_value,
+)
+from kerascheck.ir import Known, LayerSpec, LossSpec, ModelSpec
+from kerascheck.knowledge import load
+from kerascheck.rules._heads import Head, labels_under
 
-# Codes with no run-time evidence, and why.
-NO_CHECK = {
-    "KC102": "whether the target is continuous depends on the data",
-    "KC103": "the target's range depends on the data",
-    "KC109": "a categorical loss on sigmoid units trains without an error; the harm shows "
-    "only in what the model learns",
-    "KC110": "a binary loss on a softmax output trains without an error; the harm shows "
-    "only in what the model learns",
-    "KC111": "the loss accepts a non-probability output without an error; the harm shows "
-    "only in what the model learns",
-    "KC302": "stacked linear layers build and train without an error; the lost capacity "
-    "shows only on real data",
-    "KC4": "depends on data",
-}
-_ACCURACIES = frozenset({"BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy"})
 _SHAPE_ARGUMENTS = ("input_shape", "input_dim", "batch_input_shape")
-
-
-def no_check(code: str) -> Verdict:
-    for prefix, reason in NO_CHECK.items():
-        if code.startswith(prefix):
-            label = "KC4xx" if prefix == "KC4" else code
-            return unverifiable(f"no dynamic check for {label}: {reason}")
-    return unverifiable(f"no dynamic check for {code}")
-
-
-def _lost() -> Judge:
-    return fixed(unverifiable("the finding does not point at a part of the model the check knows"))
+_CONSTANT = 1e-6  # an output that varies less than this over random inputs is constant
+_SQUASH_SHARE = 0.01  # a squashed output misses more than 1 % of the range it should have
+_OWN_INPUT_DIM = frozenset({"Embedding"})
 
 
 def _claims(case: ModelCase, needle: str) -> tuple[str, ...]:
@@ -60,25 +56,20 @@ def _claims(case: ModelCase, needle: str) -> tuple[str, ...]:
     return tuple(e.message for e in built.events if needle in e.message)
 
 
-def _head_at(
-    model: ModelSpec, finding: Finding, part: Callable[[Head], Span | None]
-) -> Head | None:
-    return next((h for h in heads(model) if same(finding.span, part(h))), None)
-
-
-def _loss_span(head: Head) -> Span | None:
-    return head.loss.span if head.loss is not None else None
-
-
 def _range(low: float, high: float) -> str:
     return f"[{low:.3g}, {high:.3g}]"
 
 
 # ----------------------------------------------------------------------------- outputs
-def softmax_single_unit(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    head = _head_at(case.model, finding, lambda h: h.output.activation_span)
+def constant_output(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC101: a softmax over one unit outputs exactly 1.0 whatever the input (and what any
+    activation after it makes of 1.0: a constant too)."""
+    head = part.head
     if head is None:
-        return _lost()
+        return None
+    applied = [a.activation for a in head.output.activations] or [head.output.activation]
+    if Known("softmax") not in applied:
+        return None
     case.want()
 
     def judge() -> Verdict:
@@ -86,8 +77,9 @@ def softmax_single_unit(finding: Finding, case: ModelCase, ctx: Context) -> Judg
         if isinstance(got, str):
             return unverifiable(got)
         stats, samples, note = got
-        if stats.all_one:
-            evidence = f"output is constant 1.0 on {samples} random inputs{note}"
+        if stats.high - stats.low <= _CONSTANT:
+            value = "1.0" if stats.all_one else f"{stats.low:.3g}"
+            evidence = f"output is constant {value} on {samples} random inputs{note}"
             return Verdict("confirmed", evidence, _claims(case, "softmax over axis"))
         span = _range(stats.low, stats.high)
         return Verdict("refuted", f"output varies over {span} on {samples} random inputs{note}")
@@ -95,32 +87,13 @@ def softmax_single_unit(finding: Finding, case: ModelCase, ctx: Context) -> Judg
     return judge
 
 
-def logits_without_from_logits(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    head = _head_at(case.model, finding, _loss_span)
-    if head is None or head.loss is None:
-        return _lost()
-    written = head.loss.written
-    case.want()
-
-    def judge() -> Verdict:
-        got = case.output(head.index)
-        if isinstance(got, str):
-            return unverifiable(got)
-        stats, samples, note = got
-        seen = f"output ranges over {_range(stats.low, stats.high)} on {samples} random inputs"
-        if stats.low < 0 or stats.high > 1:
-            return Verdict(
-                "confirmed", f"{seen}; '{written}' expects probabilities in [0, 1]{note}"
-            )
-        return Verdict("refuted", f"{seen}: within [0, 1], as probabilities are{note}")
-
-    return judge
-
-
-def from_logits_on_probabilities(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    head = _head_at(case.model, finding, _loss_span)
-    if head is None or not isinstance(head.output.activation, Known):
-        return _lost()
+def probability_range(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC107: with from_logits=True, an output already in [0, 1] is squashed twice."""
+    head = part.head
+    if head is None or head.loss is None or head.loss.from_logits != Known(True):
+        return None
+    if not isinstance(head.output.activation, Known):
+        return None
     activation = head.output.activation.value
     case.want()
 
@@ -141,16 +114,52 @@ def from_logits_on_probabilities(finding: Finding, case: ModelCase, ctx: Context
     return judge
 
 
-# ----------------------------------------------------------------------------- losses
-def categorical_loss_single_unit(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    head = _head_at(case.model, finding, _loss_span)
-    if head is None or head.loss is None:
-        return _lost()
-    written = head.loss.written
-    case.want()
+def squashed_range(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC113: the values two activations, one after the other, attain against the second
+    alone (the fix: the first made linear), computed by Keras on extreme pre-activations.
+    Exact; nothing is trained, and nothing of the model but the two activations is needed."""
+    inner, outer = part.pair
+    if part.head is None or inner is None or outer is None:
+        return None
+    units = part.head.output.units
+    width = units.value if isinstance(units, Known) else 2  # unknown: the widest band
+    index = case.ask(SquashProbe(inner, outer, width))
+    over = f" over {width} units" if outer == "softmax" else ""
 
     def judge() -> Verdict:
-        got = case.train(allow_head=True)
+        found = case.answer(index)
+        if isinstance(found, JobFailed):
+            return unverifiable(found.reason)
+        assert isinstance(found, SquashOutcome)
+        if found.error is not None:
+            return unverifiable(f"Keras could not apply the activations: {found.error.text()}")
+        both = f"[{found.low:.3g}, {found.high:.3g}]"
+        alone = f"[{found.alone_low:.3g}, {found.alone_high:.3g}]"
+        lost = 1 - (found.high - found.low) / (found.alone_high - found.alone_low)
+        seen = (
+            f"{ctx.keras}'s {outer} of {inner}{over} attains only {both} (pre-activations of "
+            f"+-1e4 and 0), {outer} alone {alone}"
+        )
+        if lost > _SQUASH_SHARE:
+            return Verdict("confirmed", f"{seen}: {lost:.0%} of the output's range is out of reach")
+        return Verdict("refuted", f"{seen}: the range is kept")
+
+    return judge
+
+
+# ----------------------------------------------------------------------------- losses
+def single_unit_loss(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC108: a categorical loss on one unit is 0 (nothing to learn) or fails."""
+    head = part.head
+    if head is None or head.loss is None:
+        return None
+    written = head.loss.written
+    train = _head_step(head, case) if len(case.model.outputs) > 1 else None
+    if train is None:
+        case.want()
+
+    def judge() -> Verdict:
+        got = train() if train is not None else case.train(allow_head=True)
         if isinstance(got, str):
             return unverifiable(got)
         step, note = got
@@ -166,95 +175,36 @@ def categorical_loss_single_unit(finding: Finding, case: ModelCase, ctx: Context
     return judge
 
 
-def _metric_index(finding: Finding, case: ModelCase) -> tuple[int, str] | None:
-    parts = case.compile_parts
-    if parts is None:
-        return None
-    for index, metric in enumerate(parts.metrics):
-        if same(finding.span, metric.span):
-            return index, metric.written
-    return None
+def _head_step(head: Head, case: ModelCase) -> Callable[[], tuple[TrainStep, str] | str]:
+    """One output of a multi-output model, alone with its own loss: a train step."""
+    assert head.loss is not None
+    try:
+        plan = bare_head_plan(case.model, head.index)
+        loss = loss_value(head.loss)
+    except Unbuildable as exc:
+        reason = str(exc)
+        return lambda: reason
+    compiled = CompilePlan(loss, (), "rmsprop", default_labels(head.loss))
+    index = case.ask(ModelProbe(None, plan, compiled))
+    note = " (output layer rebuilt alone: a multi-output model)"
 
+    def step() -> tuple[TrainStep, str] | str:
+        found = case.answer(index)
+        if isinstance(found, JobFailed):
+            return found.reason
+        assert isinstance(found, ModelOutcome)
+        alone = found.head
+        if alone is None or alone.train is None:
+            return case.why_not(alone)
+        return alone.train, note
 
-def _resolved_metric(case: ModelCase, index: int) -> tuple[str, str] | str:
-    """The metric class Keras resolved, and the shapes it resolved it for."""
-    got = case.train(allow_head=False)
-    if isinstance(got, str):
-        return got
-    step, _ = got
-    if step.error is not None:
-        return f"the train step failed: {step.error.text()}"
-    if index >= len(step.metrics):
-        return "Keras did not report the metric"
-    built = case.built()
-    shape = built.output_shapes[0] if not isinstance(built, str) and built.output_shapes else "?"
-    return step.metrics[index], f"output {shape} and labels {step.labels_shape}"
-
-
-def accuracy_ambiguous(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    found = _metric_index(finding, case)
-    if found is None:
-        return fixed(unverifiable(case.compile_reason or "the metric is not compiled"))
-    index, written = found
-    case.want()
-
-    def judge() -> Verdict:
-        resolved = _resolved_metric(case, index)
-        if ctx.flavour == "legacy":
-            tail = (
-                f" and resolves '{written}' to {resolved[0]}" if isinstance(resolved, tuple) else ""
-            )
-            return unverifiable(
-                f"Keras <= 2.3 chose the accuracy from the loss; the installed {ctx.keras} "
-                f"chooses it from shapes{tail}"
-            )
-        if isinstance(resolved, str):
-            return unverifiable(resolved)
-        metric, shapes = resolved
-        evidence = f"{ctx.keras} resolved '{written}' to {metric} for {shapes}"
-        if metric == "BinaryAccuracy":
-            return Verdict("refuted", f"{evidence}, which is per-label accuracy")
-        return Verdict("confirmed", evidence)
-
-    return judge
-
-
-def accuracy_on_regression(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    found = _metric_index(finding, case)
-    if found is None or case.compile_parts is None:
-        return fixed(unverifiable(case.compile_reason or "the metric is not compiled"))
-    index, written = found
-    loss = case.compile_parts.loss.written
-    case.want()
-
-    def judge() -> Verdict:
-        resolved = _resolved_metric(case, index)
-        if isinstance(resolved, str):
-            return unverifiable(resolved)
-        metric, shapes = resolved
-        evidence = (
-            f"{ctx.keras} resolved '{written}' to {metric} under the '{loss}' loss ({shapes})"
-        )
-        if metric in _ACCURACIES:
-            return Verdict("confirmed", f"{evidence}: a class-match accuracy")
-        return Verdict("refuted", evidence)
-
-    return judge
+    return step
 
 
 # ----------------------------------------------------------------------------- labels
-def _fitted_labels(finding: Finding, model: ModelSpec) -> DataInfo | None:
-    for fit in model.fits:
-        y = fit.call.argument("y", 1)
-        if same(finding.span, y.span if y is not None else fit.span):
-            return fit.y
-        if same(finding.span, fit.validation_y.span):
-            return fit.validation_y
-    return None
-
-
-def label_encoding_mismatch(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    info = _fitted_labels(finding, case.model)
+def label_encoding(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC112: a train step on labels encoded as the IR says the data is."""
+    info = part.labels
     loss = case.compile_parts.loss if case.compile_parts is not None else None
     if info is None or loss is None:
         return fixed(unverifiable(case.compile_reason or "the labels are not known"))
@@ -272,9 +222,10 @@ def label_encoding_mismatch(finding: Finding, case: ModelCase, ctx: Context) -> 
         built = case.built()
         shape = built.output_shapes[0] if not isinstance(built, str) else "?"
         shapes = f"labels {step.labels_shape} against output {shape}"
+        note = case.note(built)
         if step.error is not None:
-            return Verdict("confirmed", f"{shapes}: {ctx.keras} raised {step.error.text()}")
-        return Verdict("refuted", f"{ctx.keras} trained a step on {shapes} without an error")
+            return Verdict("confirmed", f"{shapes}: {ctx.keras} raised {step.error.text()}{note}")
+        return Verdict("refuted", f"{ctx.keras} trained a step on {shapes} without an error{note}")
 
     return judge
 
@@ -312,16 +263,18 @@ def _negative_loss(loss: LossSpec, case: ModelCase, ctx: Context) -> Judge:
 
 
 # ----------------------------------------------------------------------------- architecture
-def input_shape_non_first(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    found = None
-    for layer in case.model.layers:
-        for name in _SHAPE_ARGUMENTS:
-            arg = layer.call.kwarg(name) if layer.call is not None else None
-            if arg is not None and same(finding.span, arg.keyword_span or arg.span):
-                found = layer, name
-    if found is None:
-        return _lost()
-    layer, name = found
+def ignored_input_shape(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC301: the input shape a later layer states against the one it receives. Keras
+    ignores the stated one: a fault where they differ (what the author set is lost), none
+    where the layer receives that shape anyway."""
+    layer = case.model.layers[part.layer]
+    names = [n for n in _SHAPE_ARGUMENTS if layer.call is not None and layer.call.kwarg(n)]
+    if layer.class_name in _OWN_INPUT_DIM:  # an Embedding's input_dim is its vocabulary
+        names = [n for n in names if n != "input_dim"]
+    if not names or layer.is_first or case.model.kind != "sequential":
+        return None
+    name = names[0]
+    stated = _stated(layer, name)
     case.want()
 
     def judge() -> Verdict:
@@ -331,73 +284,106 @@ def input_shape_non_first(finding: Finding, case: ModelCase, ctx: Context) -> Ju
         received = built.layer_inputs[layer.position] if built.input_shape else None
         if received is None:
             return unverifiable(case.why_not(built))
+        at = f"the {layer.class_name} at position {layer.position + 1}"
+        note = case.note(built)
+        if stated is not None and stated == received[1:]:
+            return Verdict(
+                "refuted",
+                f"{at} receives {received}, the shape its {name}= states: Keras ignores it, "
+                f"and nothing is lost{note}",
+            )
+        says = f"states {stated} but " if stated is not None else ""
         evidence = (
-            f"the built model's input is {built.input_shape}; the {layer.class_name} at "
-            f"position {layer.position + 1} receives {received} from the layer before it, "
-            f"and Keras ignores its {name}="
+            f"the built model's input is {built.input_shape}; {at} {says}receives {received} "
+            f"from the layer before it, and Keras ignores its {name}={note}"
         )
         return Verdict("confirmed", evidence, _claims(case, "Do not pass an `input_shape`"))
 
     return judge
 
 
-def missing_flatten(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    if not any(same(finding.span, layer.span) for layer in case.model.layers):
-        return _lost()
+def _stated(layer: LayerSpec, name: str) -> tuple[int | None, ...] | None:
+    """One sample's shape as the argument states it, when it is a literal."""
+    arg = layer.call.kwarg(name) if layer.call is not None else None
+    value = arg.value.value if arg is not None and isinstance(arg.value, Known) else None
+    if name == "input_dim":
+        return (value,) if isinstance(value, int) and not isinstance(value, bool) else None
+    if not isinstance(value, (tuple, list)) or not all(
+        v is None or isinstance(v, int) for v in value
+    ):
+        return None
+    shape = tuple(value)
+    return shape[1:] if name == "batch_input_shape" else shape
+
+
+def output_rank(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC303: a Dense on a feature map predicts once per position, on a sequence once per
+    step: not once per sample, as a classifier's labels are."""
+    layer = case.model.layers[part.layer]
+    if layer.class_name != "Dense":
+        return None
+    # A per-position Dense is legitimate in a regression or segmentation head: the experiment
+    # tests classifiers (a cross-entropy loss), as the rule does.
+    probabilistic = load().probabilistic_losses
+    losses = [x.name for spec in case.model.judged_compiles for _, x in spec.losses]
+    if not any(isinstance(n, Known) and n.value in probabilistic for n in losses):
+        return None
+    per_sample = _per_sample_labels(case.model)
     case.want()
 
     def judge() -> Verdict:
         built = case.built()
         if isinstance(built, str):
             return unverifiable(built)
-        if not built.output_shapes:
+        position = layer.position
+        outputs, inputs = built.layer_outputs, built.layer_inputs
+        shape = outputs[position] if position < len(outputs) else None
+        if shape is None:
             return unverifiable(case.why_not(built))
-        shape = built.output_shapes[0]
-        if len(shape) > 2:
-            evidence = (
-                f"the built model outputs {shape}: one prediction per position, not per sample"
+        received = inputs[position]
+        note = case.note(built)
+        said = f"the Dense receives {received} and outputs {shape}"
+        if len(shape) <= 2:
+            return Verdict("refuted", f"{said}: one prediction per sample{note}")
+        if len(shape) == 3 and per_sample is None:
+            return unverifiable(
+                f"{said}: one prediction per step, which a sequence tagger wants; whether the "
+                "labels are one per sample is not known"
             )
-            return Verdict("confirmed", evidence)
-        return Verdict("refuted", f"the built model outputs {shape}: one prediction per sample")
+        labels = f"; the `{per_sample}` labels are one per sample" if per_sample else ""
+        unit = "step" if len(shape) == 3 else "position"
+        evidence = (
+            f"{said}: one prediction per {unit}, not per sample{labels}; the model outputs "
+            f"{built.output_shapes[0]}{note}"
+        )
+        return Verdict("confirmed", evidence)
 
     return judge
 
 
+def _per_sample_labels(model: ModelSpec) -> str | None:
+    """A keras.datasets classification set whose labels (one per sample) the model is
+    trained or evaluated on."""
+    datasets = load().datasets
+    for spec in model.judged_compiles:
+        for labels in labels_under(model, spec):
+            name = labels.dataset.value if isinstance(labels.dataset, Known) else None
+            known = datasets.get(name) if name is not None else None
+            encoded = labels.encoding in (Known("integer"), Known("onehot"))
+            if known is not None and known.classes is not None and encoded:
+                return name
+    return None
+
+
 # ----------------------------------------------------------------------------- names
-def unknown_compile_name(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    spec = case.model.compile
-    if spec is None:
-        return _lost()
-    named: list[tuple[str, str, Span]] = [("loss", x.written, x.span) for _, x in spec.losses]
-    named += [("metric", m.written, m.span) for _, m in spec.metrics]
-    optimizer = spec.optimizer
-    if optimizer is not None and isinstance(optimizer.name, Known):
-        named.append(("optimizer", optimizer.name.value, optimizer.span))
-    found = next(((r, n) for r, n, s in named if same(finding.span, s)), None)
-    if found is None:
-        return _lost()
-    role, name = found
+def compile_name(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
+    """KC203 on a compile(): the loss, metric or optimizer name compiled on a tiny model."""
+    if part.name is None:
+        return None
+    role, name = part.name
     index = case.ask(CompileNameProbe(role, name))  # type: ignore[arg-type]
     accepted = f"compiles and trains with {role} '{name}'"
     return lambda: judge_named(case.answer(index), (name,), ctx, accepted)
 
 
-CHECKS: dict[str, Callable[[Finding, ModelCase, Context], Judge]] = {
-    "KC101": softmax_single_unit,
-    "KC104": accuracy_on_regression,
-    "KC105": accuracy_ambiguous,
-    "KC106": logits_without_from_logits,
-    "KC107": from_logits_on_probabilities,
-    "KC108": categorical_loss_single_unit,
-    "KC112": label_encoding_mismatch,
-    "KC203": unknown_compile_name,
-    "KC301": input_shape_non_first,
-    "KC303": missing_flatten,
-}
-
-
-def prepare(finding: Finding, case: ModelCase, ctx: Context) -> Judge:
-    check = CHECKS.get(finding.code)
-    if check is None:
-        return fixed(no_check(finding.code))
-    return check(finding, case, ctx)
+Check = Callable[[Part, ModelCase, Context], Judge | None]

@@ -167,7 +167,11 @@ def _layer_name(layer: LayerSpec) -> str:
     return f"the {layer.class_name or 'layer'} at position {layer.position + 1}"
 
 
-def layer_plan(layer: LayerSpec, index: int, inputs: tuple[int, ...] = ()) -> LayerPlan:
+def layer_plan(
+    layer: LayerSpec, index: int, inputs: tuple[int, ...] = (), shapes_optional: bool = False
+) -> LayerPlan:
+    """The layer as written; with ``shapes_optional``, input shape arguments the extractor
+    could not resolve are left out (a stand-in input takes their place, see ``stand_in``)."""
     if layer.call is None:
         raise Unbuildable(
             f"layer {index + 1} is not a Keras layer (a custom layer or a call kerascheck "
@@ -179,7 +183,14 @@ def layer_plan(layer: LayerSpec, index: int, inputs: tuple[int, ...] = ()) -> La
     needs = _ADAPTED.get(name)
     if needs is not None and not all(layer.call.kwarg(n) for n in needs):
         raise Unbuildable(f"`{name}` learns its state from the data (adapt())")
-    return LayerPlan(construct(layer.call, layer.activation), index, inputs)
+    drop: tuple[str, ...] = ()
+    if shapes_optional:
+        drop = tuple(
+            arg.name
+            for arg in layer.call.args
+            if arg.name in _SHAPE_ARGUMENTS and not isinstance(arg.value, Known)
+        )
+    return LayerPlan(construct(layer.call, layer.activation, drop), index, inputs)
 
 
 def _rebuilt_kind(model: ModelSpec) -> None:
@@ -191,7 +202,7 @@ def _rebuilt_kind(model: ModelSpec) -> None:
         raise Unbuildable(f"a model read from a {model.kind} is not rebuilt")
 
 
-def graph_plan(model: ModelSpec) -> GraphPlan:
+def graph_plan(model: ModelSpec, shapes_optional: bool = False) -> GraphPlan:
     """The whole model, or ``Unbuildable``."""
     _rebuilt_kind(model)
     if not model.layers:
@@ -199,7 +210,8 @@ def graph_plan(model: ModelSpec) -> GraphPlan:
     if model.kind == "functional":
         plan = _functional_plan(model)
     else:
-        plan = GraphPlan("sequential", tuple(layer_plan(x, i) for i, x in enumerate(model.layers)))
+        layers = tuple(layer_plan(x, i, (), shapes_optional) for i, x in enumerate(model.layers))
+        plan = GraphPlan("sequential", layers)
     # After the layers: a custom layer says more than "incomplete", which it also causes.
     if not model.complete:
         raise Unbuildable("the model is built partly by code kerascheck cannot follow")
@@ -276,6 +288,13 @@ def _following(model: ModelSpec, index: int) -> list[int]:
         chain.append(current)
 
 
+def output_chain(model: ModelSpec, output: OutputSpec) -> tuple[int, list[int]]:
+    """The layer that defines an output's units, and the activation / transparent layers
+    that carry it to the output."""
+    unit = _unit_index(model, output)
+    return unit, _following(model, unit)
+
+
 def _output_layer(model: ModelSpec, index: int) -> int:
     """The layer index that produces an output of a functional graph."""
     unit = _unit_index(model, model.outputs[index])
@@ -294,6 +313,29 @@ def head_plan(model: ModelSpec) -> GraphPlan:
     if layer.class_name != "Dense" or layer.call is None or layer.conditional:
         raise Unbuildable(f"a {layer.class_name or 'custom'} output layer is not rebuilt alone")
     dense = construct(layer.call, layer.activation, drop=_SHAPE_ARGUMENTS)
+    plans = [
+        LayerPlan(Construct("keras.Input", (), (("shape", (HEAD_FEATURES,)),)), -1),
+        LayerPlan(dense, unit, (0,)),
+    ]
+    for index in _following(model, unit):
+        plans.append(layer_plan(model.layers[index], index, (len(plans) - 1,)))
+    return GraphPlan("sequential", tuple(plans))
+
+
+def bare_head_plan(model: ModelSpec, output: int = 0) -> GraphPlan:
+    """One output's Dense layer alone with only its units and activation (and the activation
+    layers after it), on random features: what an experiment about the output trains when
+    the whole model cannot be. Its initialisers and regularisers, and arguments of older
+    Keras versions, are left out: they do not change what the output can represent."""
+    _rebuilt_kind(model)
+    unit = _unit_index(model, model.outputs[output])
+    layer = model.layers[unit]
+    if layer.class_name != "Dense" or layer.conditional:
+        raise Unbuildable(f"a {layer.class_name or 'custom'} output layer is not rebuilt alone")
+    if not isinstance(layer.units, Known) or not isinstance(layer.activation, Known):
+        raise Unbuildable("the output layer's units or activation are not known statically")
+    activation = layer.activation.value or "linear"
+    dense = Construct("keras.layers.Dense", (layer.units.value,), (("activation", activation),))
     plans = [
         LayerPlan(Construct("keras.Input", (), (("shape", (HEAD_FEATURES,)),)), -1),
         LayerPlan(dense, unit, (0,)),
@@ -328,7 +370,7 @@ def compile_plan(model: ModelSpec) -> CompileParts:
     plan = CompilePlan(
         loss=loss_value(loss),
         metrics=tuple(_metric_value(m) for m in metrics),
-        optimizer=_optimizer_value(spec.optimizer),
+        optimizer=optimizer_value(spec.optimizer),
         labels=labels,
     )
     return CompileParts(plan, metrics, loss)
@@ -352,7 +394,7 @@ def _metric_value(metric: MetricSpec) -> Plain | None:
     return None  # a metric object: it resolves on its own and changes no other metric
 
 
-def _optimizer_value(optimizer: OptimizerSpec | None) -> Plain | None:
+def optimizer_value(optimizer: OptimizerSpec | None) -> Plain | None:
     if optimizer is None:
         return "rmsprop"  # compile()'s own default
     if optimizer.call is not None:
@@ -384,6 +426,8 @@ def data_labels(info: DataInfo) -> LabelPlan | None:
     """Labels encoded as the IR says the fitted data is, or None when it does not say."""
     encoding = info.encoding.value if isinstance(info.encoding, Known) else None
     classes = info.num_classes.value if isinstance(info.num_classes, Known) else None
-    if encoding in ("onehot", "integer", "binary", "plus_minus_one", "continuous"):
-        return LabelPlan(encoding, classes)  # type: ignore[arg-type]
+    if encoding in ("binary", "plus_minus_one"):
+        return LabelPlan(encoding, 1, data=True)  # one 0/1 (or -1/+1) label per sample
+    if encoding in ("onehot", "integer", "continuous"):
+        return LabelPlan(encoding, classes, data=True)  # type: ignore[arg-type]
     return None

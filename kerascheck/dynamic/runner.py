@@ -51,6 +51,10 @@ def _environment() -> dict[str, str]:
     # core, and leaves the other cores to the rest of the machine.
     for threads in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         env.setdefault(threads, "1")
+    # oneDNN picks its kernels by the CPU's instruction set, so the experiments' numbers
+    # would differ in their last bits from one machine to another; TensorFlow's own kernels,
+    # compiled for one instruction set, give the same numbers everywhere.
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     # The worker imports kerascheck from wherever this process did (a source tree too).
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)

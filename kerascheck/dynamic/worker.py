@@ -15,18 +15,28 @@ from typing import Any, BinaryIO
 
 from kerascheck.dynamic.channel import receive, send
 from kerascheck.dynamic.jobs import (
+    AffineProbe,
     Answer,
     AttributeProbe,
+    BatchNormProbe,
     CompileNameProbe,
     ConstructProbe,
     Event,
     ImportProbe,
     Job,
+    LookupProbe,
     LossProbe,
     MethodProbe,
     ModelProbe,
+    OrderProbe,
     Outcome,
     Probe,
+    RangeProbe,
+    ResplitProbe,
+    SplitProbe,
+    SquashProbe,
+    TrainableProbe,
+    TrainProbe,
 )
 
 
@@ -79,6 +89,31 @@ def _run(probe: Probe) -> Answer:
         return _method(probe)
     if isinstance(probe, CompileNameProbe):
         return _compile_name(probe)
+    data = (LookupProbe, SplitProbe, OrderProbe, ResplitProbe, TrainableProbe, BatchNormProbe)
+    if isinstance(probe, data):
+        from kerascheck.dynamic import data_probes
+
+        if isinstance(probe, LookupProbe):
+            return _outcome(lambda: data_probes.lookup(probe), reads=True)
+        if isinstance(probe, SplitProbe):
+            return _outcome(lambda: data_probes.split(probe), reads=True)
+        if isinstance(probe, TrainableProbe):
+            return _outcome(lambda: data_probes.trainable(probe), reads=True)
+        if isinstance(probe, BatchNormProbe):
+            return _outcome(lambda: data_probes.batch_norm(probe), reads=True)
+        if isinstance(probe, ResplitProbe):
+            return _outcome(lambda: data_probes.resplit(probe), reads=True)
+        return _outcome(lambda: data_probes.order(probe), reads=True)
+    if isinstance(probe, (TrainProbe, AffineProbe, RangeProbe, SquashProbe)):
+        from kerascheck.dynamic import training
+
+        if isinstance(probe, TrainProbe):
+            return training.run_train_probe(probe)
+        if isinstance(probe, AffineProbe):
+            return training.run_affine_probe(probe)
+        if isinstance(probe, SquashProbe):
+            return training.run_squash_probe(probe)
+        return training.run_range_probe(probe)
     return _loss(probe)
 
 
