@@ -1,3 +1,4 @@
+import re
 from collections.abc import Iterator
 
 from kerascheck.ir import (
@@ -60,6 +61,8 @@ _PORTABLE_KEYWORDS = frozenset(
 )
 _HUB_LAYER = "tensorflow_hub.KerasLayer"
 _SAVE_FUNCTIONS = {"keras.models.save_model": 1, "keras.saving.save_model": 1}
+_LOAD_FUNCTIONS = frozenset({"keras.models.load_model", "keras.saving.load_model"})
+_SUFFIX = re.compile(r"\.[A-Za-z0-9_]+$")
 _CHECKPOINT = "keras.callbacks.ModelCheckpoint"
 _INPUT_LAYER = "keras.layers.InputLayer"
 
@@ -247,13 +250,17 @@ class _Check:
             dims = int(name[-2]) if name[-2:-1].isdigit() else 0
             yield self.finding(call.func_span, keras1, _keras1_kernel_fix(call, dims))
             return
-        if self.flavour != "keras3":
-            return
-        yield from self.input_shape(use, call)
+        # Standalone Keras 1/2 code is warned about what Keras 3 reads differently too;
+        # ``Input(shape=7)`` failed there already.
+        if self.flavour == "keras3":
+            yield from self.input_shape(use, call)
         yield from self.positional(use.qualname, call)
         yield from self.checkpoint(use, call)
         if use.qualname in _SAVE_FUNCTIONS:
             yield from self.model_path(call, _SAVE_FUNCTIONS[use.qualname], "save_model")
+        if use.qualname in _LOAD_FUNCTIONS:
+            suffixes = self.k.saving.model_load_suffixes
+            yield from self.load_path(call, "load_model", suffixes)
 
     def function_fix(self, use: ApiUse, call: Call, path: str) -> Fix | None:
         """``K.set_image_dim_ordering('th')`` -> ``K.set_image_data_format('channels_first')``:
@@ -293,22 +300,29 @@ class _Check:
     def positional(self, qualname: str, call: Call) -> Iterator[Finding]:
         """Positional arguments of a signature that changed: reported where the value fits the
         old parameter and not Keras 3's (``SGD(0.01, 0.9, 1e-6, True)``: 1e-6 was ``decay``,
-        Keras 3 binds it to the boolean ``nesterov``)."""
+        Keras 3 binds it to the boolean ``nesterov``). In code for standalone Keras 1/2 (the
+        ``legacy`` flavour: its imports or pins say so) a flag that binds another flag is
+        reported too (``load_weights(path, True)``: ``by_name`` there, ``skip_mismatch`` in
+        Keras 3); code for Keras 3 may mean the new flag."""
         signature = self.drift.positional.get(qualname)
         if signature is None or call.has_star_args:
             return
         name = qualname.rpartition(".")[2]
+        olds = [o for o in signature.old if self.flavour != "legacy" or o.flavour == "legacy"]
         for arg in sorted((a for a in call.args if a.name is None), key=lambda a: a.index):
             kind = value_kind(arg)
             if kind is None:
                 continue
             new = signature.keras3[arg.index] if arg.index < len(signature.keras3) else None
-            for old in signature.old:
+            for old in olds:
                 param = old.parameter(arg.index)
-                if param is None or new is None or param[0] == new[0]:
+                if param is None or new is None or param[0] == new[0] or param[1] != kind:
                     continue
-                if param[1] == kind and new[1] is not None and new[1] != kind:
-                    yield self.finding(arg.span, _positional_message(name, arg, param, new, old))
+                other_kind = new[1] is not None and new[1] != kind
+                other_flag = self.flavour == "legacy" and kind == new[1] == "bool"
+                if other_kind or other_flag:
+                    message = _positional_message(name, arg, param, new, old, other_kind)
+                    yield self.finding(arg.span, message)
                     return
 
     def checkpoint(self, use: ApiUse, call: Call) -> Iterator[Finding]:
@@ -365,6 +379,24 @@ class _Check:
         )
         yield self.finding(arg.span, message)
 
+    def load_path(self, call: Call, what: str, suffixes: tuple[str, ...]) -> Iterator[Finding]:
+        """``load_model('m.ckpt')``, ``load_weights('w.ckpt')``: a TensorFlow checkpoint or
+        SavedModel, which Keras 3 does not read. Only a name with a suffix: one without may be
+        an Orbax checkpoint directory, which Keras 3 reads."""
+        arg = call.argument("filepath", 0)
+        path = _string(arg)
+        if arg is None or path is None or path[0].endswith(suffixes) or "://" in path[0]:
+            return
+        if _SUFFIX.search(path[0].rstrip("/").rpartition("/")[2]) is None:
+            return
+        allowed = ", ".join(f"`{s}`" for s in suffixes)
+        message = (
+            f'Keras 3\'s `{what}` raises for {path[0]!r} ("File format not supported"): it '
+            f"reads {allowed} files only; a TensorFlow SavedModel loads as "
+            "`keras.layers.TFSMLayer(path)`, TensorFlow checkpoints not at all"
+        )
+        yield self.finding(arg.span, message)
+
     def hub_layer(self, use: ApiUse, call: Call) -> Iterator[Finding]:
         """``hub.KerasLayer`` is a tf_keras (Keras 2) layer: Keras 3 models reject it."""
         if self.flavour != "keras3" or not self.module.models:
@@ -389,13 +421,16 @@ class _Check:
             fix = _method_fix(use, call, self.output_units(use))
             yield self.finding(call.func_span, message, fix)
             return
-        if self.flavour != "keras3":
+        if self.flavour == "tf2":
             return
         if method == "save":
             yield from self.model_path(call, 0, "model.save")
         elif method == "save_weights":
             yield from self.weights_path(call)
         else:
+            if method == "load_weights":
+                suffixes = self.k.saving.weights_load_suffixes
+                yield from self.load_path(call, "load_weights", suffixes)
             yield from self.positional(use.qualname, call)
 
     def output_units(self, use: ApiUse) -> int | None:
@@ -460,12 +495,15 @@ def _positional_message(
     param: tuple[str, str | None],
     new: tuple[str, str | None],
     old: OldSignature,
+    fits_old_only: bool,
 ) -> str:
     shown = repr(arg.value.value) if isinstance(arg.value, Known) else "..."
+    then = f"`{param[0]}` in Keras {old.version}, which this value fits"
+    if not fits_old_only:
+        then = f"the flag `{param[0]}` in Keras {old.version}"
     return (
         f"positional argument {arg.index + 1} of `{name}` ({shown}) binds `{new[0]}` in "
-        f"Keras 3, but `{param[0]}` in Keras {old.version}, which this value fits: pass it "
-        "by keyword"
+        f"Keras 3, but {then}: pass it by keyword"
     )
 
 

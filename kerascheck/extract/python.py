@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import operator
+import posixpath
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -1080,7 +1081,7 @@ class PythonExtractor:
         if flowed is not None:
             return flowed
         if not keras_name:
-            return UNKNOWN
+            return _joined_path(q, positional, keywords)
         application = backbones.constructor_of(q)
         if application is not None:
             model = backbones.construct(application, call, positional, keywords, self.conditional)
@@ -1668,6 +1669,20 @@ def _safe_arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
 
 # Calls that end the program (``exit`` / ``quit`` as the builtins).
 _EXITS = frozenset({"sys.exit", "os._exit", "exit", "quit"})
+_PATH_JOINS = frozenset({"os.path.join", "posixpath.join"})
+
+
+def _joined_path(qualname: str, positional: list[Value], keywords: dict[str, Value]) -> Value:
+    """``os.path.join("models", "w.h5")`` of known strings: the path, so that the saving
+    checks read its file name as they read a literal (joined as on POSIX; the suffix, all
+    they look at, is the same on Windows)."""
+    if qualname not in _PATH_JOINS or keywords or not positional:
+        return UNKNOWN
+    parts = [v.value for v in positional if isinstance(v, Known) and isinstance(v.value, str)]
+    if len(parts) != len(positional):
+        return UNKNOWN
+    return Known(posixpath.join(*parts))
+
 
 _AUG_TO_BINARY: dict[type[cst.BaseAugOp], Callable[[Any, Any], Any]] = {
     cst.AddAssign: operator.add,

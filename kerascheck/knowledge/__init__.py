@@ -95,12 +95,18 @@ class Saving:
     docs/knowledge.md): ``model.save`` needs one of ``model_suffixes``, ``save_weights``
     and a weights-only ModelCheckpoint need ``weights_suffix``, a whole-model
     ModelCheckpoint one of ``checkpoint_suffixes``; ``save(save_format=...)`` only warns
-    for a file name ending in one of ``save_format_warns_for`` and raises otherwise."""
+    for a file name ending in one of ``save_format_warns_for`` and raises otherwise.
+    ``load_model`` reads a file ending in one of ``model_load_suffixes`` and
+    ``load_weights`` one ending in ``weights_load_suffixes``: any other name with a suffix
+    (a TensorFlow checkpoint ``w.ckpt``, a SavedModel ``m.tf``) raises "File format not
+    supported" (a name without one may be a Keras 3 Orbax checkpoint directory)."""
 
     model_suffixes: tuple[str, ...]
     weights_suffix: str
     checkpoint_suffixes: tuple[str, ...]
     save_format_warns_for: tuple[str, ...]
+    model_load_suffixes: tuple[str, ...]
+    weights_load_suffixes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -284,6 +290,8 @@ def load() -> Knowledge:
             weights_suffix=saving["weights_suffix"],
             checkpoint_suffixes=tuple(saving["checkpoint_suffixes"]),
             save_format_warns_for=tuple(saving["save_format_warns_for"]),
+            model_load_suffixes=tuple(saving["model_load_suffixes"]),
+            weights_load_suffixes=tuple(saving["weights_load_suffixes"]),
         ),
         removed_modules=frozenset(api_drift().modules),
         keras1_convolutions=frozenset(raw["keras1_convolutions"]),
