@@ -461,7 +461,10 @@ class _Check:
             return  # a call of it is a method use, reported there
         if use.written in row.kept_by:
             return  # ``stateful`` of an LSTM
-        owner = f"`{use.written}` layers" if receiver == "Layer" else "Keras models"
+        owner = {
+            "Layer": f"`{use.written}` layers",
+            "Iterator": f"the iterators of ImageDataGenerator's `{use.written}()`",
+        }.get(receiver, "Keras models")
         what = "method" if row.kind == "method" else "attribute"
         message = f"the {what} `{member}` was removed from {owner} ({since(row)}); {row.advice}"
         if row.raises is not None:

@@ -667,12 +667,15 @@ class PythonExtractor:
         return UNKNOWN
 
     def record_member(self, base: Value, attr: str, node: cst.Attribute) -> None:
-        """``layer.output_shape``, ``model.reset_states``: a member of a known model or
-        layer that Keras 3 removed (the removed-API rule reads these)."""
+        """``layer.output_shape``, ``model.reset_states``, ``batches.next``: a member of a
+        known model, layer or ImageDataGenerator iterator that Keras 3 removed (the
+        removed-API rule reads these)."""
         if isinstance(base, LayerObject):
             receiver, written = "Layer", base.spec.class_name
         elif isinstance(base, ModelObject):
             receiver, written = "Model", ""
+        elif isinstance(base, Flow) and base.pipeline.made_by in _IMAGE_FLOWS:
+            receiver, written = "Iterator", base.pipeline.made_by
         else:
             return
         qualname = f"{receiver}.{attr}"
@@ -1670,6 +1673,8 @@ def _safe_arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
 # Calls that end the program (``exit`` / ``quit`` as the builtins).
 _EXITS = frozenset({"sys.exit", "os._exit", "exit", "quit"})
 _PATH_JOINS = frozenset({"os.path.join", "posixpath.join"})
+# The ImageDataGenerator methods whose iterators the drift tables know (``Iterator.next``).
+_IMAGE_FLOWS = frozenset({"flow", "flow_from_directory", "flow_from_dataframe"})
 
 
 def _joined_path(qualname: str, positional: list[Value], keywords: dict[str, Value]) -> Value:

@@ -14,6 +14,7 @@ import ast
 import importlib
 import inspect
 import os
+import tempfile
 import textwrap
 from functools import cache
 from pathlib import Path
@@ -347,7 +348,25 @@ def _receivers(keras: Any) -> dict[str, Any]:
         "Layer": base | {"classes": extra},
         "Optimizer": _members([keras.optimizers.Optimizer], [sequential.optimizer]),
         "Callback": _members([keras.callbacks.Callback], [keras.callbacks.Callback()]),
+        "Iterator": _members(*_image_iterators()),
     }
+
+
+def _image_iterators() -> tuple[list[type], list[Any]]:
+    """What ImageDataGenerator's flows return, classes and real iterators (their attributes
+    are set outside ``__init__``); only the ``tensorflow.keras`` spelling (``keras._tf_keras``)
+    still has them under Keras 3."""
+    import numpy as np
+
+    image = importlib.import_module(f"{_TF_KERAS}.preprocessing.image")
+    generator = image.ImageDataGenerator()
+    with tempfile.TemporaryDirectory() as empty:
+        instances = [
+            generator.flow(np.zeros((2, 4, 4, 3))),
+            generator.flow_from_directory(empty, target_size=(4, 4)),
+        ]
+    classes = [image.Iterator, image.DirectoryIterator, image.NumpyArrayIterator]
+    return classes, instances
 
 
 def resolvable(getter: Any, candidates: list[str]) -> list[str]:
