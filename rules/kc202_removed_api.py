@@ -605,11 +605,17 @@ class RemovedApi(Rule):
     `tensorflow.keras.backend.int_shape`). For a Keras 3 target it also reports what Keras 3
     rejects or reads differently, as measured on Keras 3.15.1: saving to a name without
     `.keras`/`.h5` (`model.save('dir')`), weights not named `*.weights.h5`, a
-    ModelCheckpoint path it refuses, `keras.Input(shape=7)`, positional arguments that bind
-    another parameter than in Keras 2 (`SGD(0.01, 0.9, 1e-6, True)`), loss and metric
+    ModelCheckpoint path it refuses, loading a TensorFlow checkpoint or SavedModel
+    (`load_weights('cp.ckpt')`, `load_model('m.ckpt')`), `keras.Input(shape=7)`,
+    positional arguments that bind another parameter than in Keras 2
+    (`SGD(0.01, 0.9, 1e-6, True)`), `iterator.next()` on ImageDataGenerator's flows, loss and
+    metric
     strings it no longer resolves (`'logcosh'`, `metrics=['crossentropy']`), activation
     names registered with `get_custom_objects`, a TF Hub `KerasLayer` in a Keras 3 model, and
-    Keras 1 positional kernel sizes (`Convolution2D(32, 3, 3)`, read as strides).
+    Keras 1 positional kernel sizes (`Convolution2D(32, 3, 3)`, read as strides). Code for
+    standalone Keras 1/2 (the `legacy` flavour) gets the saving, loading and positional
+    findings as warnings, and there a flag passed by position that Keras 3 binds to another
+    flag too (`load_weights(path, True)`: `by_name` then, `skip_mismatch` now).
     """
 
     code = "KC202"
@@ -648,15 +654,22 @@ class RemovedApi(Rule):
         multi-unit output or `(predict(x) > 0.5).astype("int32")` for a known single unit
         (what Keras 2 computed; no fix when the width is not known), `Convolution2D(32, 3, 3)`
         -> `(3, 3)` (changes what Keras 2/3 build), and file renames (`'w.h5'` -> `'w.weights.h5'`, `'x.hdf5'` -> `'x.h5'`): the
-        file gets another name, so code that loads the old name must change too.
+        file gets another name, so code that loads the old name must change too. No fix
+        for loading a TensorFlow checkpoint (the weights must be saved again) nor for
+        `iterator.next()` (write `next(iterator)`).
     """
     limitations = """
-        Methods and attributes are seen only on values known to be Keras models or layers
-        (`model.layers[0].output_shape` is not); file names only as string literals. A TF Hub
+        Methods and attributes are seen only on values known to be Keras models, layers or
+        ImageDataGenerator iterators (`model.layers[0].output_shape` is not); file names only
+        as string literals, names bound to one, and `os.path.join` of them (not f-strings or
+        `.format()`). A name without a suffix is not reported when loaded: it may be an Orbax
+        checkpoint directory, which Keras 3 reads. A TF Hub
         layer is reported when its module builds a Keras 3 model, without proof that the
         layer goes into that model. Code that sets `TF_USE_LEGACY_KERAS` (tf.keras is then
         tf_keras) is judged as tf.keras 2 code. Positional arguments are reported only where
-        the literal's type fits the old parameter and not the new one.
+        the literal's type fits the old parameter and not the new one (in Keras 1/2 code also a
+        flag binding another flag). Code in a branch a constant makes dead
+        (`if MODE == 'predict':` after `MODE = 'train'`) is not judged.
     """
     invalid = (
         Invalid(
@@ -946,6 +959,93 @@ class RemovedApi(Rule):
             """,
             line=2,
         ),
+        Invalid(
+            """
+            import os
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.save_weights(os.path.join("models", "generator.h5"))
+            """,
+            line=4,
+            col=20,
+        ),
+        # A TensorFlow checkpoint or SavedModel: Keras 3 does not read it.
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            checkpoint_path = "checkpoints/cp.ckpt"
+            model.load_weights(checkpoint_path)
+            """,
+            line=4,
+            col=20,
+        ),
+        Invalid(
+            """
+            from tensorflow import keras
+            model = keras.models.load_model("my_model.ckpt")
+            """,
+            line=2,
+            col=33,
+        ),
+        # Standalone Keras 2 code: warned about what Keras 3 refuses or reads otherwise.
+        Invalid(
+            """
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(1, input_dim=3)])
+            model.save_weights("gan_weights.h5")
+            """,
+            line=4,
+            flavour="legacy",
+            fixed="""
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(1, input_dim=3)])
+            model.save_weights("gan_weights.weights.h5")
+            """,
+        ),
+        Invalid(
+            """
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(1, input_dim=3)])
+            model.load_weights("pretrained.h5", True)
+            """,
+            line=4,
+            col=37,
+            flavour="legacy",
+        ),
+        Invalid(
+            """
+            from keras.optimizers import SGD
+            sgd = SGD(0.01, 0.9, 1e-6, True)
+            """,
+            line=2,
+            col=22,
+            flavour="legacy",
+        ),
+        # ImageDataGenerator's iterators lost `next()` (only `__next__` is left).
+        Invalid(
+            """
+            from tensorflow.keras.preprocessing.image import ImageDataGenerator
+            batches = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/train")
+            images, labels = batches.next()
+            """,
+            line=3,
+            col=26,
+        ),
+        Invalid(
+            """
+            import numpy as np
+            from tensorflow.keras.preprocessing.image import ImageDataGenerator
+            x = np.zeros((8, 32, 32, 3))
+            it = ImageDataGenerator(horizontal_flip=True).flow(x, batch_size=4)
+            batch = it.next()
+            """,
+            line=5,
+            col=12,
+        ),
         # Changed semantics.
         Invalid(
             """
@@ -1161,6 +1261,62 @@ class RemovedApi(Rule):
             from keras.callbacks import ModelCheckpoint
             checkpoint = ModelCheckpoint(filepath=checkpoint_path, save_weights_only=weights_only)
             """
+        ),
+        # Names Keras 3 loads: its own formats, legacy HDF5, an Orbax directory (no suffix).
+        Valid(
+            """
+            import os
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.load_weights("model.weights.h5")
+            model.load_weights(os.path.join("weights", "legacy.h5"))
+            model.load_weights("checkpoints/orbax")
+            restored = keras.models.load_model("best.keras")
+            old = keras.models.load_model("hf://user/model")
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.models.load_model("saved_model.ckpt")
+            """,
+            flavour="tf2",
+        ),
+        # Keras 3 code that means Keras 3's flag; Keras 2 code that names it.
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.load_weights("model.weights.h5", True)
+            """
+        ),
+        Valid(
+            """
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(1, input_dim=3)])
+            model.load_weights("pretrained.h5", by_name=True)
+            model.save("model.h5")
+            """,
+            flavour="legacy",
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+            from tensorflow.keras.preprocessing.image import ImageDataGenerator
+            batches = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/train")
+            images, labels = next(batches)
+            dataset = tf.data.Dataset.range(3).as_numpy_iterator()
+            first = dataset.next()
+            """
+        ),
+        Valid(
+            """
+            from tensorflow.keras.preprocessing.image import ImageDataGenerator
+            batches = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/train")
+            images, labels = batches.next()  # tf.keras 2 iterators have it
+            """,
+            flavour="tf2",
         ),
         # Positional arguments that mean the same in Keras 3.
         Valid(
