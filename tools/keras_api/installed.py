@@ -11,8 +11,10 @@ Sequential, a built Dense layer, an SGD optimizer, a Callback.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import inspect
+import io
 import os
 import tempfile
 import textwrap
@@ -360,7 +362,8 @@ def _image_iterators() -> tuple[list[type], list[Any]]:
 
     image = importlib.import_module(f"{_TF_KERAS}.preprocessing.image")
     generator = image.ImageDataGenerator()
-    with tempfile.TemporaryDirectory() as empty:
+    # flow_from_directory prints what it found: keep the tool's output its own.
+    with tempfile.TemporaryDirectory() as empty, contextlib.redirect_stdout(io.StringIO()):
         instances = [
             generator.flow(np.zeros((2, 4, 4, 3))),
             generator.flow_from_directory(empty, target_size=(4, 4)),
