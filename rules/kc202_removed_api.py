@@ -454,7 +454,10 @@ class _Check:
 
     def attribute_use(self, use: ApiUse) -> Iterator[Finding]:
         row = self.drift.members.get(use.qualname)
-        if row is None or not row.applies(self.flavour):
+        if row is None:
+            yield from self.changed_member(use)
+            return
+        if not row.applies(self.flavour):
             return
         receiver, _, member = use.qualname.partition(".")
         if receiver == "Model" and row.kind == "method":
@@ -470,6 +473,17 @@ class _Check:
         if row.raises is not None:
             message += f" (Keras 3 keeps it only to raise: {row.raises!r})"
         yield self.finding(use.span, message)
+
+    def changed_member(self, use: ApiUse) -> Iterator[Finding]:
+        """``model.metrics_names`` on a model compiled with metrics: Keras 3 names one
+        ``compile_metrics`` entry where Keras 2 named each metric (tf.keras 2 too: not a tf2
+        fault)."""
+        change = self.k.changed_members.get(use.qualname)
+        if change is None or self.flavour == "tf2" or not use.local:
+            return
+        models = [m for m in self.module.models if m.name == use.local]
+        if models and all(any(c.metrics for c in m.compiles) for m in models):
+            yield self.rule.finding(use.span, change, severity(self.flavour, soft=True))
 
 
 def _string(arg: Arg | None) -> tuple[str] | None:
@@ -608,8 +622,9 @@ class RemovedApi(Rule):
     ModelCheckpoint path it refuses, loading a TensorFlow checkpoint or SavedModel
     (`load_weights('cp.ckpt')`, `load_model('m.ckpt')`), `keras.Input(shape=7)`,
     positional arguments that bind another parameter than in Keras 2
-    (`SGD(0.01, 0.9, 1e-6, True)`), `iterator.next()` on ImageDataGenerator's flows, loss and
-    metric
+    (`SGD(0.01, 0.9, 1e-6, True)`), `iterator.next()` on ImageDataGenerator's flows,
+    `model.metrics_names` on a model compiled with metrics (Keras 3 lists
+    `['loss', 'compile_metrics']`), loss and metric
     strings it no longer resolves (`'logcosh'`, `metrics=['crossentropy']`), activation
     names registered with `get_custom_objects`, a TF Hub `KerasLayer` in a Keras 3 model, and
     Keras 1 positional kernel sizes (`Convolution2D(32, 3, 3)`, read as strides). Code for
@@ -1025,6 +1040,30 @@ class RemovedApi(Rule):
             col=22,
             flavour="legacy",
         ),
+        # Keras 3 names one `compile_metrics` entry where Keras 2 named each metric.
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+            scores = model.evaluate(x, y)
+            print(model.metrics_names[1], scores[1])
+            """,
+            line=5,
+            col=13,
+        ),
+        Invalid(
+            """
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(10, activation="softmax", input_dim=4)])
+            model.compile("sgd", "categorical_crossentropy", metrics=["acc", "mae"])
+            results = dict(zip(model.metrics_names, model.evaluate(x, y)))
+            """,
+            line=5,
+            col=26,
+            flavour="legacy",
+        ),
         # ImageDataGenerator's iterators lost `next()` (only `__next__` is left).
         Invalid(
             """
@@ -1261,6 +1300,24 @@ class RemovedApi(Rule):
             from keras.callbacks import ModelCheckpoint
             checkpoint = ModelCheckpoint(filepath=checkpoint_path, save_weights_only=weights_only)
             """
+        ),
+        # Without compiled metrics the names are the same (`['loss']`); tf.keras 2 named each.
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.compile(loss="mse", optimizer="adam")
+            print(model.metrics_names)
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+            print(model.metrics_names[1])
+            """,
+            flavour="tf2",
         ),
         # Names Keras 3 loads: its own formats, legacy HDF5, an Orbax directory (no suffix).
         Valid(

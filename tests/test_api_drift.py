@@ -301,6 +301,10 @@ checks["load ok"] = raises(lambda: keras.models.load_model("m.keras"))
 checks["load_weights ok"] = raises(lambda: model.load_weights("w.weights.h5"))
 checks["load_weights legacy h5"] = raises(lambda: model.load_weights("m.hdf5"))
 checks["load_weights second"] = list(inspect.signature(model.load_weights).parameters)[:2]
+named = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+named.compile("adam", "binary_crossentropy", metrics=["accuracy", "mae"])
+named.evaluate(x, np.zeros((8, 1)), verbose=0)
+checks["metrics_names"] = named.metrics_names
 from keras._tf_keras.keras.preprocessing.image import ImageDataGenerator
 batches = ImageDataGenerator().flow(np.zeros((4, 2, 2, 3)), batch_size=2)
 checks["iterator next"] = raises(lambda: batches.next())
@@ -345,5 +349,6 @@ def test_the_measured_saving_and_signature_facts_hold_on_installed_keras(tmp_pat
     assert facts["load_weights second"] == ["filepath", "skip_mismatch"]
     assert "has no attribute 'next'" in facts["iterator next"]
     assert facts["iterator __next__"] is None
+    assert facts["metrics_names"] == ["loss", "compile_metrics"]
     assert facts["sgd positional"] == [pytest.approx(1e-6), True]
     assert "Could not interpret activation function identifier" in facts["custom activation"]

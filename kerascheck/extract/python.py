@@ -668,19 +668,21 @@ class PythonExtractor:
 
     def record_member(self, base: Value, attr: str, node: cst.Attribute) -> None:
         """``layer.output_shape``, ``model.reset_states``, ``batches.next``: a member of a
-        known model, layer or ImageDataGenerator iterator that Keras 3 removed (the
-        removed-API rule reads these)."""
+        known model, layer or ImageDataGenerator iterator that Keras 3 removed, or
+        ``model.metrics_names``, which it fills otherwise (the removed-API rule reads these)."""
+        local = ""
         if isinstance(base, LayerObject):
             receiver, written = "Layer", base.spec.class_name
         elif isinstance(base, ModelObject):
-            receiver, written = "Model", ""
+            receiver, written, local = "Model", "", base.name or ""
         elif isinstance(base, Flow) and base.pipeline.made_by in _IMAGE_FLOWS:
             receiver, written = "Iterator", base.pipeline.made_by
         else:
             return
         qualname = f"{receiver}.{attr}"
-        if qualname in api_drift().members:
-            self.api_uses.append(ApiUse("attribute", qualname, span_of(node.attr), written=written))
+        if qualname in api_drift().members or qualname in self.k.changed_members:
+            span = span_of(node.attr)
+            self.api_uses.append(ApiUse("attribute", qualname, span, written=written, local=local))
 
     def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
         items: list[Value] = []

@@ -152,6 +152,8 @@ class Knowledge:
     optimizers: frozenset[str]
     # What the preprocess_input of each keras.applications module makes of raw pixels.
     preprocess_input_scales: dict[str, str]
+    # Model members Keras 3 still has but fills otherwise (measured): what changed.
+    changed_members: dict[str, str]
 
     def canonical_activation(self, written: str) -> str | bool | None:
         """Canonical name of an activation string, or False when Keras has no such name."""
@@ -298,4 +300,5 @@ def load() -> Knowledge:
         model_methods=frozenset(raw["model_methods"]),
         optimizers=frozenset(raw["optimizers"]),
         preprocess_input_scales=raw["preprocess_input_scales"],
+        changed_members=raw["changed_members"],
     )
