@@ -675,7 +675,9 @@ class RemovedApi(Rule):
     """
     limitations = """
         Methods and attributes are seen only on values known to be Keras models, layers or
-        ImageDataGenerator iterators (`model.layers[0].output_shape` is not); file names only
+        ImageDataGenerator iterators, and on `self` in a Keras model class the module
+        instantiates (`model.layers[0].output_shape` is not, nor `self` in a layer class);
+        file names only
         as string literals, names bound to one, and `os.path.join` of them (not f-strings or
         `.format()`). A name without a suffix is not reported when loaded: it may be an Orbax
         checkpoint directory, which Keras 3 reads. A TF Hub
@@ -1040,6 +1042,24 @@ class RemovedApi(Rule):
             col=22,
             flavour="legacy",
         ),
+        # A removed method a model class calls on itself.
+        Invalid(
+            """
+            import keras
+            class Regressor(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.out = keras.layers.Dense(1)
+                    self.error = keras.metrics.Mean(name="error")
+                def call(self, inputs, training=None):
+                    if training:
+                        self.add_metric(self.error(inputs))
+                    return self.out(inputs)
+            model = Regressor()
+            """,
+            line=9,
+            col=13,
+        ),
         # Keras 3 names one `compile_metrics` entry where Keras 2 named each metric.
         Invalid(
             """
@@ -1299,6 +1319,23 @@ class RemovedApi(Rule):
             """
             from keras.callbacks import ModelCheckpoint
             checkpoint = ModelCheckpoint(filepath=checkpoint_path, save_weights_only=weights_only)
+            """
+        ),
+        # The class's own method of that name, or Keras 3's add_loss.
+        Valid(
+            """
+            import keras
+            class Stateful(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.rnn = keras.layers.LSTM(4, stateful=True)
+                def reset_states(self):
+                    self.rnn.reset_states()
+                def call(self, inputs):
+                    self.reset_states()
+                    self.add_loss(0.0)
+                    return self.rnn(inputs)
+            model = Stateful()
             """
         ),
         # Without compiled metrics the names are the same (`['loss']`); tf.keras 2 named each.

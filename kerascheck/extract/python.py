@@ -1262,6 +1262,11 @@ class PythonExtractor:
     ) -> Value:
         receiver = method.receiver
         if isinstance(receiver, SelfObject):
+            # ``self.add_metric(...)`` in a model class: Keras's own method, unless the class
+            # defines one; recorded when Keras 3 removed it.
+            qualname = f"Model.{method.name}"
+            if method.name not in receiver.own and qualname in api_drift().members:
+                self.api_uses.append(ApiUse("method", qualname, call.span, call, method.name))
             return UNKNOWN
         self.api_uses.append(
             ApiUse(
@@ -1378,7 +1383,7 @@ class PythonExtractor:
             "subclass", span, name=cls.node.name.value, overrides=_overridden_training(cls)
         )
         self.states.created(model)
-        self_obj = SelfObject()
+        self_obj = SelfObject(own=frozenset(cls.methods))
         init = cls.methods.get("__init__")
         if init is not None:
             self.call_function(
