@@ -1,3 +1,4 @@
+import re
 from collections.abc import Iterator
 
 from kerascheck.ir import (
@@ -60,6 +61,8 @@ _PORTABLE_KEYWORDS = frozenset(
 )
 _HUB_LAYER = "tensorflow_hub.KerasLayer"
 _SAVE_FUNCTIONS = {"keras.models.save_model": 1, "keras.saving.save_model": 1}
+_LOAD_FUNCTIONS = frozenset({"keras.models.load_model", "keras.saving.load_model"})
+_SUFFIX = re.compile(r"\.[A-Za-z0-9_]+$")
 _CHECKPOINT = "keras.callbacks.ModelCheckpoint"
 _INPUT_LAYER = "keras.layers.InputLayer"
 
@@ -247,13 +250,17 @@ class _Check:
             dims = int(name[-2]) if name[-2:-1].isdigit() else 0
             yield self.finding(call.func_span, keras1, _keras1_kernel_fix(call, dims))
             return
-        if self.flavour != "keras3":
-            return
-        yield from self.input_shape(use, call)
+        # Standalone Keras 1/2 code is warned about what Keras 3 reads differently too;
+        # ``Input(shape=7)`` failed there already.
+        if self.flavour == "keras3":
+            yield from self.input_shape(use, call)
         yield from self.positional(use.qualname, call)
         yield from self.checkpoint(use, call)
         if use.qualname in _SAVE_FUNCTIONS:
             yield from self.model_path(call, _SAVE_FUNCTIONS[use.qualname], "save_model")
+        if use.qualname in _LOAD_FUNCTIONS:
+            suffixes = self.k.saving.model_load_suffixes
+            yield from self.load_path(call, "load_model", suffixes)
 
     def function_fix(self, use: ApiUse, call: Call, path: str) -> Fix | None:
         """``K.set_image_dim_ordering('th')`` -> ``K.set_image_data_format('channels_first')``:
@@ -293,22 +300,29 @@ class _Check:
     def positional(self, qualname: str, call: Call) -> Iterator[Finding]:
         """Positional arguments of a signature that changed: reported where the value fits the
         old parameter and not Keras 3's (``SGD(0.01, 0.9, 1e-6, True)``: 1e-6 was ``decay``,
-        Keras 3 binds it to the boolean ``nesterov``)."""
+        Keras 3 binds it to the boolean ``nesterov``). In code for standalone Keras 1/2 (the
+        ``legacy`` flavour: its imports or pins say so) a flag that binds another flag is
+        reported too (``load_weights(path, True)``: ``by_name`` there, ``skip_mismatch`` in
+        Keras 3); code for Keras 3 may mean the new flag."""
         signature = self.drift.positional.get(qualname)
         if signature is None or call.has_star_args:
             return
         name = qualname.rpartition(".")[2]
+        olds = [o for o in signature.old if self.flavour != "legacy" or o.flavour == "legacy"]
         for arg in sorted((a for a in call.args if a.name is None), key=lambda a: a.index):
             kind = value_kind(arg)
             if kind is None:
                 continue
             new = signature.keras3[arg.index] if arg.index < len(signature.keras3) else None
-            for old in signature.old:
+            for old in olds:
                 param = old.parameter(arg.index)
-                if param is None or new is None or param[0] == new[0]:
+                if param is None or new is None or param[0] == new[0] or param[1] != kind:
                     continue
-                if param[1] == kind and new[1] is not None and new[1] != kind:
-                    yield self.finding(arg.span, _positional_message(name, arg, param, new, old))
+                other_kind = new[1] is not None and new[1] != kind
+                other_flag = self.flavour == "legacy" and kind == new[1] == "bool"
+                if other_kind or other_flag:
+                    message = _positional_message(name, arg, param, new, old, other_kind)
+                    yield self.finding(arg.span, message)
                     return
 
     def checkpoint(self, use: ApiUse, call: Call) -> Iterator[Finding]:
@@ -366,6 +380,24 @@ class _Check:
         )
         yield self.finding(arg.span, message)
 
+    def load_path(self, call: Call, what: str, suffixes: tuple[str, ...]) -> Iterator[Finding]:
+        """``load_model('m.ckpt')``, ``load_weights('w.ckpt')``: a TensorFlow checkpoint or
+        SavedModel, which Keras 3 does not read. Only a name with a suffix: one without may be
+        an Orbax checkpoint directory, which Keras 3 reads."""
+        arg = call.argument("filepath", 0)
+        path = _string(arg)
+        if arg is None or path is None or path[0].endswith(suffixes) or "://" in path[0]:
+            return
+        if _SUFFIX.search(path[0].rstrip("/").rpartition("/")[2]) is None:
+            return
+        allowed = ", ".join(f"`{s}`" for s in suffixes)
+        message = (
+            f'Keras 3\'s `{what}` raises for {path[0]!r} ("File format not supported"): it '
+            f"reads {allowed} files only; a TensorFlow SavedModel loads as "
+            "`keras.layers.TFSMLayer(path)`, TensorFlow checkpoints not at all"
+        )
+        yield self.finding(arg.span, message)
+
     def hub_layer(self, use: ApiUse, call: Call) -> Iterator[Finding]:
         """``hub.KerasLayer`` is a tf_keras (Keras 2) layer: Keras 3 models reject it."""
         if self.flavour != "keras3" or not self.module.models:
@@ -390,13 +422,16 @@ class _Check:
             fix = _method_fix(use, call, self.output_units(use))
             yield self.finding(call.func_span, message, fix)
             return
-        if self.flavour != "keras3":
+        if self.flavour == "tf2":
             return
         if method == "save":
             yield from self.model_path(call, 0, "model.save")
         elif method == "save_weights":
             yield from self.weights_path(call)
         else:
+            if method == "load_weights":
+                suffixes = self.k.saving.weights_load_suffixes
+                yield from self.load_path(call, "load_weights", suffixes)
             yield from self.positional(use.qualname, call)
 
     def output_units(self, use: ApiUse) -> int | None:
@@ -422,19 +457,36 @@ class _Check:
 
     def attribute_use(self, use: ApiUse) -> Iterator[Finding]:
         row = self.drift.members.get(use.qualname)
-        if row is None or not row.applies(self.flavour):
+        if row is None:
+            yield from self.changed_member(use)
+            return
+        if not row.applies(self.flavour):
             return
         receiver, _, member = use.qualname.partition(".")
         if receiver == "Model" and row.kind == "method":
             return  # a call of it is a method use, reported there
         if use.written in row.kept_by:
             return  # ``stateful`` of an LSTM
-        owner = f"`{use.written}` layers" if receiver == "Layer" else "Keras models"
+        owner = {
+            "Layer": f"`{use.written}` layers",
+            "Iterator": f"the iterators of ImageDataGenerator's `{use.written}()`",
+        }.get(receiver, "Keras models")
         what = "method" if row.kind == "method" else "attribute"
         message = f"the {what} `{member}` was removed from {owner} ({since(row)}); {row.advice}"
         if row.raises is not None:
             message += f" (Keras 3 keeps it only to raise: {row.raises!r})"
         yield self.finding(use.span, message)
+
+    def changed_member(self, use: ApiUse) -> Iterator[Finding]:
+        """``model.metrics_names`` on a model compiled with metrics: Keras 3 names one
+        ``compile_metrics`` entry where Keras 2 named each metric (tf.keras 2 too: not a tf2
+        fault)."""
+        change = self.k.changed_members.get(use.qualname)
+        if change is None or self.flavour == "tf2" or not use.local:
+            return
+        models = [m for m in self.module.models if m.name == use.local]
+        if models and all(any(c.metrics for c in m.compiles) for m in models):
+            yield self.rule.finding(use.span, change, severity(self.flavour, soft=True))
 
 
 def _string(arg: Arg | None) -> tuple[str] | None:
@@ -463,12 +515,15 @@ def _positional_message(
     param: tuple[str, str | None],
     new: tuple[str, str | None],
     old: OldSignature,
+    fits_old_only: bool,
 ) -> str:
     shown = repr(arg.value.value) if isinstance(arg.value, Known) else "..."
+    then = f"`{param[0]}` in Keras {old.version}, which this value fits"
+    if not fits_old_only:
+        then = f"the flag `{param[0]}` in Keras {old.version}"
     return (
         f"positional argument {arg.index + 1} of `{name}` ({shown}) binds `{new[0]}` in "
-        f"Keras 3, but `{param[0]}` in Keras {old.version}, which this value fits: pass it "
-        "by keyword"
+        f"Keras 3, but {then}: pass it by keyword"
     )
 
 
@@ -567,11 +622,18 @@ class RemovedApi(Rule):
     `tensorflow.keras.backend.int_shape`). For a Keras 3 target it also reports what Keras 3
     rejects or reads differently, as measured on Keras 3.15.1: saving to a name without
     `.keras`/`.h5` (`model.save('dir')`), weights not named `*.weights.h5`, a
-    ModelCheckpoint path it refuses, `keras.Input(shape=7)`, positional arguments that bind
-    another parameter than in Keras 2 (`SGD(0.01, 0.9, 1e-6, True)`), loss and metric
+    ModelCheckpoint path it refuses, loading a TensorFlow checkpoint or SavedModel
+    (`load_weights('cp.ckpt')`, `load_model('m.ckpt')`), `keras.Input(shape=7)`,
+    positional arguments that bind another parameter than in Keras 2
+    (`SGD(0.01, 0.9, 1e-6, True)`), `iterator.next()` on ImageDataGenerator's flows,
+    `model.metrics_names` on a model compiled with metrics (Keras 3 lists
+    `['loss', 'compile_metrics']`), loss and metric
     strings it no longer resolves (`'logcosh'`, `metrics=['crossentropy']`), activation
     names registered with `get_custom_objects`, a TF Hub `KerasLayer` in a Keras 3 model, and
-    Keras 1 positional kernel sizes (`Convolution2D(32, 3, 3)`, read as strides).
+    Keras 1 positional kernel sizes (`Convolution2D(32, 3, 3)`, read as strides). Code for
+    standalone Keras 1/2 (the `legacy` flavour) gets the saving, loading and positional
+    findings as warnings, and there a flag passed by position that Keras 3 binds to another
+    flag too (`load_weights(path, True)`: `by_name` then, `skip_mismatch` now).
     """
 
     code = "KC202"
@@ -610,15 +672,24 @@ class RemovedApi(Rule):
         multi-unit output or `(predict(x) > 0.5).astype("int32")` for a known single unit
         (what Keras 2 computed; no fix when the width is not known), `Convolution2D(32, 3, 3)`
         -> `(3, 3)` (changes what Keras 2/3 build), and file renames (`'w.h5'` -> `'w.weights.h5'`, `'x.hdf5'` -> `'x.h5'`): the
-        file gets another name, so code that loads the old name must change too.
+        file gets another name, so code that loads the old name must change too. No fix
+        for loading a TensorFlow checkpoint (the weights must be saved again) nor for
+        `iterator.next()` (write `next(iterator)`).
     """
     limitations = """
-        Methods and attributes are seen only on values known to be Keras models or layers
-        (`model.layers[0].output_shape` is not); file names only as string literals. A TF Hub
+        Methods and attributes are seen only on values known to be Keras models, layers or
+        ImageDataGenerator iterators, and on `self` in a Keras model class the module
+        instantiates (`model.layers[0].output_shape` is not, nor `self` in a layer class);
+        file names only
+        as string literals, names bound to one, and `os.path.join` of them (not f-strings or
+        `.format()`). A name without a suffix is not reported when loaded: it may be an Orbax
+        checkpoint directory, which Keras 3 reads. A TF Hub
         layer is reported when its module builds a Keras 3 model, without proof that the
         layer goes into that model. Code that sets `TF_USE_LEGACY_KERAS` (tf.keras is then
         tf_keras) is judged as tf.keras 2 code. Positional arguments are reported only where
-        the literal's type fits the old parameter and not the new one.
+        the literal's type fits the old parameter and not the new one (in Keras 1/2 code also a
+        flag binding another flag). Code in a branch a constant makes dead
+        (`if MODE == 'predict':` after `MODE = 'train'`) is not judged.
     """
     invalid = (
         Invalid(
@@ -908,6 +979,135 @@ class RemovedApi(Rule):
             """,
             line=2,
         ),
+        Invalid(
+            """
+            import os
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.save_weights(os.path.join("models", "generator.h5"))
+            """,
+            line=4,
+            col=20,
+        ),
+        # A TensorFlow checkpoint or SavedModel: Keras 3 does not read it.
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            checkpoint_path = "checkpoints/cp.ckpt"
+            model.load_weights(checkpoint_path)
+            """,
+            line=4,
+            col=20,
+        ),
+        Invalid(
+            """
+            from tensorflow import keras
+            model = keras.models.load_model("my_model.ckpt")
+            """,
+            line=2,
+            col=33,
+        ),
+        # Standalone Keras 2 code: warned about what Keras 3 refuses or reads otherwise.
+        Invalid(
+            """
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(1, input_dim=3)])
+            model.save_weights("gan_weights.h5")
+            """,
+            line=4,
+            flavour="legacy",
+            fixed="""
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(1, input_dim=3)])
+            model.save_weights("gan_weights.weights.h5")
+            """,
+        ),
+        Invalid(
+            """
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(1, input_dim=3)])
+            model.load_weights("pretrained.h5", True)
+            """,
+            line=4,
+            col=37,
+            flavour="legacy",
+        ),
+        Invalid(
+            """
+            from keras.optimizers import SGD
+            sgd = SGD(0.01, 0.9, 1e-6, True)
+            """,
+            line=2,
+            col=22,
+            flavour="legacy",
+        ),
+        # A removed method a model class calls on itself.
+        Invalid(
+            """
+            import keras
+            class Regressor(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.out = keras.layers.Dense(1)
+                    self.error = keras.metrics.Mean(name="error")
+                def call(self, inputs, training=None):
+                    if training:
+                        self.add_metric(self.error(inputs))
+                    return self.out(inputs)
+            model = Regressor()
+            """,
+            line=9,
+            col=13,
+        ),
+        # Keras 3 names one `compile_metrics` entry where Keras 2 named each metric.
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+            scores = model.evaluate(x, y)
+            print(model.metrics_names[1], scores[1])
+            """,
+            line=5,
+            col=13,
+        ),
+        Invalid(
+            """
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(10, activation="softmax", input_dim=4)])
+            model.compile("sgd", "categorical_crossentropy", metrics=["acc", "mae"])
+            results = dict(zip(model.metrics_names, model.evaluate(x, y)))
+            """,
+            line=5,
+            col=26,
+            flavour="legacy",
+        ),
+        # ImageDataGenerator's iterators lost `next()` (only `__next__` is left).
+        Invalid(
+            """
+            from tensorflow.keras.preprocessing.image import ImageDataGenerator
+            batches = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/train")
+            images, labels = batches.next()
+            """,
+            line=3,
+            col=26,
+        ),
+        Invalid(
+            """
+            import numpy as np
+            from tensorflow.keras.preprocessing.image import ImageDataGenerator
+            x = np.zeros((8, 32, 32, 3))
+            it = ImageDataGenerator(horizontal_flip=True).flow(x, batch_size=4)
+            batch = it.next()
+            """,
+            line=5,
+            col=12,
+        ),
         # Changed semantics.
         Invalid(
             """
@@ -1132,6 +1332,97 @@ class RemovedApi(Rule):
             from keras.callbacks import ModelCheckpoint
             checkpoint = ModelCheckpoint(filepath=checkpoint_path, save_weights_only=weights_only)
             """
+        ),
+        # The class's own method of that name, or Keras 3's add_loss.
+        Valid(
+            """
+            import keras
+            class Stateful(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.rnn = keras.layers.LSTM(4, stateful=True)
+                def reset_states(self):
+                    self.rnn.reset_states()
+                def call(self, inputs):
+                    self.reset_states()
+                    self.add_loss(0.0)
+                    return self.rnn(inputs)
+            model = Stateful()
+            """
+        ),
+        # Without compiled metrics the names are the same (`['loss']`); tf.keras 2 named each.
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.compile(loss="mse", optimizer="adam")
+            print(model.metrics_names)
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+            print(model.metrics_names[1])
+            """,
+            flavour="tf2",
+        ),
+        # Names Keras 3 loads: its own formats, legacy HDF5, an Orbax directory (no suffix).
+        Valid(
+            """
+            import os
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.load_weights("model.weights.h5")
+            model.load_weights(os.path.join("weights", "legacy.h5"))
+            model.load_weights("checkpoints/orbax")
+            restored = keras.models.load_model("best.keras")
+            old = keras.models.load_model("hf://user/model")
+            """
+        ),
+        Valid(
+            """
+            import keras
+            model = keras.models.load_model("saved_model.ckpt")
+            """,
+            flavour="tf2",
+        ),
+        # Keras 3 code that means Keras 3's flag; Keras 2 code that names it.
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.load_weights("model.weights.h5", True)
+            """
+        ),
+        Valid(
+            """
+            from keras.models import Sequential
+            from keras.layers import Dense
+            model = Sequential([Dense(1, input_dim=3)])
+            model.load_weights("pretrained.h5", by_name=True)
+            model.save("model.h5")
+            """,
+            flavour="legacy",
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+            from tensorflow.keras.preprocessing.image import ImageDataGenerator
+            batches = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/train")
+            images, labels = next(batches)
+            dataset = tf.data.Dataset.range(3).as_numpy_iterator()
+            first = dataset.next()
+            """
+        ),
+        Valid(
+            """
+            from tensorflow.keras.preprocessing.image import ImageDataGenerator
+            batches = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/train")
+            images, labels = batches.next()  # tf.keras 2 iterators have it
+            """,
+            flavour="tf2",
         ),
         # Positional arguments that mean the same in Keras 3.
         Valid(

@@ -278,6 +278,7 @@ def test_static_extraction_of_an_old_layout_package(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- measured facts
 FACTS = """
+import inspect
 import warnings
 import numpy as np
 import keras
@@ -312,6 +313,22 @@ checks = {
     "fit workers": raises(lambda: model.fit(x, y, verbose=0, workers=2)),
     "dense batch_size": raises(lambda: keras.layers.Dense(1, batch_size=4)),
 }
+model.save("m.keras")
+model.save_weights("w.weights.h5")
+checks["load ckpt"] = raises(lambda: keras.models.load_model("m.ckpt"))
+checks["load_weights ckpt"] = raises(lambda: model.load_weights("w.ckpt"))
+checks["load ok"] = raises(lambda: keras.models.load_model("m.keras"))
+checks["load_weights ok"] = raises(lambda: model.load_weights("w.weights.h5"))
+checks["load_weights legacy h5"] = raises(lambda: model.load_weights("m.hdf5"))
+checks["load_weights second"] = list(inspect.signature(model.load_weights).parameters)[:2]
+named = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+named.compile("adam", "binary_crossentropy", metrics=["accuracy", "mae"])
+named.evaluate(x, np.zeros((8, 1)), verbose=0)
+checks["metrics_names"] = named.metrics_names
+from keras._tf_keras.keras.preprocessing.image import ImageDataGenerator
+batches = ImageDataGenerator().flow(np.zeros((4, 2, 2, 3)), batch_size=2)
+checks["iterator next"] = raises(lambda: batches.next())
+checks["iterator __next__"] = raises(lambda: next(batches))
 sgd = keras.optimizers.SGD(0.01, 0.9, 1e-6, True)
 checks["sgd positional"] = [float(sgd.nesterov), bool(sgd.weight_decay)]
 keras.utils.get_custom_objects()["swish2"] = lambda t: t
@@ -348,5 +365,13 @@ def test_the_measured_saving_and_signature_facts_hold_on_installed_keras(tmp_pat
     assert "Cannot convert '7' to a shape" in facts["input int"]
     assert "workers" in facts["fit workers"]
     assert "Unrecognized keyword arguments" in facts["dense batch_size"]
+    assert "File format not supported" in facts["load ckpt"]
+    assert "File format not supported" in facts["load_weights ckpt"]
+    assert facts["load ok"] is None and facts["load_weights ok"] is None
+    assert facts["load_weights legacy h5"] is None
+    assert facts["load_weights second"] == ["filepath", "skip_mismatch"]
+    assert "has no attribute 'next'" in facts["iterator next"]
+    assert facts["iterator __next__"] is None
+    assert facts["metrics_names"] == ["loss", "compile_metrics"]
     assert facts["sgd positional"] == [pytest.approx(1e-6), True]
     assert "Could not interpret activation function identifier" in facts["custom activation"]

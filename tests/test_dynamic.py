@@ -96,6 +96,8 @@ FIXTURE_VERDICTS = {
     # Channels-first input_shape=(1, 28, 28) under a channels-last Keras: pooling fails.
     ("seed003_mnist_lenet.py", 16, "KC900", "confirmed"),
     ("seed003_mnist_lenet.py", 37, "KC202", "confirmed"),
+    # model.save('model2'): a file name, not a missing name (nothing is saved dynamically).
+    ("seed003_mnist_lenet.py", 58, "KC202", "unverifiable"),
     ("seed003_mnist_unnormalized.py", 6, "KC202", "confirmed"),
     ("seed003_mnist_unnormalized.py", 7, "KC202", "confirmed"),
     ("seed003_mnist_unnormalized.py", 10, "KC202", "confirmed"),
@@ -103,6 +105,7 @@ FIXTURE_VERDICTS = {
     ("seed003_mnist_unnormalized.py", 35, "KC202", "confirmed"),
     # The same channels-first model: Keras 3 cannot build it, so nothing trains it.
     ("seed003_mnist_unnormalized.py", 48, "KC401", "unverifiable"),
+    ("seed003_mnist_unnormalized.py", 55, "KC202", "unverifiable"),
     ("legacy/seed003_mnist_binary_crossentropy.py", 5, "KC202", "confirmed"),
     ("legacy/seed003_mnist_binary_crossentropy.py", 13, "KC202", "confirmed"),
     ("legacy/seed003_mnist_binary_crossentropy.py", 14, "KC201", "confirmed"),  # twice
@@ -358,6 +361,35 @@ def test_unresolved_arguments_make_the_model_unverifiable() -> None:
     finding = _only(result, "KC301")
     assert finding.dynamic == "unverifiable"
     assert finding.evidence == "positional argument 1 of `Dense` is not known statically"
+
+
+@needs_keras
+def test_only_removals_are_looked_up_among_model_members() -> None:
+    """A file name, a changed member and a stub kept to raise are not missing names: a
+    lookup would find them and refute a true finding."""
+    result = _dynamic(
+        """
+        import keras
+        from tensorflow.keras.preprocessing.image import ImageDataGenerator
+        model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        model.save("saved_model_dir")
+        print(model.metrics_names[1])
+        batches = ImageDataGenerator().flow_from_directory("data")
+        images, labels = batches.next()
+        model.add_metric(0.0)
+        model.predict_classes(images)
+        """,
+        select=("KC202",),
+    )
+    verdicts = {f.span.line: f.dynamic for f in result.findings}
+    assert verdicts == {
+        5: "unverifiable",
+        6: "unverifiable",
+        8: "confirmed",
+        9: "unverifiable",
+        10: "confirmed",
+    }, result.findings
 
 
 # ----------------------------------------------------------------------------- experiments

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import operator
+import posixpath
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -666,17 +667,22 @@ class PythonExtractor:
         return UNKNOWN
 
     def record_member(self, base: Value, attr: str, node: cst.Attribute) -> None:
-        """``layer.output_shape``, ``model.reset_states``: a member of a known model or
-        layer that Keras 3 removed (the removed-API rule reads these)."""
+        """``layer.output_shape``, ``model.reset_states``, ``batches.next``: a member of a
+        known model, layer or ImageDataGenerator iterator that Keras 3 removed, or
+        ``model.metrics_names``, which it fills otherwise (the removed-API rule reads these)."""
+        local = ""
         if isinstance(base, LayerObject):
             receiver, written = "Layer", base.spec.class_name
         elif isinstance(base, ModelObject):
-            receiver, written = "Model", ""
+            receiver, written, local = "Model", "", base.name or ""
+        elif isinstance(base, Flow) and base.pipeline.made_by in _IMAGE_FLOWS:
+            receiver, written = "Iterator", base.pipeline.made_by
         else:
             return
         qualname = f"{receiver}.{attr}"
-        if qualname in api_drift().members:
-            self.api_uses.append(ApiUse("attribute", qualname, span_of(node.attr), written=written))
+        if qualname in api_drift().members or qualname in self.k.changed_members:
+            span = span_of(node.attr)
+            self.api_uses.append(ApiUse("attribute", qualname, span, written=written, local=local))
 
     def eval_sequence(self, node: cst.List | cst.Tuple, scope: Scope) -> Value:
         items: list[Value] = []
@@ -1080,7 +1086,7 @@ class PythonExtractor:
         if flowed is not None:
             return flowed
         if not keras_name:
-            return UNKNOWN
+            return _joined_path(q, positional, keywords)
         application = backbones.constructor_of(q)
         if application is not None:
             model = backbones.construct(application, call, positional, keywords, self.conditional)
@@ -1256,6 +1262,11 @@ class PythonExtractor:
     ) -> Value:
         receiver = method.receiver
         if isinstance(receiver, SelfObject):
+            # ``self.add_metric(...)`` in a model class: Keras's own method, unless the class
+            # defines one; recorded when Keras 3 removed it.
+            qualname = f"Model.{method.name}"
+            if method.name not in receiver.own and qualname in api_drift().members:
+                self.api_uses.append(ApiUse("method", qualname, call.span, call, method.name))
             return UNKNOWN
         self.api_uses.append(
             ApiUse(
@@ -1372,7 +1383,7 @@ class PythonExtractor:
             "subclass", span, name=cls.node.name.value, overrides=_overridden_training(cls)
         )
         self.states.created(model)
-        self_obj = SelfObject()
+        self_obj = SelfObject(own=frozenset(cls.methods))
         init = cls.methods.get("__init__")
         if init is not None:
             self.call_function(
@@ -1668,6 +1679,22 @@ def _safe_arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
 
 # Calls that end the program (``exit`` / ``quit`` as the builtins).
 _EXITS = frozenset({"sys.exit", "os._exit", "exit", "quit"})
+_PATH_JOINS = frozenset({"os.path.join", "posixpath.join"})
+# The ImageDataGenerator methods whose iterators the drift tables know (``Iterator.next``).
+_IMAGE_FLOWS = frozenset({"flow", "flow_from_directory", "flow_from_dataframe"})
+
+
+def _joined_path(qualname: str, positional: list[Value], keywords: dict[str, Value]) -> Value:
+    """``os.path.join("models", "w.h5")`` of known strings: the path, so that the saving
+    checks read its file name as they read a literal (joined as on POSIX; the suffix, all
+    they look at, is the same on Windows)."""
+    if qualname not in _PATH_JOINS or keywords or not positional:
+        return UNKNOWN
+    parts = [v.value for v in positional if isinstance(v, Known) and isinstance(v.value, str)]
+    if len(parts) != len(positional):
+        return UNKNOWN
+    return Known(posixpath.join(*parts))
+
 
 _AUG_TO_BINARY: dict[type[cst.BaseAugOp], Callable[[Any, Any], Any]] = {
     cst.AddAssign: operator.add,

@@ -85,9 +85,11 @@ class ModelObject:
 
 @dataclass
 class SelfObject:
-    """``self`` inside a class body: attributes assigned in ``__init__``."""
+    """``self`` inside a class body: attributes assigned in ``__init__``, and the names of
+    the methods the class (or a base class in the module) defines."""
 
     attrs: dict[str, Value] = field(default_factory=dict)
+    own: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

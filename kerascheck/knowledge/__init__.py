@@ -184,12 +184,18 @@ class Saving:
     docs/knowledge.md): ``model.save`` needs one of ``model_suffixes``, ``save_weights``
     and a weights-only ModelCheckpoint need ``weights_suffix``, a whole-model
     ModelCheckpoint one of ``checkpoint_suffixes``; ``save(save_format=...)`` only warns
-    for a file name ending in one of ``save_format_warns_for`` and raises otherwise."""
+    for a file name ending in one of ``save_format_warns_for`` and raises otherwise.
+    ``load_model`` reads a file ending in one of ``model_load_suffixes`` and
+    ``load_weights`` one ending in ``weights_load_suffixes``: any other name with a suffix
+    (a TensorFlow checkpoint ``w.ckpt``, a SavedModel ``m.tf``) raises "File format not
+    supported" (a name without one may be a Keras 3 Orbax checkpoint directory)."""
 
     model_suffixes: tuple[str, ...]
     weights_suffix: str
     checkpoint_suffixes: tuple[str, ...]
     save_format_warns_for: tuple[str, ...]
+    model_load_suffixes: tuple[str, ...]
+    weights_load_suffixes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -235,6 +241,8 @@ class Knowledge:
     optimizers: frozenset[str]
     # What the preprocess_input of each keras.applications module makes of raw pixels.
     preprocess_input_scales: dict[str, str]
+    # Model members Keras 3 still has but fills otherwise (measured): what changed.
+    changed_members: dict[str, str]
 
     def canonical_activation(self, written: str) -> str | bool | None:
         """Canonical name of an activation string, or False when Keras has no such name."""
@@ -399,10 +407,13 @@ def load() -> Knowledge:
             weights_suffix=saving["weights_suffix"],
             checkpoint_suffixes=tuple(saving["checkpoint_suffixes"]),
             save_format_warns_for=tuple(saving["save_format_warns_for"]),
+            model_load_suffixes=tuple(saving["model_load_suffixes"]),
+            weights_load_suffixes=tuple(saving["weights_load_suffixes"]),
         ),
         removed_modules=frozenset(api_drift().modules),
         keras1_convolutions=frozenset(raw["keras1_convolutions"]),
         model_methods=frozenset(raw["model_methods"]),
         optimizers=frozenset(raw["optimizers"]),
         preprocess_input_scales=raw["preprocess_input_scales"],
+        changed_members=raw["changed_members"],
     )

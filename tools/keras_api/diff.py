@@ -228,6 +228,7 @@ class Differ:
         """Methods and attributes of the receivers that Keras 3 no longer has."""
         groups = {"Model": ("Model", "Sequential"), "Layer": ("Layer",)}
         groups |= {"Optimizer": ("Optimizer",), "Callback": ("Callback",)}
+        groups |= {"Iterator": ("Iterator",)}
         rows: dict[str, Any] = {}
         for receiver, classes in groups.items():
             k3_names: set[str] = set()

@@ -11,9 +11,12 @@ Sequential, a built Dense layer, an SGD optimizer, a Callback.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import inspect
+import io
 import os
+import tempfile
 import textwrap
 from functools import cache
 from pathlib import Path
@@ -347,7 +350,26 @@ def _receivers(keras: Any) -> dict[str, Any]:
         "Layer": base | {"classes": extra},
         "Optimizer": _members([keras.optimizers.Optimizer], [sequential.optimizer]),
         "Callback": _members([keras.callbacks.Callback], [keras.callbacks.Callback()]),
+        "Iterator": _members(*_image_iterators()),
     }
+
+
+def _image_iterators() -> tuple[list[type], list[Any]]:
+    """What ImageDataGenerator's flows return, classes and real iterators (their attributes
+    are set outside ``__init__``); only the ``tensorflow.keras`` spelling (``keras._tf_keras``)
+    still has them under Keras 3."""
+    import numpy as np
+
+    image = importlib.import_module(f"{_TF_KERAS}.preprocessing.image")
+    generator = image.ImageDataGenerator()
+    # flow_from_directory prints what it found: keep the tool's output its own.
+    with tempfile.TemporaryDirectory() as empty, contextlib.redirect_stdout(io.StringIO()):
+        instances = [
+            generator.flow(np.zeros((2, 4, 4, 3))),
+            generator.flow_from_directory(empty, target_size=(4, 4)),
+        ]
+    classes = [image.Iterator, image.DirectoryIterator, image.NumpyArrayIterator]
+    return classes, instances
 
 
 def resolvable(getter: Any, candidates: list[str]) -> list[str]:

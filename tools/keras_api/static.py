@@ -15,7 +15,7 @@ parameters, and the keywords a class accepts through ``**kwargs`` (its bases' ``
 ``kwargs.pop("x")``, a Keras 2 ``allowed_kwargs`` set, the DTensor ``*_layout`` keywords that
 ``allow_initializer_layout`` injects, and the Keras 1 names the Keras 2 legacy interfaces
 convert). Methods and properties are kept for the classes rules see as receivers
-(``Model``, ``Sequential``, ``Layer``, ``Optimizer``, ``Callback``).
+(``Model``, ``Sequential``, ``Layer``, ``Optimizer``, ``Callback``, the image iterators).
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ RECEIVERS = {
     "Layer": "keras.layers.Layer",
     "Optimizer": "keras.optimizers.Optimizer",
     "Callback": "keras.callbacks.Callback",
+    # What ImageDataGenerator.flow_from_directory returns (flow's NumpyArrayIterator shares
+    # its base); Keras 1 defined ``next`` on these subclasses, not on ``Iterator``.
+    "Iterator": "keras.preprocessing.image.DirectoryIterator",
 }
 # Parts of a generated API tree that are not public API.
 _PRIVATE_DIRS = frozenset({"src", "api", "protobuf", "__internal__", "tests", "integration_test"})
