@@ -146,8 +146,9 @@ class Knowledge:
     optimizers: frozenset[str]
     # What the preprocess_input of each keras.applications module makes of raw pixels.
     preprocess_input_scales: dict[str, str]
-    # Keras callbacks known to add no log key but these (KC204); any other may add some.
-    history_callbacks: dict[str, frozenset[str]]
+    # Keras callbacks known to add no log key but these, per flavour (KC204); any other
+    # callback may add some.
+    history_callbacks: dict[str, dict[str, frozenset[str]]]
 
     def canonical_activation(self, written: str) -> str | bool | None:
         """Canonical name of an activation string, or False when Keras has no such name."""
@@ -292,5 +293,8 @@ def load() -> Knowledge:
         model_methods=frozenset(raw["model_methods"]),
         optimizers=frozenset(raw["optimizers"]),
         preprocess_input_scales=raw["preprocess_input_scales"],
-        history_callbacks={k: frozenset(v) for k, v in raw["history_callbacks"].items()},
+        history_callbacks={
+            name: {flavour: frozenset(keys) for flavour, keys in added.items()}
+            for name, added in raw["history_callbacks"].items()
+        },
     )
