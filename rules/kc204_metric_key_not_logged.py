@@ -18,6 +18,7 @@ from kerascheck.ir import (
     Known,
     MetricSpec,
     ModelSpec,
+    ModuleSpec,
     RunSpec,
     Span,
     Value,
@@ -69,7 +70,10 @@ class MetricKeyNotLogged(Rule):
     name = "metric-key-not-logged"
     severity = "error"
     relevant_names = frozenset({"history"})
-    summary = "A history key or callback monitor the fit never logs: KeyError, or a callback that never acts."
+    summary = (
+        "A history key, callback monitor or checkpoint file name field the fit never logs: "
+        "KeyError, or a callback that never acts."
+    )
     why = """
         Key names changed between Keras versions, and code written for one reads keys the
         other never logs. Reading `history.history["acc"]` after `metrics=["accuracy"]`
@@ -337,6 +341,13 @@ class MetricKeyNotLogged(Rule):
             flavour="keras3",
         ),
     )
+
+    def check_module(self, module: ModuleSpec, ctx: RuleContext) -> Iterator[Finding]:
+        # ``model.add_metric(...)`` (tf.keras 2) logs a key no compile names.
+        if any(use.qualname == "Model.add_metric" for use in module.api_uses):
+            return
+        for model in module.models:
+            yield from self.check_model(model, ctx)
 
     def check_model(self, model: ModelSpec, ctx: RuleContext) -> Iterator[Finding]:
         if not _judgeable(model):
