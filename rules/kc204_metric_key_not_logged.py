@@ -81,8 +81,8 @@ class MetricKeyNotLogged(Rule):
         A callback watching a key that is not logged is worse: `EarlyStopping(monitor=
         "val_acc", mode="max")` only warns, every epoch, and never stops;
         `ModelCheckpoint(monitor="val_acc", mode="max", save_best_only=True)` saves every
-        epoch, so the file holds the last model, not the best; without `mode=` Keras 3 raises
-        ValueError instead. Without validation data no `val_` key is logged at all.
+        epoch in Keras 3, so the file holds the last model, not the best (tf.keras 2 never
+        saves it); without `mode=` Keras 3 raises ValueError instead. Without validation data no `val_` key is logged at all.
     """
     example = """
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
@@ -550,10 +550,12 @@ def _effect(name: str, call: Call, monitor: str, mode: object, flavour: Flavour)
         return "ReduceLROnPlateau only warns and never lowers the learning rate"
     best = call.kwarg("save_best_only")
     if name == "ModelCheckpoint" and best is not None and best.value == Known(True):
-        return (
-            "ModelCheckpoint only warns and saves every epoch, so the file holds the last "
-            "model, not the best"
-        )
+        if flavour == "keras3":
+            return (
+                "ModelCheckpoint only warns and saves every epoch, so the file holds the last "
+                "model, not the best"
+            )
+        return "ModelCheckpoint only warns and never saves the model"
     return None
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import subprocess
+import sys
+from importlib.metadata import version
+
 import pytest
 from conftest import codes_at, extract_module, findings
 
 from kerascheck.ir import UNKNOWN, Known, RunSpec
+from kerascheck.rules.kc204_metric_key_not_logged import logged_keys
 
 MODEL = """
 import keras
@@ -212,3 +219,71 @@ h = model.fit(x, y)
 print(h.history["mean_output"])
 """
     assert kc204(code, "tf2") == []
+
+
+# Each case as the code writes it: compile(metrics=...), fit(...) arguments.
+_MEASURED_CASES = [
+    ('["acc"]', ""),
+    ('["accuracy"]', "validation_split=0.25"),
+    ('["mae", "mean_absolute_error"]', ""),
+    ('[keras.metrics.AUC(name="roc"), "AUC", keras.metrics.Precision()]', "validation_split=0.25"),
+    ("[keras.metrics.mean_absolute_error]", ""),
+    ('["acc"]', "callbacks=[keras.callbacks.ReduceLROnPlateau(monitor='loss')]"),
+]
+
+_MEASURE_KEYS = """
+import json, os, sys, warnings
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+warnings.simplefilter("ignore")
+import numpy as np, keras
+x = np.random.rand(16, 4)
+y = (np.random.rand(16, 1) > 0.5).astype("float32")
+keys = []
+for metrics, arguments in json.loads(sys.argv[1]):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=eval(metrics))
+    history = eval(f"model.fit(x, y, epochs=1, verbose=0, {arguments})")
+    keys.append(sorted(history.history))
+effects = {}
+for mode in ("max", None):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_acc", mode=mode or "auto", patience=0)
+    try:
+        epochs = len(model.fit(x, y, epochs=3, verbose=0, validation_split=0.25,
+                               callbacks=[stop]).history["loss"])
+        effects[str(mode)] = f"ran {epochs}"
+    except ValueError:
+        effects[str(mode)] = "ValueError"
+print(json.dumps([keys, effects]))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs Keras installed")
+def test_the_keys_computed_are_the_keys_keras3_logs() -> None:
+    """docs/knowledge.md: what the installed Keras 3 logs, against what the rule computes."""
+    if not version("keras").startswith("3."):
+        pytest.skip(f"measures Keras 3; keras {version('keras')} is installed")
+    run = subprocess.run(
+        [sys.executable, "-c", _MEASURE_KEYS, json.dumps(_MEASURED_CASES)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    )
+    assert run.returncode == 0, run.stderr
+    measured, effects = json.loads(run.stdout.strip().splitlines()[-1])
+    for (metrics, arguments), keys in zip(_MEASURED_CASES, measured, strict=True):
+        code = f"""
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics={metrics})
+model.fit(x, y, {arguments})
+"""
+        (model,) = extract_module(MODEL + code).models
+        (fit,) = model.fits
+        logged = logged_keys(model, fit.compile.value, fit, "keras3")  # type: ignore[union-attr]
+        assert logged is not None
+        assert all(logged.has(key) for key in keys), (metrics, keys, logged)
+        assert len(logged.keys) + len(logged.numbered) == len(keys), (metrics, keys, logged)
+    # A monitor that is not logged: with mode="max" the training runs on (a warning only),
+    # without it Keras 3 raises.
+    assert effects == {"max": "ran 3", "None": "ValueError"}
