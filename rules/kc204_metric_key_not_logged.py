@@ -267,6 +267,16 @@ class MetricKeyNotLogged(Rule):
         ),
         Valid(
             """
+            # A name given by position (Accuracy's first parameter): not guessed.
+            import keras
+            model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3, activation="softmax")])
+            model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=[keras.metrics.Accuracy("acc")])
+            save = keras.callbacks.ModelCheckpoint("best.keras", monitor="val_acc", save_best_only=True)
+            model.fit(x, y, validation_data=(xv, yv), callbacks=[save])
+            """
+        ),
+        Valid(
+            """
             # A custom metric of unknown name: the logged keys are not all known.
             import keras
             model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1, activation="sigmoid")])
@@ -516,8 +526,8 @@ def _metric_keys(
         if name is not None:
             value = known(name.value)
             return (frozenset({value}), frozenset()) if isinstance(value, str) else None
-        if metric.call.has_star_args:
-            return None
+        if any(arg.name is None or arg.name in ("*", "**") for arg in metric.call.args):
+            return None  # ``Accuracy("acc")``: the name, or another parameter, by position
         default = table.class_key(flavour, metric.call.qualname)
         if default is None:
             return None
