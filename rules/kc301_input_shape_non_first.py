@@ -48,6 +48,11 @@ def _declared(layer: LayerSpec) -> tuple[object, ...] | None:
     return None
 
 
+# What a layer receives when only shape-keeping layers with no stated shape come before it:
+# the model's input, taken from the data at the first call.
+_FROM_DATA = ("<the data>",)
+
+
 def _incoming(layers: tuple[LayerSpec, ...], index: int) -> tuple[object, ...] | None:
     """The shape the layer at ``index`` receives, where the chain shows it: what the first
     layer states, through layers that keep the shape, or a Dense's width."""
@@ -55,7 +60,10 @@ def _incoming(layers: tuple[LayerSpec, ...], index: int) -> tuple[object, ...] |
     for position in range(index - 1, -1, -1):
         layer = layers[position]
         if position == 0 and layer.class_name in same_shape:
-            return _declared(layer)
+            declared = _declared(layer)
+            if declared is None and layer.class_name != "InputLayer":
+                return _FROM_DATA
+            return declared
         if layer.class_name in same_shape:
             continue
         units = layer.units
@@ -70,7 +78,10 @@ class InputShapeNonFirst(Rule):
     first of a Sequential model.
 
     Silent where the ignored shape is what the layer receives anyway (`Dense(18,
-    input_dim=36)` after a 36-unit Dense): redundant, but nothing the author set is lost.
+    input_dim=36)` after a 36-unit Dense): redundant, but nothing the author set is lost;
+    and where only shape-keeping layers with no stated shape come first
+    (`BatchNormalization()` then `Dense(64, input_dim=16)`): the model takes its input shape
+    from the data, which the engine does not see.
     """
 
     code = "KC301"
@@ -138,6 +149,17 @@ class InputShapeNonFirst(Rule):
         ),
     )
     valid = (
+        Valid(
+            """
+            # No shape before it: the model is built from the data (16 features or not).
+            from keras.models import Sequential
+            from keras.layers import BatchNormalization, Dense
+            model = Sequential()
+            model.add(BatchNormalization())
+            model.add(Dense(64, input_dim=16, activation="tanh"))
+            model.add(Dense(2, activation="softmax"))
+            """
+        ),
         Valid(
             """
             # The first layers pass their stated shape on: the repeat states what is received.
@@ -216,8 +238,13 @@ class InputShapeNonFirst(Rule):
                 if arg is None:
                     continue
                 declared = _declared(layer)
-                if declared is not None and declared == _incoming(model.layers, index):
+                incoming = _incoming(model.layers, index)
+                if declared is not None and declared == incoming:
                     continue  # ignored, but it says what the layer receives: nothing is lost
+                if incoming == _FROM_DATA:
+                    # The model takes its input shape from the data: whether the stated one
+                    # is what arrives is not known here, and nothing the code sets is lost.
+                    continue
                 yield self.finding(
                     arg.keyword_span or arg.span,
                     f"`{name}=` on the {layer.class_name} at position {layer.position + 1} "

@@ -357,6 +357,24 @@ model.fit(ImageDataGenerator(rescale=1.0 / 255).flow(images, labels))
     ]
 
 
+def test_split_arrays_through_a_rescaling_generator_are_pixels_in_0_1() -> None:
+    # The parts of a split are as loaded; rescale=1/255 says they are 0-255 pixels, so the
+    # backbone is fed [0, 1]. The held-out part given as loaded is on a scale the engine
+    # does not know (and a model holding a backbone may scale its input): silent there.
+    code = """
+import keras
+from sklearn.model_selection import train_test_split
+from keras.preprocessing.image import ImageDataGenerator
+x_train, x_test, y_train, y_test = train_test_split(images, labels, test_size=0.2)
+base = keras.applications.InceptionV3(include_top=False, pooling="avg")
+model = keras.Sequential([base, keras.layers.Dense(3, activation="softmax")])
+model.compile(loss="categorical_crossentropy", optimizer="adam")
+model.fit(ImageDataGenerator(rescale=1.0 / 255).flow(x_train, y_train))
+model.evaluate(x_test, y_test)
+"""
+    assert codes_at(code, select=("KC407", "KC405")) == [("KC407", 8, 11)]
+
+
 def test_kc407_per_flavour_and_weights() -> None:
     code = """
 import keras

@@ -146,7 +146,7 @@ def preprocess(module: str, positional: list[Value], call: Call) -> Value:
         return Tensor(inputs=(source,), op=op)
     info = source.info if isinstance(source, Data) else DataInfo(span=call.span)
     before = info.scaled
-    if before in (UNKNOWN, Known("raw_0_255")):
+    if before in (UNKNOWN, Known("raw_0_255"), Known("untouched")):
         scaled = Known(f"preprocess_input:{module}")
     elif before == Known("unit"):
         scaled = Known(f"unit+preprocess_input:{module}")

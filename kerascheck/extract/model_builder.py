@@ -16,6 +16,7 @@ from kerascheck.extract.values import (
     Seq,
     Tensor,
     Value,
+    post_order,
 )
 from kerascheck.ir import (
     UNKNOWN,
@@ -128,17 +129,7 @@ def _graph(
     graph. Iterative, so deep graphs cannot exhaust the stack."""
     ordered: list[LayerSpec] = []
     position: dict[int, int] = {}
-    done: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(outputs)]
-    while stack:
-        tensor, expanded = stack.pop()
-        if id(tensor) in done:
-            continue
-        if not expanded:
-            stack.append((tensor, True))
-            stack.extend((parent, False) for parent in reversed(tensor.inputs))
-            continue
-        done.add(id(tensor))
+    for tensor in post_order(outputs):
         if tensor.layer is not None and id(tensor.layer) not in position:
             position[id(tensor.layer)] = len(ordered)
             ordered.append(tensor.layer)

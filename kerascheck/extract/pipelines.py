@@ -67,6 +67,8 @@ from kerascheck.knowledge import Knowledge
 Apply = Callable[[Value, list[Value]], Value]
 
 _IMAGE_GENERATOR = "keras.preprocessing.image.ImageDataGenerator"
+# Values nothing was done to since they were read or split (their scale is the source's).
+_UNTOUCHED = Known("untouched")
 # ImageDataGenerator arguments that augment (a non-zero value turns them on).
 _AUGMENTING = (
     "rotation_range",
@@ -317,7 +319,7 @@ class Pipelines:
         if qualname in _READERS:
             what = f"{qualname.rsplit('.', 1)[1]}(...)"
             lineage = _fresh(what, call.span)
-            return Data(DataInfo(scaled=Known("untouched"), lineage=lineage, span=call.span))
+            return Data(DataInfo(scaled=_UNTOUCHED, lineage=lineage, span=call.span))
         if qualname == "os.path.join":
             parts = [p.value for p in positional if isinstance(p, Known)]
             if parts and len(parts) == len(positional) and all(isinstance(p, str) for p in parts):
@@ -469,9 +471,9 @@ class Pipelines:
         if config.standardises != Known(False):
             return UNKNOWN
         rescales = _is(config.rescale, _ONE_255)
-        if source is UNKNOWN and (rescales or config.preprocess != Known(None)):
+        if source in (UNKNOWN, _UNTOUCHED) and (rescales or config.preprocess != Known(None)):
             # A generator that rescales by 1/255 or applies a preprocess_input says that
-            # the arrays it is given are 0-255 pixels.
+            # the arrays it is given (of a scale not known, or as loaded) are 0-255 pixels.
             source = Known("raw_0_255")
         scaled = source
         if config.preprocess != Known(None):
@@ -943,12 +945,12 @@ class Pipelines:
             for lineage in parts:
                 if isinstance(array, Data):
                     info = array.info
-                    scaled = info.scaled if isinstance(info.scaled, Known) else Known("untouched")
+                    scaled = info.scaled if isinstance(info.scaled, Known) else _UNTOUCHED
                     label_order = UNKNOWN if shuffled else info.label_order
                     kept = replace(info, lineage=lineage, scaled=scaled, label_order=label_order)
                     split.append(Data(replace(kept, order=UNKNOWN)))
                 else:
-                    split.append(Data(DataInfo(scaled=Known("untouched"), lineage=lineage)))
+                    split.append(Data(DataInfo(scaled=_UNTOUCHED, lineage=lineage)))
         return Seq(tuple(split), True)
 
     def _one_hot(

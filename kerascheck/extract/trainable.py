@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from kerascheck.extract.values import LayerGroup, ModelObject, PartUse, Tensor
+from kerascheck.extract.values import LayerGroup, ModelObject, PartUse, Tensor, post_order
 from kerascheck.ir import UNKNOWN, Known, LayerSpec, Span, TrainableState, Value
 
 TRUE = Known(True)
@@ -107,20 +107,8 @@ def direct_layers(model: ModelObject) -> set[int]:
 
 
 def graph_tensors(model: ModelObject) -> Iterator[Tensor]:
-    """Every tensor of a functional model's graph, from the outputs back, each once, inputs
-    before the operations that use them (iterative: deep graphs cannot exhaust the stack)."""
-    done: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(model.output_tensors or [])]
-    while stack:
-        tensor, expanded = stack.pop()
-        if id(tensor) in done:
-            continue
-        if not expanded:
-            stack.append((tensor, True))
-            stack.extend((parent, False) for parent in reversed(tensor.inputs))
-            continue
-        done.add(id(tensor))
-        yield tensor
+    """Every tensor of a functional model's graph, each once, inputs first."""
+    return post_order(model.output_tensors or [])
 
 
 class Structure:

@@ -5,6 +5,7 @@ These never leave the extractor: rules see only the IR built from them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -293,3 +294,20 @@ def plain(value: Value) -> Value:
     if isinstance(value, Mapping) and all(isinstance(v, Known) for _, v in value.items):
         return Known({k: v.value for k, v in value.items})  # type: ignore[union-attr]
     return value
+
+
+def post_order(outputs: Iterable[Tensor]) -> Iterator[Tensor]:
+    """Every tensor of a graph, from the outputs back, each once, inputs before the
+    operations that use them (iterative: deep graphs cannot exhaust the stack)."""
+    done: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(list(outputs))]
+    while stack:
+        tensor, expanded = stack.pop()
+        if id(tensor) in done:
+            continue
+        if not expanded:
+            stack.append((tensor, True))
+            stack.extend((parent, False) for parent in reversed(tensor.inputs))
+            continue
+        done.add(id(tensor))
+        yield tensor

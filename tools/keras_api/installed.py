@@ -350,7 +350,8 @@ def _receivers(keras: Any) -> dict[str, Any]:
     }
 
 
-def _resolvable(getter: Any, candidates: list[str]) -> list[str]:
+def resolvable(getter: Any, candidates: list[str]) -> list[str]:
+    """The candidates Keras resolves (``keras.metrics.get(name)`` and the like)."""
     found = []
     for name in candidates:
         try:
@@ -408,8 +409,8 @@ def extract(old_identifiers: list[str]) -> dict[str, Any]:
     from keras.src.trainers.compile_utils import get_loss, get_metric
 
     probe = (keras.ops.zeros((2, 1)), keras.ops.zeros((2, 1)))
-    metrics = _resolvable(lambda s: get_metric(s, *probe), old_identifiers)
-    losses = _resolvable(lambda s: get_loss(s, *probe), old_identifiers)
+    metrics = resolvable(lambda s: get_metric(s, *probe), old_identifiers)
+    losses = resolvable(lambda s: get_loss(s, *probe), old_identifiers)
     for path, obj in names.items():
         ident = _ident(obj) if (inspect.isclass(obj) or callable(obj)) else None
         ident = ident or f"value:{path}"
