@@ -50,6 +50,8 @@ print(logs["acc"], h.history.get("loss"))
         ('try:\n    print(h.history["acc"])\nexcept KeyError:\n    pass', True),
         ('print(h.history.get("acc", []))', True),
         ("print(list(h.history.keys()))", True),
+        ('h.history["acc"] = h.history.pop("accuracy")\nprint(h.history["acc"])', True),
+        ('h.history["acc"] = h.history["accuracy"]\nprint(h.history["acc"])', True),
         ('try:\n    print(h.history["acc"])\nfinally:\n    pass', False),
     ],
 )

@@ -33,8 +33,11 @@ _POSITIONS: dict[str, dict[str, int]] = {
     "fit": {"callbacks": 5, "validation_split": 6, "validation_data": 7},
     "fit_generator": {"callbacks": 4, "validation_data": 5},
 }
-# Methods of ``history.history`` that list its keys: the code looks before it reads.
-_PROBES = frozenset({"keys", "items", "values", "__contains__"})
+# Methods of ``history.history`` that list its keys (the code looks before it reads) or
+# change them (``history.history["acc"] = history.history.pop("accuracy")``).
+_PROBES = frozenset(
+    {"keys", "items", "values", "__contains__", "pop", "popitem", "update", "setdefault", "clear"}
+)
 
 
 @dataclass(frozen=True, eq=False)

@@ -546,6 +546,10 @@ class PythonExtractor:
             elif target.attr.value == "trainable":
                 self.set_trainable(target, value, scope)
         elif isinstance(target, cst.Subscript):
+            if dotted_name(target.value) is not None:
+                owner = self.evaluate(target.value, scope)
+                if isinstance(owner, History):
+                    history.probed(owner)  # ``history.history["acc"] = ...``: keys renamed
             self.changed_in_place(target.value, scope)
 
     def set_trainable(self, target: cst.Attribute, value: Value, scope: Scope) -> None:
