@@ -585,6 +585,8 @@ def _fields(path: object) -> list[str]:
 
 
 def _synonyms(a: str, b: str) -> bool:
+    if {a, b} == {"lr", "learning_rate"}:
+        return True  # the learning-rate callbacks' key before and since Keras 3
     table = api_drift().metric_keys
     return any(
         a in table.string_keys(f, b) or b in table.string_keys(f, a) for f in ("legacy", "tf2")

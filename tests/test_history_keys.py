@@ -289,3 +289,28 @@ model.fit(x, y, {arguments})
     # A monitor that is not logged: with mode="max" the training runs on (a warning only),
     # without it Keras 3 raises.
     assert effects == {"max": "ran 3", "None": "ValueError"}
+
+
+def test_the_learning_rate_key_of_keras3_callbacks() -> None:
+    code = """
+model.compile(optimizer="adam", loss="binary_crossentropy")
+h = model.fit(x, y, callbacks=[keras.callbacks.ReduceLROnPlateau(monitor="loss")])
+print(h.history["lr"])
+"""
+    assert kc204(code, "tf2") == []
+    (finding,) = findings(MODEL + code, select=("KC204",), target_keras="keras3")
+    assert finding.fix is not None and finding.fix.safe
+    assert finding.fix.edits[0].text == '"learning_rate"'
+
+
+def test_a_default_monitor_without_validation_data_is_reported_on_the_callback() -> None:
+    code = """
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model.fit(x, y, callbacks=[keras.callbacks.ReduceLROnPlateau()])
+model.fit(x, y, validation_split=0.2, callbacks=[keras.callbacks.ReduceLROnPlateau()])
+"""
+    (finding,) = findings(MODEL + code, select=("KC204",))
+    assert (finding.span.line, finding.span.col) == (5, 44)
+    assert "the default monitor `val_loss`" in finding.message
+    assert "never lowers the learning rate" in finding.message
+    assert finding.fix is None
