@@ -33,11 +33,9 @@ _POSITIONS: dict[str, dict[str, int]] = {
     "fit": {"callbacks": 5, "validation_split": 6, "validation_data": 7},
     "fit_generator": {"callbacks": 4, "validation_data": 5},
 }
-# Methods of ``history.history`` that list its keys (the code looks before it reads) or
-# change them (``history.history["acc"] = history.history.pop("accuracy")``).
-_PROBES = frozenset(
-    {"keys", "items", "values", "__contains__", "pop", "popitem", "update", "setdefault", "clear"}
-)
+# Methods of ``history.history`` that change its keys
+# (``history.history["acc"] = history.history.pop("accuracy")``): its reads may be renamed.
+_CHANGES = frozenset({"pop", "popitem", "update", "setdefault", "clear", "__setitem__"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,10 +48,11 @@ class History:
 
 
 @dataclass(frozen=True, eq=False)
-class HistoryGet:
-    """``history.history.get``, not yet called."""
+class HistoryMethod:
+    """A method of a History's dict (``history.history.get``), not yet called."""
 
     history: History
+    name: str
 
 
 def returned(model: ModelObject) -> History:
@@ -64,10 +63,27 @@ def returned(model: ModelObject) -> History:
 def attribute(value: History, attr: str) -> Value:
     if not value.logs:
         return History(value.model, value.index, logs=True) if attr == "history" else UNKNOWN
-    if attr == "get":
-        return HistoryGet(value)
-    if attr in _PROBES:
-        probed(value)
+    if attr in ("get", "keys") or attr in _CHANGES:
+        return HistoryMethod(value, attr)
+    return UNKNOWN
+
+
+def call(
+    method: HistoryMethod,
+    positional: list[Value],
+    keywords: dict[str, Value],
+    key_span: Span | None,
+    guarded: bool,
+) -> Value:
+    """``history.history.get("acc")`` is a read (with a default, the code expects the key
+    may be missing); ``.keys()`` stands for the dict (``"acc" in h.history.keys()`` looks
+    first; printing the keys does not); a method that changes the keys guards every read."""
+    if method.name == "keys":
+        return method.history
+    if method.name == "get" and len(positional) == 1 and not keywords and key_span is not None:
+        read(method.history, positional[0], key_span, "get", guarded)
+    else:
+        probed(method.history)
     return UNKNOWN
 
 

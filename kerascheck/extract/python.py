@@ -21,7 +21,7 @@ import libcst as cst
 
 from kerascheck.extract import backbones, dataflow, history, ordering, versions
 from kerascheck.extract.backbones import Backbones
-from kerascheck.extract.history import History, HistoryGet
+from kerascheck.extract.history import History, HistoryMethod
 from kerascheck.extract.model_builder import (
     build_compile,
     build_model_spec,
@@ -1017,13 +1017,9 @@ class PythonExtractor:
             if starred:
                 return UNKNOWN
             return self.call_function(func, positional, keywords)
-        if isinstance(func, HistoryGet):
-            if len(positional) == 1 and not keywords:
-                span = span_of(node.args[0].value)
-                history.read(func.history, positional[0], span, "get", self.trying > 0)
-            else:
-                history.probed(func.history)  # a default: the code expects a missing key
-            return UNKNOWN
+        if isinstance(func, HistoryMethod):
+            key_span = span_of(node.args[0].value) if node.args else None
+            return history.call(func, positional, keywords, key_span, self.trying > 0)
         if isinstance(func, ClassObject):
             if func.is_model:
                 return self.instantiate_model_class(func, node, positional, keywords)
