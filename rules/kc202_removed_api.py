@@ -313,7 +313,7 @@ class _Check:
 
     def checkpoint(self, use: ApiUse, call: Call) -> Iterator[Finding]:
         """``ModelCheckpoint('x.hdf5')``: Keras 3 wants ``.keras``/``.h5`` for whole models
-        and ``.weights.h5`` with ``save_weights_only=True`` (it raises at ``fit``)."""
+        and ``.weights.h5`` with ``save_weights_only=True`` (the constructor raises)."""
         if use.qualname != _CHECKPOINT:
             return
         path = _string(call.argument("filepath", 0))
@@ -328,7 +328,8 @@ class _Check:
             if not path[0].endswith(saving.weights_suffix):
                 message = (
                     f"with `save_weights_only=True` Keras 3 needs a file name ending in "
-                    f"`{saving.weights_suffix}`; it raises for {path[0]!r} at the first epoch"
+                    f"`{saving.weights_suffix}`; it raises for {path[0]!r} when the callback "
+                    "is created"
                 )
                 yield self.finding(arg.span, message, _weights_fix(arg, path[0], saving))
             return
@@ -336,7 +337,7 @@ class _Check:
             allowed = " or ".join(f"`{s}`" for s in saving.checkpoint_suffixes)
             message = (
                 f"Keras 3's ModelCheckpoint saves whole models only to {allowed} files; it "
-                f"raises for {path[0]!r} at the first epoch"
+                f"raises for {path[0]!r} when the callback is created"
             )
             fix = None
             if path[0].endswith(".hdf5"):
@@ -412,6 +413,8 @@ class _Check:
         suffix = self.k.saving.weights_suffix
         if arg is None or path is None or path[0].endswith(suffix):
             return
+        if call.kwarg("save_format") is not None:
+            return  # KC201's `save_format=` finding gives the same advice: a `.weights.h5` name
         message = (
             f"Keras 3's `save_weights` raises for {path[0]!r}: the file name must end in `{suffix}`"
         )
@@ -577,8 +580,8 @@ class RemovedApi(Rule):
     summary = "API removed in the target Keras, or whose meaning changed."
     why = """
         These names crash at import or call time in Keras 3 (ImportError, AttributeError,
-        ValueError), often deep in a script after data loading and training (a checkpoint
-        path is refused at the end of the first epoch). Worse, some still run with another
+        ValueError), often deep in a script after the data are loaded (a checkpoint path
+        is refused when the callback is created, just before training). Worse, some still run with another
         meaning: `Convolution2D(100, 5, 5)` builds a 5x5 kernel with stride 5, and
         `SGD(0.01, 0.9, 1e-6, True)` turns Nesterov on and sets a weight decay of 1.0.
     """
@@ -1105,6 +1108,15 @@ class RemovedApi(Rule):
             import keras
             model = keras.Sequential([keras.layers.Dense(1)])
             model.save_weights(weights_path)  # a name not known statically
+            """
+        ),
+        # `save_format=` is KC201's finding, whose advice is the `.weights.h5` name: the
+        # file name is not reported a second time at that call.
+        Valid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.save_weights("model.h5", save_format="h5")
             """
         ),
         Valid(

@@ -18,6 +18,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import codes_at
 
 from kerascheck.knowledge import api_drift, spelling_of
 
@@ -177,6 +178,21 @@ def test_metric_keys_per_flavour() -> None:
             assert monitor is not None and (monitor.monitor, monitor.mode) == ("val_loss", "auto")
 
 
+def test_save_weights_with_save_format_is_one_finding() -> None:
+    """`save_weights("w.h5", save_format="h5")`: KC201's `save_format=` finding already says
+    to name the file `*.weights.h5`; KC202 reports the name only without that argument."""
+    both = """
+        import keras
+        model = keras.Sequential([keras.layers.Dense(1)])
+        model.save_weights("w.h5", save_format="h5")
+        model.save_weights("w.h5")
+    """
+    assert codes_at(both, select=("KC201", "KC202")) == [
+        ("KC201", 3, 28),
+        ("KC202", 4, 20),
+    ]
+
+
 def test_spelling_decides_what_applies() -> None:
     assert spelling_of("tensorflow.keras.backend.int_shape") == (
         "tensorflow",
@@ -284,6 +300,10 @@ checks = {
     "save_weights ok": raises(lambda: model.save_weights("w.weights.h5")),
     "save_format tf": raises(lambda: model.save("m", save_format="tf")),
     "checkpoint hdf5": raises(lambda: fit(keras.callbacks.ModelCheckpoint("c.hdf5"))),
+    "checkpoint hdf5 constructed": raises(lambda: keras.callbacks.ModelCheckpoint("c.hdf5")),
+    "checkpoint ckpt weights constructed": raises(
+        lambda: keras.callbacks.ModelCheckpoint("c.ckpt", save_weights_only=True)
+    ),
     "checkpoint h5": raises(lambda: fit(keras.callbacks.ModelCheckpoint("c.h5"))),
     "checkpoint ckpt weights": raises(
         lambda: fit(keras.callbacks.ModelCheckpoint("c.ckpt", save_weights_only=True))
@@ -320,6 +340,9 @@ def test_the_measured_saving_and_signature_facts_hold_on_installed_keras(tmp_pat
     assert facts["save_weights ok"] is None
     assert "save_format" in facts["save_format tf"]
     assert "must end in `.keras`" in facts["checkpoint hdf5"]
+    # The constructor raises, before any training (KC202 says "when the callback is created").
+    assert "must end in `.keras`" in facts["checkpoint hdf5 constructed"]
+    assert ".weights.h5" in facts["checkpoint ckpt weights constructed"]
     assert facts["checkpoint h5"] is None
     assert ".weights.h5" in facts["checkpoint ckpt weights"]
     assert "Cannot convert '7' to a shape" in facts["input int"]
