@@ -105,7 +105,7 @@ MIXED = (
     "def build(n):\n"
     "  \tif n:\n"
     "\t    model = keras.Sequential([keras.layers.Dense(1, activation='softmax')])\n"
-    "\t    model.compile(optimizer=Adam(lr=0.1), loss='binary_crossentropy')\n"
+    "\t    model.compile(optimizer=Adam(lr=-0.1), loss='binary_crossentropy')\n"
     "  \treturn model\n"
 )
 
@@ -116,7 +116,7 @@ def _at(line: int, text: str) -> tuple[int, int, int]:
     return line, column, column + len(text)
 
 
-SOFTMAX, LR, RATE = _at(5, "'softmax'"), _at(6, "lr"), _at(6, "0.1")
+SOFTMAX, LR, RATE = _at(5, "'softmax'"), _at(6, "lr"), _at(6, "-0.1")
 
 
 def test_a_mixed_indentation_file_is_checked_at_its_own_positions(tmp_path: Path) -> None:

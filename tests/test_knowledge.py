@@ -117,6 +117,47 @@ def test_double_activation_ranges_and_transparent_layers_match_keras() -> None:
     assert identity == dict.fromkeys(transparent, True)
 
 
+def _measurement_tool() -> object:
+    spec = importlib.util.spec_from_file_location(
+        "measure_learning_rates", ROOT / "tools" / "measure_learning_rates.py"
+    )
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = tool  # its dataclasses look their module up
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_learning_rate_limits_are_the_recorded_measurements() -> None:
+    """KC402's limits are what tools/measure_learning_rates.py derives from its recorded
+    results (docs/measurements/learning_rates.json), not numbers typed by hand."""
+    results = json.loads((ROOT / "docs" / "measurements" / "learning_rates.json").read_text())
+    derived = _measurement_tool().derive(results["cells"])  # type: ignore[attr-defined]
+    table = TABLES["learning_rate"]
+    assert {key: table[key] for key in derived} == json.loads(json.dumps(derived))
+    assert table["measured_with"] == f"Keras {results['keras']}"
+    # Every optimizer with limits is a Keras optimizer (or SGD with momentum).
+    assert set(table["measured"]) - {table["momentum"][0]} <= set(TABLES["optimizers"])
+
+
+@pytest.mark.dynamic
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs keras")
+def test_learning_rate_measurement_smoke_run() -> None:
+    """A tiny run of the measurement: stacked training equals keras model.fit, Adam trains
+    at 1e-3 and diverges at 100."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "measure_learning_rates.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("ok  Adam 0.01 h3-relu-bn softmax"), lines
+    assert lines[1:] == ["Adam|h1-relu|binary|32 +x"]
+
+
 _MEASURE_PREPROCESS = """
 import json, os
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"

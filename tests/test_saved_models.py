@@ -45,11 +45,9 @@ def found(path: Path | str, **options: object) -> list[tuple[str, str | None]]:
         ("keras3_sequential.keras", [("KC101", "layers[1] dense")]),
         (
             "tf2_sequential.h5",
-            [
-                ("KC404", "layers[2] dropout"),
-                ("KC101", "layers[3] dense_1"),
-                ("KC402", "training_config.optimizer_config"),
-            ],
+            # Adam at 0.5 on a 4-unit hidden layer: narrower than any network KC402's limits
+            # were measured on, and below the rate at which all of them failed.
+            [("KC404", "layers[2] dropout"), ("KC101", "layers[3] dense_1")],
         ),
         (
             "keras3_functional.json",
@@ -75,6 +73,21 @@ def test_checked_in_configs_give_exact_findings(name: str, expected: list[tuple[
     if name.endswith(".h5"):
         pytest.importorskip("h5py")
     assert found(DATA / name) == expected
+
+
+def test_the_optimizer_of_an_h5_training_config_is_checked(tmp_path: Path) -> None:
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(DATA / "tf2_sequential.h5") as saved:
+        attrs = dict(saved.attrs)
+    training = json.loads(attrs["training_config"])
+    training["optimizer_config"]["config"]["learning_rate"] = -0.5
+    with h5py.File(tmp_path / "model.h5", "w") as handle:
+        for key, value in attrs.items():
+            handle.attrs[key] = value
+        handle.attrs["training_config"] = json.dumps(training)
+    (finding,) = check(tmp_path / "model.h5", select=("KC402",)).findings
+    assert finding.span.pointer == "training_config.optimizer_config"
+    assert "gradient ascent" in finding.message
 
 
 @pytest.mark.parametrize(

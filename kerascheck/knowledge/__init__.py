@@ -9,9 +9,11 @@ tools/gen_api_drift.py, so static mode needs no TensorFlow. ``load()``, ``keras3
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from kerascheck.knowledge.drift import (
     ApiDrift,
@@ -79,14 +81,101 @@ class Dataset:
 
 
 @dataclass(frozen=True)
-class LearningRateRange:
-    """Plausible constant learning rates: below ``adaptive_max`` for adaptive optimizers,
-    below ``sgd_max`` for SGD, and never below ``min``."""
+class MeasuredShape:
+    """A network the learning rates were measured on: ``hidden`` Dense layers of
+    ``activation`` units (with BatchNormalization after each when ``batchnorm``), at each
+    of ``sizes``: (units per hidden layer, inputs), narrowest first."""
 
-    adaptive_optimizers: frozenset[str]
-    adaptive_max: float
-    sgd_max: float
+    hidden: int
+    activation: str
+    batchnorm: bool
+    sizes: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class MeasuredTask:
+    """An output the learning rates were measured on: its activation and the losses that
+    compute the same thing (a linear output with ``from_logits=True`` counts as the
+    activation: Keras computes the cross-entropy of a sigmoid/softmax from its logits)."""
+
+    activation: str | None
+    losses: frozenset[str]
+    # Output units the measurement stands for: mse averages over the units, so more units
+    # than measured take smaller steps (more tolerant); None: any number.
+    min_units: int
+    max_units: int | None
+
+    def takes(self, units: int) -> bool:
+        return self.min_units <= units and (self.max_units is None or units <= self.max_units)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """How one optimizer trained one measured network and output: the lowest rate from
+    which training mostly failed at that rate and every rate above it, at each batch size
+    measured (None: it did not fail at the highest rate), and the range of its best rates."""
+
+    fails_from: float | None
+    best: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class LearningRates:
+    """KC402's learning-rate limits, measured by tools/measure_learning_rates.py
+    (docs/knowledge.md): ``measured[optimizer][shape][task]`` holds a Measurement per
+    measured size of the network (None where the measurement could not tell)."""
+
     min: float
+    lowest_trained: float
+    measured_with: str
+    shapes: dict[str, MeasuredShape]
+    tasks: dict[str, MeasuredTask]
+    measured: dict[str, dict[str, dict[str, tuple[Measurement | None, ...]]]]
+    momentum: tuple[str, float]  # SGD with momentum >= this is measured as this optimizer
+    weight_layers: frozenset[str]
+    batchnorm_layers: frozenset[str]
+    weightless_layers: frozenset[str]
+    decaying_schedules: frozenset[str]
+
+    def limit(
+        self, optimizer: str, shapes: Iterable[tuple[str, int]], tasks: Iterable[str]
+    ) -> Measurement | None:
+        """The rate from which every given network with every given output mostly failed,
+        and the range of their best rates; None when one of them did not fail or could not
+        be told. A network is given with the index of the widest measured size the model
+        is at least as wide as: where the model reaches the widest size and that size
+        failed no later than the narrower ones, its limit is the widest size's; otherwise
+        the highest over the sizes (a size in between fails somewhere in that range)."""
+        tasks = tuple(tasks)
+        chosen: list[Measurement] = []
+        for shape, reach in shapes:
+            for task in tasks:
+                sizes = self.measured.get(optimizer, {}).get(shape, {}).get(task, ())
+                picked = _pick(sizes, reach)
+                if picked is None:
+                    return None
+                chosen.append(picked)
+        if not chosen:
+            return None
+        return Measurement(
+            max(m.fails_from for m in chosen if m.fails_from is not None),
+            (min(m.best[0] for m in chosen), max(m.best[1] for m in chosen)),
+        )
+
+
+def _pick(sizes: tuple[Measurement | None, ...], reach: int) -> Measurement | None:
+    """The measurement that holds for a model reaching ``sizes[reach]`` (see ``limit``)."""
+    if not sizes or any(m is None for m in sizes):
+        return None
+    measured = [m for m in sizes if m is not None]
+    widest = measured[-1].fails_from
+    # Reaching the widest size, whose limit is the lowest: wider networks fail sooner.
+    reaches = reach == len(measured) - 1 and widest is not None
+    if reaches and all(m.fails_from is None or widest <= m.fails_from for m in measured):
+        return measured[-1]
+    if any(m.fails_from is None for m in measured):
+        return None
+    return max(measured, key=lambda m: m.fails_from or 0.0)
 
 
 @dataclass(frozen=True)
@@ -124,7 +213,7 @@ class Knowledge:
     identity_functions: frozenset[str]
     wrapper_layers: frozenset[str]
     datasets: dict[str, Dataset]
-    learning_rate: LearningRateRange
+    learning_rate: LearningRates
     input_scaling_layers: frozenset[str]
     dropout_layers: frozenset[str]
     dropout_max: float
@@ -233,6 +322,37 @@ def keras3_api() -> Keras3Api:
     )
 
 
+def _learning_rates(raw: dict[str, Any]) -> LearningRates:
+    def measurement(value: list[Any] | None) -> Measurement | None:
+        return None if value is None else Measurement(value[0], (value[1], value[2]))
+
+    return LearningRates(
+        min=raw["min"],
+        lowest_trained=raw["lowest_trained"],
+        measured_with=raw["measured_with"],
+        shapes={
+            name: MeasuredShape(hidden, activation, bn, tuple((w, f) for w, f in sizes))
+            for name, (hidden, activation, bn, sizes) in raw["shapes"].items()
+        },
+        tasks={
+            name: MeasuredTask(activation, frozenset(losses), low, high)
+            for name, (activation, losses, low, high) in raw["tasks"].items()
+        },
+        measured={
+            optimizer: {
+                shape: {task: tuple(map(measurement, sizes)) for task, sizes in per_task.items()}
+                for shape, per_task in per_shape.items()
+            }
+            for optimizer, per_shape in raw["measured"].items()
+        },
+        momentum=(raw["momentum"][0], raw["momentum"][1]),
+        weight_layers=frozenset(raw["weight_layers"]),
+        batchnorm_layers=frozenset(raw["batchnorm_layers"]),
+        weightless_layers=frozenset(raw["weightless_layers"]),
+        decaying_schedules=frozenset(raw["decaying_schedules"]),
+    )
+
+
 @cache
 def load() -> Knowledge:
     raw = json.loads(resources.files(__package__).joinpath("tables.json").read_text("utf-8"))
@@ -264,12 +384,7 @@ def load() -> Knowledge:
             )
             for name, v in raw["datasets"].items()
         },
-        learning_rate=LearningRateRange(
-            adaptive_optimizers=frozenset(raw["learning_rate"]["adaptive_optimizers"]),
-            adaptive_max=raw["learning_rate"]["adaptive_max"],
-            sgd_max=raw["learning_rate"]["sgd_max"],
-            min=raw["learning_rate"]["min"],
-        ),
+        learning_rate=_learning_rates(raw["learning_rate"]),
         input_scaling_layers=frozenset(raw["input_scaling_layers"]),
         dropout_layers=frozenset(raw["dropout_layers"]),
         dropout_max=raw["dropout_max"],
