@@ -229,6 +229,12 @@ class CompileSpec:
     metrics: tuple[tuple[str | None, MetricSpec], ...]
     optimizer: OptimizerSpec | None
     call: Call
+    # Some metric is given in a way the analysis cannot name (an unknown value, a custom
+    # class, ``weighted_metrics=``, metrics passed positionally): the keys it logs are unknown.
+    unresolved_metrics: bool = False
+    # Metrics given as functions the code defines (``def f1(y_true, y_pred)``), keyed like
+    # ``metrics``, with the function's name: the key Keras logs them under.
+    function_metrics: tuple[tuple[str | None, str], ...] = ()
 
     def loss_for(self, index: int, output: OutputSpec) -> LossSpec | None:
         """The loss applied to the ``index``-th output, if it can be told."""
@@ -410,6 +416,16 @@ RunKind = Literal["train", "evaluate", "predict"]
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryRead:
+    """A key read from what a ``fit()`` returned: ``history.history["acc"]`` (``subscript``)
+    or ``history.history.get("acc")`` without a default (``get``)."""
+
+    key: str
+    span: Span  # the key as written
+    method: Literal["subscript", "get"]
+
+
+@dataclass(frozen=True, slots=True)
 class TrainableState:
     """A model, a sub-model or a group of layers whose ``trainable`` flag the code sets, as
     it stands for one training run of a model that contains it.
@@ -455,6 +471,17 @@ class RunSpec:
     # The names the result is bound to and the strings of the statement it is in, lowercased
     # ("train_acc", "training accuracy: "): what the code calls this run.
     named: str = ""
+    # Keys read from the History this fit() returns, in program order.
+    history_reads: tuple[HistoryRead, ...] = ()
+    # The code asks which keys were logged (``"acc" in h.history``, ``h.history.keys()``,
+    # a read inside ``try``): its reads may be guarded.
+    history_probed: bool = False
+    # The callbacks given: Known(calls) when each is a Keras callback the code constructs
+    # (``Known(())``: none), UNKNOWN when any is something else or built out of sight.
+    callbacks: Value[tuple[Call, ...]] = Known(())
+    # Whether the run is given validation data (``validation_data=``, ``validation_split=``
+    # above 0), so that it logs ``val_`` keys; UNKNOWN when the code does not decide it.
+    validation: Value[bool] = Known(False)
 
     @property
     def compile(self) -> Value[CompileSpec | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from kerascheck.extract import ordering
+from kerascheck.extract import history, ordering
 from kerascheck.extract.values import (
     Data,
     KerasObject,
@@ -349,6 +349,7 @@ def build_compile(
             optimizer = OptimizerSpec(Known(name), optimizer_arg.span, optimizer_value.call)
         else:
             optimizer = OptimizerSpec(UNKNOWN, optimizer_arg.span)
+    unresolved, functions = history.metric_names(positional, keywords, call)
     return CompileSpec(
         span=call.span,
         losses=tuple(losses),
@@ -356,6 +357,8 @@ def build_compile(
         metrics=tuple(metrics),
         optimizer=optimizer,
         call=call,
+        unresolved_metrics=unresolved,
+        function_metrics=functions,
     )
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 import libcst as cst
 
-from kerascheck.extract import backbones, dataflow, ordering, versions
+from kerascheck.extract import backbones, dataflow, history, ordering, versions
 from kerascheck.extract.backbones import Backbones
+from kerascheck.extract.history import History, HistoryMethod
 from kerascheck.extract.model_builder import (
     build_compile,
     build_model_spec,
@@ -205,6 +206,8 @@ class PythonExtractor:
         self.statement: cst.SimpleStatementLine | None = None
         # An unconditional sys.exit() at module level: what follows never runs.
         self.exited = False
+        # Inside the body of a ``try`` that handles errors: a History read there is guarded.
+        self.trying = 0
 
     # ----------------------------------------------------------------- entry point
     def extract(self) -> ModuleSpec:
@@ -316,7 +319,12 @@ class PythonExtractor:
             # author handles the API being missing; which side runs depends on the version.
             for part in (node.body, *(handler.body for handler in node.handlers)):
                 self.guards.append(FlavourGuard(span_of(part), frozenset(), "KC2"))
-        self.exec_suite(node.body, scope)
+        handles = bool(node.handlers)
+        self.trying += handles
+        try:
+            self.exec_suite(node.body, scope)
+        finally:
+            self.trying -= handles
         after_body = self.states.snapshot()
         branches, paths = [scope.fork()], [after_body]
         alternatives = [handler.body for handler in node.handlers]
@@ -539,6 +547,10 @@ class PythonExtractor:
             elif target.attr.value == "trainable":
                 self.set_trainable(target, value, scope)
         elif isinstance(target, cst.Subscript):
+            if dotted_name(target.value) is not None:
+                owner = self.evaluate(target.value, scope)
+                if isinstance(owner, History):
+                    history.probed(owner)  # ``history.history["acc"] = ...``: keys renamed
             self.changed_in_place(target.value, scope)
 
     def set_trainable(self, target: cst.Attribute, value: Value, scope: Scope) -> None:
@@ -639,6 +651,8 @@ class PythonExtractor:
             return versions.attribute(qualname) or Ref(qualname, raw)
         if isinstance(base, Versioned):
             return VersionedMethod(base, attr)
+        if isinstance(base, History):
+            return history.attribute(base, attr)
         self.record_member(base, attr, node)
         if isinstance(base, ModelObject):
             if attr == "layers":
@@ -766,6 +780,9 @@ class PythonExtractor:
         result: bool = True
         for target in node.comparisons:
             right = self.evaluate(target.comparator, scope)
+            if isinstance(right, History):
+                history.probed(right)  # ``"acc" in history.history``
+                return UNKNOWN
             if isinstance(left, Versioned) or isinstance(right, Versioned):
                 symbol = _COMPARE_SYMBOLS.get(type(target.operator))
                 if symbol is None or len(node.comparisons) != 1:
@@ -822,6 +839,12 @@ class PythonExtractor:
 
     def eval_subscript(self, node: cst.Subscript, scope: Scope) -> Value:
         base = self.evaluate(node.value, scope)
+        if isinstance(base, History):
+            index = node.slice[0].slice
+            if len(node.slice) == 1 and isinstance(index, cst.Index):
+                key = self.evaluate(index.value, scope)
+                history.read(base, key, span_of(index.value), "subscript", self.trying > 0)
+            return UNKNOWN
         if isinstance(base, LayerGroup) and base.scope == "all_layers" and len(node.slice) == 1:
             return _layer_subset(base, node.slice[0].slice)
         if isinstance(base, Versioned):
@@ -1000,6 +1023,9 @@ class PythonExtractor:
             if starred:
                 return UNKNOWN
             return self.call_function(func, positional, keywords)
+        if isinstance(func, HistoryMethod):
+            key_span = span_of(node.args[0].value) if node.args else None
+            return history.call(func, positional, keywords, key_span, self.trying > 0)
         if isinstance(func, ClassObject):
             if func.is_model:
                 return self.instantiate_model_class(func, node, positional, keywords)
@@ -1300,11 +1326,14 @@ class PythonExtractor:
             compiles = () if own_step in receiver.overrides else self.states.of(receiver)
             seen = self.states.trained(receiver) if kind == "train" else ()
             run = build_run(name, kind, call, positional, keywords, compiles, self.pipelines, seen)
-            run = replace(run, named=self.named())
+            callbacks, validation = history.logging(name, call, positional, keywords)
+            run = replace(run, named=self.named(), callbacks=callbacks, validation=validation)
             receiver.events.append(run)
             if kind == "predict":
                 x = keywords.get("x", positional[0] if positional else None)
                 return self.pipelines.predicted(run, x, receiver.events[:-1])
+            if name in history.RETURNS_HISTORY:
+                return history.returned(receiver)
         elif name == "get_layer":
             return LayerGroup(receiver, f"{receiver.name or 'model'}.get_layer(...)", "layer")
         elif name == "pop" and not positional and receiver.layers:

@@ -243,6 +243,9 @@ class Knowledge:
     preprocess_input_scales: dict[str, str]
     # Model members Keras 3 still has but fills otherwise (measured): what changed.
     changed_members: dict[str, str]
+    # Keras callbacks known to add no log key but these, per flavour (KC204); any other
+    # callback may add some.
+    history_callbacks: dict[str, dict[str, frozenset[str]]]
 
     def canonical_activation(self, written: str) -> str | bool | None:
         """Canonical name of an activation string, or False when Keras has no such name."""
@@ -416,4 +419,8 @@ def load() -> Knowledge:
         optimizers=frozenset(raw["optimizers"]),
         preprocess_input_scales=raw["preprocess_input_scales"],
         changed_members=raw["changed_members"],
+        history_callbacks={
+            name: {flavour: frozenset(keys) for flavour, keys in added.items()}
+            for name, added in raw["history_callbacks"].items()
+        },
     )
