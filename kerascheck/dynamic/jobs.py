@@ -243,7 +243,7 @@ class TrainProbe:
     # Run instead when the whole model cannot be trained within the budget: the same
     # experiment on the output layer alone (findings about the output only).
     fallback: TrainProbe | None = None
-    max_work: float = 3e10  # estimated multiply-adds allowed (training.multiply_adds)
+    max_work: float = 6e10  # estimated multiply-adds allowed (training.multiply_adds)
 
 
 @dataclass(frozen=True)
