@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from kerascheck.dynamic.cases import Context, Judge, ModelCase, Verdict, unverifiable
+from kerascheck.dynamic.cases import Context, Judge, ModelCase, Trained, Verdict, unverifiable
 from kerascheck.dynamic.compare import LOSS, Measure, Series, number
 from kerascheck.dynamic.jobs import (
     JobFailed,
@@ -369,13 +369,8 @@ def reported_vs_true(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
         found = trained(case, view)
         if isinstance(found, str):
             return unverifiable(found)
-        reported, true = Series(found.series(0, key)), Series(found.series(0, "accuracy"))
-        gaps = [r - t for r, t in zip(reported.values, true.values, strict=True)]
-        one_way = all(g > 0 for g in gaps) or all(g < 0 for g in gaps)
-        apart = one_way and min(abs(g) for g in gaps) >= _DISCREPANCY
-        classes = found.metrics(0)
-        at = part.metric_index
-        resolved = chosen if legacy else (classes[at] if at < len(classes) else "?")
+        reported, true, apart, compiled = _reported_and_true(found, key, part.metric_index)
+        resolved = chosen if legacy else compiled
         by = "Keras <= 2.3 resolves" if legacy else f"{ctx.keras} resolves"
         evidence = (
             f"{setup}: {by} '{metric.written}' to {resolved}, which reports {reported.text()} "
@@ -385,6 +380,21 @@ def reported_vs_true(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
         return Verdict("confirmed" if apart else "refuted", evidence)
 
     return judge
+
+
+def _reported_and_true(
+    found: Trained, key: str, metric_index: int
+) -> tuple[Series, Series, bool, str]:
+    """The accuracy Keras reported and the true one on the same predictions, whether they
+    are apart (the same way in every seed, by at least _DISCREPANCY), and the class the
+    compiled metric resolved to."""
+    reported, true = Series(found.series(0, key)), Series(found.series(0, "accuracy"))
+    gaps = [r - t for r, t in zip(reported.values, true.values, strict=True)]
+    one_way = all(g > 0 for g in gaps) or all(g < 0 for g in gaps)
+    apart = one_way and min(abs(g) for g in gaps) >= _DISCREPANCY
+    classes = found.metrics(0)
+    resolved = classes[metric_index] if metric_index < len(classes) else "?"
+    return reported, true, apart, resolved
 
 
 def _misread(part: Part, head: Head, case: ModelCase, ctx: Context) -> Judge | None:
@@ -438,13 +448,7 @@ def _misread(part: Part, head: Head, case: ModelCase, ctx: Context) -> Judge | N
         found = trained(case, view)
         if isinstance(found, str):
             return unverifiable(found)
-        reported, true = Series(found.series(0, key)), Series(found.series(0, "accuracy"))
-        gaps = [r - t for r, t in zip(reported.values, true.values, strict=True)]
-        one_way = all(g > 0 for g in gaps) or all(g < 0 for g in gaps)
-        apart = one_way and min(abs(g) for g in gaps) >= _DISCREPANCY
-        classes = found.metrics(0)
-        at = part.metric_index
-        resolved = classes[at] if at < len(classes) else "?"
+        reported, true, apart, resolved = _reported_and_true(found, key, part.metric_index)
         evidence = (
             f"{setup}: {ctx.keras} computes '{metric.written}' as {resolved}, which reports "
             f"{reported.text()} on the trained model's predictions where the true accuracy is "
