@@ -42,6 +42,14 @@ def _outcome(case: Case, index: int) -> Outcome | str:
     return found
 
 
+def _ran(case: Case, index: int) -> Outcome | str:
+    """The probe's outcome, or why there is none: the job failed or Keras raised."""
+    found = _outcome(case, index)
+    if isinstance(found, Outcome) and found.error is not None:
+        return f"Keras raised {found.error.text()}"
+    return found
+
+
 # ----------------------------------------------------------------------------- KC114
 def _sizes(rows: Count, ids: Count) -> tuple[int, int, str] | None:
     """The table's rows and the number of ids, and what stood in for an unknown size."""
@@ -105,11 +113,9 @@ def ordered_split(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
         seen: list[str] = []
         partial = True
         for classes, index in asked:
-            found = _outcome(case, index)
+            found = _ran(case, index)
             if isinstance(found, str):
                 return unverifiable(found)
-            if found.error is not None:
-                return unverifiable(f"Keras raised {found.error.text()}")
             held = found.value("validation_classes")
             partial = partial and len(held) < classes
             seen.append(
@@ -179,11 +185,9 @@ def prediction_order(part: Part, case: Case, ctx: Context) -> Judge | None:
     )
 
     def judge() -> Verdict:
-        found = _outcome(case, index)
+        found = _ran(case, index)
         if isinstance(found, str):
             return unverifiable(found)
-        if found.error is not None:
-            return unverifiable(f"Keras raised {found.error.text()}")
         agreement, chance = found.value("agreement"), found.value("chance")
         evidence = f"{setup}: accuracy {agreement:.3g} (chance {chance:.3g})"
         if agreement < 1:
@@ -260,11 +264,9 @@ def _trainable_judge(
     )
 
     def judge() -> Verdict:
-        found = _outcome(case, index)
+        found = _ran(case, index)
         if isinstance(found, str):
             return unverifiable(found)
-        if found.error is not None:
-            return unverifiable(f"Keras raised {found.error.text()}")
         moved = float(found.value("moved"))
         trained = moved > 0
         did = f"its weights moved by up to {moved:.3g}" if trained else "its weights did not move"
@@ -309,11 +311,9 @@ def batch_norm_statistics(part: Part, case: ModelCase, ctx: Context) -> Judge | 
     )
 
     def judge() -> Verdict:
-        found = _outcome(case, probe_index)
+        found = _ran(case, probe_index)
         if isinstance(found, str):
             return unverifiable(found)
-        if found.error is not None:
-            return unverifiable(f"Keras raised {found.error.text()}")
         moved = float(found.value("moved"))
         if moved > 0:
             return Verdict(
