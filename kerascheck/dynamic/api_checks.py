@@ -22,7 +22,6 @@ from kerascheck.dynamic.jobs import (
     Construct,
     ConstructProbe,
     ImportProbe,
-    JobFailed,
     MethodProbe,
     Outcome,
     Plain,
@@ -146,10 +145,9 @@ def _lookup(case: Case, probe: ImportProbe | AttributeProbe, name: str, ctx: Con
     index = case.ask(probe)
 
     def judge() -> Verdict:
-        outcome = case.answer(index)
-        if isinstance(outcome, JobFailed):
-            return unverifiable(outcome.reason)
-        assert isinstance(outcome, Outcome)
+        outcome = case.answered(index, Outcome)
+        if isinstance(outcome, str):
+            return unverifiable(outcome)
         if outcome.error is not None:
             return Verdict("confirmed", f"{ctx.keras}: {outcome.error.text()}")
         return Verdict("refuted", f"{ctx.keras} still has `{name}`")
@@ -172,10 +170,9 @@ def _keras1_kernel(use: ApiUse, case: Case, ctx: Context) -> Judge:
     index = case.ask(ConstructProbe(target, ("kernel_size", "strides")))
 
     def judge() -> Verdict:
-        outcome = case.answer(index)
-        if isinstance(outcome, JobFailed):
-            return unverifiable(outcome.reason)
-        assert isinstance(outcome, Outcome)
+        outcome = case.answered(index, Outcome)
+        if isinstance(outcome, str):
+            return unverifiable(outcome)
         kernel, strides = outcome.value("kernel_size"), outcome.value("strides")
         if outcome.error is not None or not isinstance(kernel, tuple):
             error = outcome.error.text() if outcome.error else "no kernel size"

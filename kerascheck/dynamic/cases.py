@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from kerascheck.dynamic.jobs import (
     Answer,
@@ -36,6 +37,8 @@ from kerascheck.dynamic.plan import (
 )
 from kerascheck.dynamic.variants import stand_in
 from kerascheck.ir import DataInfo, DynamicVerdict, Flavour, ModelSpec, ModuleSpec
+
+A = TypeVar("A", bound=Answer)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,14 @@ class Case:
         if self.answers is None:
             return JobFailed("the Keras check did not run")
         return self.answers[index]
+
+    def answered(self, index: int, kind: type[A]) -> A | str:
+        """A probe's answer of the kind its probe gives, or why there is none."""
+        found = self.answer(index)
+        if isinstance(found, JobFailed):
+            return found.reason
+        assert isinstance(found, kind)
+        return found
 
 
 @dataclass(frozen=True)
@@ -231,11 +242,8 @@ class ModelCase(Case):
 
     def trained(self, view: TrainView) -> Trained | str:
         """A train probe's answer for one experiment, or why there is none."""
-        found = self.answer(view.index)
-        if isinstance(found, JobFailed):
-            return found.reason
-        assert isinstance(found, TrainOutcome)
-        return Trained(found, view.places)
+        found = self.answered(view.index, TrainOutcome)
+        return found if isinstance(found, str) else Trained(found, view.places)
 
     def add_labels(self, labels: LabelPlan) -> int:
         self.want()
@@ -257,11 +265,7 @@ class ModelCase(Case):
     def outcome(self) -> ModelOutcome | str:
         if self.probe is None:
             return self.graph_reason or self.head_reason or "the model could not be rebuilt"
-        found = self.answer(self.probe)
-        if isinstance(found, JobFailed):
-            return found.reason
-        assert isinstance(found, ModelOutcome)
-        return found
+        return self.answered(self.probe, ModelOutcome)
 
     def built(self) -> Rebuild | str:
         """The whole model as Keras built it, or why it is not there."""

@@ -14,7 +14,6 @@ from typing import Literal
 from kerascheck.dynamic.cases import Case, Context, Judge, ModelCase, Verdict, unverifiable
 from kerascheck.dynamic.jobs import (
     BatchNormProbe,
-    JobFailed,
     LookupProbe,
     OrderProbe,
     Outcome,
@@ -34,17 +33,9 @@ _CLASS_COUNTS = (2, 3, 10)
 _ROWS_PER_CLASS = 100
 
 
-def _outcome(case: Case, index: int) -> Outcome | str:
-    found = case.answer(index)
-    if isinstance(found, JobFailed):
-        return found.reason
-    assert isinstance(found, Outcome)
-    return found
-
-
 def _ran(case: Case, index: int) -> Outcome | str:
     """The probe's outcome, or why there is none: the job failed or Keras raised."""
-    found = _outcome(case, index)
+    found = case.answered(index, Outcome)
     if isinstance(found, Outcome) and found.error is not None:
         return f"Keras raised {found.error.text()}"
     return found
@@ -77,7 +68,7 @@ def embedding_lookup(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     setup = f"Embedding(input_dim={table}) given the ids 0 to {count - 1}{note}"
 
     def judge() -> Verdict:
-        found = _outcome(case, index)
+        found = case.answered(index, Outcome)
         if isinstance(found, str):
             return unverifiable(found)
         error = found.error

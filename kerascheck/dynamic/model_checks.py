@@ -22,7 +22,6 @@ from kerascheck.dynamic.cases import (
 from kerascheck.dynamic.jobs import (
     CompileNameProbe,
     CompilePlan,
-    JobFailed,
     LossProbe,
     ModelOutcome,
     ModelProbe,
@@ -127,10 +126,9 @@ def squashed_range(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     over = f" over {width} units" if outer == "softmax" else ""
 
     def judge() -> Verdict:
-        found = case.answer(index)
-        if isinstance(found, JobFailed):
-            return unverifiable(found.reason)
-        assert isinstance(found, SquashOutcome)
+        found = case.answered(index, SquashOutcome)
+        if isinstance(found, str):
+            return unverifiable(found)
         if found.error is not None:
             return unverifiable(f"Keras could not apply the activations: {found.error.text()}")
         both = f"[{found.low:.3g}, {found.high:.3g}]"
@@ -189,10 +187,9 @@ def _head_step(head: Head, case: ModelCase) -> Callable[[], tuple[TrainStep, str
     note = " (output layer rebuilt alone: a multi-output model)"
 
     def step() -> tuple[TrainStep, str] | str:
-        found = case.answer(index)
-        if isinstance(found, JobFailed):
-            return found.reason
-        assert isinstance(found, ModelOutcome)
+        found = case.answered(index, ModelOutcome)
+        if isinstance(found, str):
+            return found
         alone = found.head
         if alone is None or alone.train is None:
             return case.why_not(alone)
@@ -240,10 +237,9 @@ def _negative_loss(loss: LossSpec, case: ModelCase, ctx: Context) -> Judge:
     index = case.ask(probe)
 
     def judge() -> Verdict:
-        outcome = case.answer(index)
-        if isinstance(outcome, JobFailed):
-            return unverifiable(outcome.reason)
-        assert isinstance(outcome, Outcome)
+        outcome = case.answered(index, Outcome)
+        if isinstance(outcome, str):
+            return unverifiable(outcome)
         if outcome.error is not None:
             return unverifiable(f"Keras could not evaluate the loss: {outcome.error.text()}")
         high, low = outcome.value("0.1"), outcome.value("0.01")

@@ -14,7 +14,6 @@ from kerascheck.dynamic.jobs import (
     AffineOutcome,
     AffineProbe,
     GraphPlan,
-    JobFailed,
     MeasureName,
     ResplitProbe,
 )
@@ -82,10 +81,9 @@ def composed_linear_map(part: Part, case: ModelCase, ctx: Context) -> Judge | No
     names = f"Dense({_units_text(layer)}) and the Dense({_units_text(second)}) it feeds"
 
     def judge() -> Verdict:
-        found = case.answer(index)
-        if isinstance(found, JobFailed):
-            return unverifiable(found.reason)
-        assert isinstance(found, AffineOutcome)
+        found = case.answered(index, AffineOutcome)
+        if isinstance(found, str):
+            return unverifiable(found)
         if found.error is not None:
             return unverifiable(f"Keras could not build the two layers: {found.error.text()}")
         width, out = found.shape
@@ -418,10 +416,9 @@ def resplit_overlap(case: ModelCase, ctx: Context) -> Judge:
     index = case.ask(ResplitProbe())
 
     def judge() -> Verdict:
-        found = case.answer(index)
-        if isinstance(found, JobFailed):
-            return unverifiable(found.reason)
-        assert isinstance(found, ProbeOutcome)
+        found = case.answered(index, ProbeOutcome)
+        if isinstance(found, str):
+            return unverifiable(found)
         if found.error is not None:
             return unverifiable(f"TensorFlow raised {found.error.text()}")
         shared, held = found.value("shared"), found.value("held")

@@ -13,7 +13,6 @@ from dataclasses import replace
 from kerascheck.dynamic.cases import Context, Judge, ModelCase, Trained, Verdict, unverifiable
 from kerascheck.dynamic.compare import LOSS, Measure, Series, number
 from kerascheck.dynamic.jobs import (
-    JobFailed,
     MeasureName,
     Plain,
     RangeOutcome,
@@ -126,10 +125,9 @@ def attainable_range(part: Part, case: ModelCase, ctx: Context) -> Judge | None:
     index = case.ask(probe)
 
     def judge() -> Verdict:
-        found = case.answer(index)
-        if isinstance(found, JobFailed):
-            return unverifiable(found.reason)
-        assert isinstance(found, RangeOutcome)
+        found = case.answered(index, RangeOutcome)
+        if isinstance(found, str):
+            return unverifiable(found)
         if found.error is not None:
             return unverifiable(f"Keras could not evaluate the loss: {found.error.text()}")
         seen = (
